@@ -1,0 +1,72 @@
+import type { Agent, AgentContext } from "../runtime/context.ts";
+import { renderPlan, type Language, type Level } from "./coach-plan.ts";
+
+const TEXT = {
+  en: {
+    welcome:
+      "Hi! I'm your training coach. Send me any message and I'll build you a weekly training plan: I'll ask for your goal, how many days a week you can train, and your level. Send /cancel at any time to stop.",
+    goal: "What is your training goal? (for example: run a 10k, get stronger, lose weight)",
+    days: "How many days per week can you train? (a number from 1 to 7)",
+    daysAgain: "Please answer with a whole number of days from 1 to 7.",
+    level: "What is your level: beginner, intermediate or advanced?",
+    levelAgain: "Please answer beginner, intermediate or advanced.",
+  },
+  es: {
+    welcome:
+      "¡Hola! Soy tu entrenador. Envíame cualquier mensaje y te prepararé un plan semanal: te preguntaré tu objetivo, cuántos días a la semana puedes entrenar y tu nivel. Envía /cancel en cualquier momento para parar.",
+    goal: "¿Cuál es tu objetivo de entrenamiento? (por ejemplo: correr 10 km, ganar fuerza, perder peso)",
+    days: "¿Cuántos días por semana puedes entrenar? (un número del 1 al 7)",
+    daysAgain: "Responde con un número entero de días del 1 al 7, por favor.",
+    level: "¿Cuál es tu nivel: principiante, intermedio o avanzado?",
+    levelAgain: "Responde principiante, intermedio o avanzado, por favor.",
+  },
+} as const;
+
+const LEVELS: Record<string, Level> = {
+  beginner: "beginner",
+  intermediate: "intermediate",
+  advanced: "advanced",
+  principiante: "beginner",
+  intermedio: "intermediate",
+  avanzado: "advanced",
+};
+
+/** The first number in the answer, when it is a whole number from 1 to 7 ("3", "3 days", "3 días"). */
+export function parseDays(answer: string): number | undefined {
+  const match = /-?\d+(?:[.,]\d+)?/.exec(answer.trim());
+  if (!match) return undefined;
+  const value = Number(match[0].replace(",", "."));
+  return Number.isInteger(value) && value >= 1 && value <= 7 ? value : undefined;
+}
+
+export function parseLevel(answer: string): Level | undefined {
+  return LEVELS[answer.trim().toLowerCase()];
+}
+
+function languageOf(ctx: AgentContext): Language {
+  return ctx.user?.language_code?.toLowerCase().startsWith("es") ? "es" : "en";
+}
+
+/** Asks until `parse` accepts the answer, re-asking with `again` in between. */
+async function askUntil<T>(ctx: AgentContext, question: string, again: string, parse: (answer: string) => T | undefined): Promise<T> {
+  let value = parse(await ctx.ask(question));
+  while (value === undefined) value = parse(await ctx.ask(again));
+  return value;
+}
+
+/**
+ * The training-plan coach: /start greets; any other text starts a run that asks for the goal,
+ * the days per week and the level, then sends one plan message.
+ */
+export const coach: Agent = async (ctx) => {
+  if (ctx.text === undefined) return;
+  const t = TEXT[languageOf(ctx)];
+  if (/^\/start(@\w+)?(\s|$)/i.test(ctx.text.trim())) {
+    await ctx.reply(t.welcome);
+    return;
+  }
+  const goal = (await ctx.ask(t.goal)).trim();
+  const days = await askUntil(ctx, t.days, t.daysAgain, parseDays);
+  const level = await askUntil(ctx, t.level, t.levelAgain, parseLevel);
+  await ctx.reply(renderPlan(goal, days, level, languageOf(ctx)));
+};

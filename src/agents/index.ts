@@ -1,0 +1,8 @@
+import type { Agent } from "../runtime/context.ts";
+import { coach } from "./coach.ts";
+import { echo } from "./echo.ts";
+
+/** Built-in agents by the name AGENT selects. Add yours here. */
+export const agents = { coach, echo } satisfies Record<string, Agent>;
+
+export type RegisteredAgent = keyof typeof agents;

@@ -1,0 +1,222 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+
+export type BotMode = "webhook" | "polling";
+export type AgentName = "coach" | "echo";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Everything timbre reads from the environment, validated once at start. */
+export interface Config {
+  /** Unset means sandbox mode: a built-in Bot API emulator stands in for Telegram. */
+  botToken: string | undefined;
+  sandbox: boolean;
+  /** Bot API root; calls go to `{apiUrl}/bot{token}/{method}`. Undefined in sandbox mode until the emulator is mounted. */
+  apiUrl: string;
+  botMode: BotMode;
+  publicUrl: string | undefined;
+  /** Undefined: generated once and kept in the database. */
+  webhookSecret: string | undefined;
+  host: string;
+  port: number;
+  /** Absolute path of the SQLite file. */
+  databasePath: string;
+  adminToken: string | undefined;
+  agent: AgentName;
+  maxConcurrency: number;
+  askTimeoutSeconds: number;
+  sendRateGlobal: number;
+  sendRatePerChat: number;
+  sendConcurrency: number;
+  sendMaxAttempts: number;
+  tlsCertPath: string | undefined;
+  tlsKeyPath: string | undefined;
+  allowedUpdates: string[];
+  maxConnections: number;
+  /** CIDR ranges webhooks are accepted from; empty = any address. */
+  trustedIps: string[];
+  trustProxy: boolean;
+  logLevel: LogLevel;
+}
+
+export const TELEGRAM_IP_RANGES = ["149.154.160.0/20", "91.108.4.0/22"];
+export const TELEGRAM_WEBHOOK_PORTS = [443, 80, 88, 8443];
+export const DEFAULT_API_URL = "https://api.telegram.org";
+const SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
+const UPDATE_TYPES = new Set([
+  "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
+  "business_message", "edited_business_message", "deleted_business_messages", "message_reaction",
+  "message_reaction_count", "inline_query", "chosen_inline_result", "callback_query",
+  "shipping_query", "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer",
+  "my_chat_member", "chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+]);
+
+/** A bad environment value; the message is the one line printed before exiting. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function fail(name: string, value: string, allowed: string): never {
+  throw new ConfigError(`${name}=${JSON.stringify(value)} is invalid: ${allowed}`);
+}
+
+/** Reads a variable; empty strings count as unset so `FOO=` in an env file means "default". */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) fail(name, raw, `expected a whole number from ${min} to ${max}`);
+  const value = Number(raw);
+  if (value < min || value > max) fail(name, raw, `expected a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function positiveNumber(env: Env, name: string, fallback: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0) || value > max) {
+    fail(name, raw, `expected a number greater than 0 and at most ${max}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = raw.toLowerCase() as T;
+  if (!allowed.includes(value)) fail(name, raw, `expected one of ${allowed.join(", ")}`);
+  return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return false;
+  const value = raw.toLowerCase();
+  if (["1", "true", "on", "yes"].includes(value)) return true;
+  if (["0", "false", "off", "no"].includes(value)) return false;
+  return fail(name, raw, "expected on or off (also true/false, 1/0, yes/no)");
+}
+
+function isCidr(value: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(value);
+  if (!match) return false;
+  const octets = match.slice(1, 5).map(Number);
+  const bits = match[5] === undefined ? 32 : Number(match[5]);
+  return octets.every((o) => o <= 255) && bits <= 32;
+}
+
+function trustedIps(env: Env): string[] {
+  const raw = read(env, "TRUSTED_IPS");
+  if (raw === undefined) return [];
+  const value = raw.toLowerCase();
+  if (["0", "false", "off", "no"].includes(value)) return [];
+  if (["1", "true", "on", "yes", "telegram"].includes(value)) return [...TELEGRAM_IP_RANGES];
+  const ranges = raw.split(",").map((r) => r.trim()).filter(Boolean);
+  const bad = ranges.find((r) => !isCidr(r));
+  if (bad !== undefined || ranges.length === 0) {
+    fail("TRUSTED_IPS", raw, "expected off, on (Telegram's ranges 149.154.160.0/20 and 91.108.4.0/22) or a comma-separated list of IPv4 CIDR ranges");
+  }
+  return ranges;
+}
+
+function publicUrl(env: Env): string | undefined {
+  const raw = read(env, "PUBLIC_URL");
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail("PUBLIC_URL", raw, "expected an https URL such as https://bot.example.com");
+  }
+  if (url.protocol !== "https:") fail("PUBLIC_URL", raw, "expected an https URL (Telegram only calls https webhooks)");
+  const port = url.port === "" ? 443 : Number(url.port);
+  if (!TELEGRAM_WEBHOOK_PORTS.includes(port)) {
+    fail("PUBLIC_URL", raw, `Telegram only calls webhooks on ports ${TELEGRAM_WEBHOOK_PORTS.join(", ")}`);
+  }
+  if (url.search || url.hash) fail("PUBLIC_URL", raw, "expected a base URL without query or fragment");
+  return raw.replace(/\/+$/, "");
+}
+
+function apiUrl(env: Env, token: string | undefined): string {
+  const raw = read(env, "TELEGRAM_API_URL");
+  if (raw === undefined) return DEFAULT_API_URL;
+  if (token === undefined) {
+    fail("TELEGRAM_API_URL", raw, "it needs TELEGRAM_BOT_TOKEN as well (a Bot API server always needs a token); unset it to use the sandbox");
+  }
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error();
+  } catch {
+    fail("TELEGRAM_API_URL", raw, "expected an http(s) URL such as https://api.telegram.org");
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+function tlsPath(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  if (!existsSync(raw)) fail(name, raw, "expected the path of a readable PEM file; no file is there");
+  return resolve(raw);
+}
+
+function allowedUpdates(env: Env): string[] {
+  const raw = read(env, "ALLOWED_UPDATES") ?? "message,edited_message,callback_query,my_chat_member";
+  const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = list.find((s) => !UPDATE_TYPES.has(s));
+  if (unknown !== undefined || list.length === 0) {
+    fail("ALLOWED_UPDATES", raw, `expected a comma-separated list of Telegram update types (${[...UPDATE_TYPES].join(", ")})`);
+  }
+  return [...new Set(list)];
+}
+
+/** Parses and validates the environment; throws ConfigError on the first bad value. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const botToken = read(env, "TELEGRAM_BOT_TOKEN");
+  if (botToken !== undefined && !/^\d+:[A-Za-z0-9_-]+$/.test(botToken)) {
+    fail("TELEGRAM_BOT_TOKEN", "<hidden>", "expected a token like 123456:ABC-DEF from @BotFather");
+  }
+  const webhookSecret = read(env, "WEBHOOK_SECRET");
+  if (webhookSecret !== undefined && !SECRET_PATTERN.test(webhookSecret)) {
+    fail("WEBHOOK_SECRET", "<hidden>", "expected 1-256 characters of A-Z a-z 0-9 _ -");
+  }
+  const tlsCertPath = tlsPath(env, "TLS_CERT_PATH");
+  const tlsKeyPath = tlsPath(env, "TLS_KEY_PATH");
+  if ((tlsCertPath === undefined) !== (tlsKeyPath === undefined)) {
+    const [name, other] = tlsCertPath === undefined ? ["TLS_KEY_PATH", "TLS_CERT_PATH"] : ["TLS_CERT_PATH", "TLS_KEY_PATH"];
+    fail(name!, read(env, name!) ?? "", `${other} must be set too (HTTPS needs both the certificate and its key)`);
+  }
+  const databasePath = read(env, "DATABASE_PATH") ?? "./data/timbre.db";
+  const host = read(env, "HOST") ?? "0.0.0.0";
+  return Object.freeze({
+    botToken,
+    sandbox: botToken === undefined,
+    apiUrl: apiUrl(env, botToken),
+    botMode: oneOf(env, "BOT_MODE", "webhook", ["webhook", "polling"] as const),
+    publicUrl: publicUrl(env),
+    webhookSecret,
+    host,
+    port: integer(env, "PORT", 8080, 0, 65535),
+    databasePath: databasePath === ":memory:" ? databasePath : resolve(cwd, databasePath),
+    adminToken: read(env, "ADMIN_TOKEN"),
+    agent: oneOf(env, "AGENT", "coach", ["coach", "echo"] as const),
+    maxConcurrency: integer(env, "MAX_CONCURRENCY", 32, 1, 10_000),
+    askTimeoutSeconds: integer(env, "ASK_TIMEOUT_SECONDS", 86_400, 1, 365 * 86_400),
+    sendRateGlobal: positiveNumber(env, "SEND_RATE_GLOBAL", 30, 100_000),
+    sendRatePerChat: positiveNumber(env, "SEND_RATE_PER_CHAT", 1, 100_000),
+    sendConcurrency: integer(env, "SEND_CONCURRENCY", 8, 1, 1_000),
+    sendMaxAttempts: integer(env, "SEND_MAX_ATTEMPTS", 10, 1, 1_000),
+    tlsCertPath,
+    tlsKeyPath,
+    allowedUpdates: allowedUpdates(env),
+    maxConnections: integer(env, "MAX_CONNECTIONS", 40, 1, 100),
+    trustedIps: trustedIps(env),
+    trustProxy: flag(env, "TRUST_PROXY"),
+    logLevel: oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
+  });
+}

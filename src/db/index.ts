@@ -1,0 +1,92 @@
+import { Database } from "bun:sqlite";
+import { createHash } from "node:crypto";
+import { accessSync, constants, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { migrationFiles, migrationJournal } from "./migrations.generated.ts";
+import * as schema from "./schema.ts";
+
+export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+
+export interface OpenDatabase {
+  db: Db;
+  sqlite: Database;
+  close(): void;
+}
+
+/** The database could not be opened or migrated; the message says what to fix. */
+export class DatabaseError extends Error {
+  override name = "DatabaseError";
+}
+
+/** The same list drizzle's folder migrator builds, from the migrations embedded at build time. */
+function embeddedMigrations() {
+  return migrationJournal.entries.map((entry) => {
+    const file = migrationFiles.find((f) => f.tag === entry.tag);
+    if (!file) throw new DatabaseError(`migration ${entry.tag} is in the journal but not embedded; run bun run db:generate`);
+    return {
+      sql: file.sql.split("--> statement-breakpoint"),
+      bps: entry.breakpoints,
+      folderMillis: entry.when,
+      hash: createHash("sha256").update(file.sql).digest("hex"),
+    };
+  });
+}
+
+interface Migratable {
+  dialect: { migrate(migrations: unknown, session: unknown, config: { migrationsFolder: string }): void };
+  session: unknown;
+}
+
+function ensureFolder(path: string) {
+  if (path === ":memory:") return;
+  const folder = dirname(path);
+  try {
+    mkdirSync(folder, { recursive: true });
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DatabaseError(`DATABASE_PATH=${JSON.stringify(path)} is not usable: cannot create or write the folder ${folder} (${reason})`);
+  }
+}
+
+/**
+ * Opens the SQLite file with the durability timbre promises (WAL + synchronous=FULL: a
+ * commit survives kill -9 and power loss) and applies the embedded migrations.
+ */
+export function openDatabase(path: string): OpenDatabase {
+  ensureFolder(path);
+  let sqlite: Database;
+  try {
+    sqlite = new Database(path, { create: true, strict: true });
+    sqlite.exec("PRAGMA journal_mode = WAL");
+    sqlite.exec("PRAGMA synchronous = FULL");
+    sqlite.exec("PRAGMA busy_timeout = 5000");
+    sqlite.exec("PRAGMA foreign_keys = ON");
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DatabaseError(`DATABASE_PATH=${JSON.stringify(path)} cannot be opened: ${reason}`);
+  }
+  const db = drizzle({ client: sqlite, schema }) as Db;
+  try {
+    (db as unknown as Migratable).dialect.migrate(embeddedMigrations(), (db as unknown as Migratable).session, {
+      migrationsFolder: "(embedded)",
+    });
+  } catch (error) {
+    sqlite.close();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DatabaseError(`DATABASE_PATH=${JSON.stringify(path)}: migrations failed: ${reason}`);
+  }
+  return {
+    db,
+    sqlite,
+    close() {
+      try {
+        sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch {
+        // A checkpoint is an optimisation; the WAL is replayed on the next open anyway.
+      }
+      sqlite.close();
+    },
+  };
+}

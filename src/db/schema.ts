@@ -1,0 +1,115 @@
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** Times are Unix milliseconds. Each table is written by one module only (named above it). */
+
+export type UpdateStatus = "received" | "processing" | "done" | "failed";
+
+/** Written by ingest/inbox.ts. The primary key is the dedup key. */
+export const updates = sqliteTable(
+  "updates",
+  {
+    updateId: integer("update_id").primaryKey(),
+    /** The chat's id, or the user's id for updates without a chat; null when there is neither. */
+    chatId: integer("chat_id"),
+    userId: integer("user_id"),
+    /** The update type: message, edited_message, callback_query, ... */
+    kind: text("kind").notNull(),
+    /** The update as Telegram sent it; null once pruned (the row stays as the dedup key). */
+    payload: text("payload"),
+    status: text("status").$type<UpdateStatus>().notNull().default("received"),
+    error: text("error"),
+    receivedAt: integer("received_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("updates_status_idx").on(t.status, t.updateId), index("updates_received_at_idx").on(t.receivedAt)],
+);
+
+/** Small durable values: the generated webhook secret, the polling offset. Written by db/settings.ts. */
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});
+
+export type OutboxStatus = "queued" | "sending" | "sent" | "failed";
+
+/** Written by telegram/outbox.ts. */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    chatId: integer("chat_id").notNull(),
+    text: text("text").notNull(),
+    /** sendMessage options other than chat_id and text, as JSON. */
+    options: text("options"),
+    status: text("status").$type<OutboxStatus>().notNull().default("queued"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    messageId: integer("message_id"),
+    lastError: text("last_error"),
+    runId: integer("run_id"),
+    updateId: integer("update_id"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("outbox_status_idx").on(t.status, t.id), index("outbox_chat_idx").on(t.chatId, t.id)],
+);
+
+export type RunStatus = "running" | "waiting" | "done" | "failed" | "cancelled";
+
+/** Written by runtime/runs.ts. */
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** One user in one chat ("chatId:userId"); in a private chat the user is the chat. */
+    conversation: text("conversation").notNull(),
+    chatId: integer("chat_id").notNull(),
+    userId: integer("user_id"),
+    agent: text("agent").notNull(),
+    status: text("status").$type<RunStatus>().notNull(),
+    triggerUpdateId: integer("trigger_update_id").notNull(),
+    /** The trigger update, kept with the run so replay works after its inbox payload is pruned. */
+    trigger: text("trigger").notNull(),
+    error: text("error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    endedAt: integer("ended_at"),
+  },
+  (t) => [index("runs_conversation_idx").on(t.conversation, t.status), index("runs_status_idx").on(t.status, t.id)],
+);
+
+export type StepKind = "reply" | "ask";
+export type StepState = "done" | "waiting" | "answered" | "timed_out" | "cancelled";
+
+/** The journal of a run: every reply and ask, committed before its effect. Written by runtime/runs.ts. */
+export const runSteps = sqliteTable(
+  "run_steps",
+  {
+    runId: integer("run_id").notNull(),
+    seq: integer("seq").notNull(),
+    kind: text("kind").$type<StepKind>().notNull(),
+    /** The reply or question text. */
+    text: text("text").notNull(),
+    state: text("state").$type<StepState>().notNull(),
+    answer: text("answer"),
+    answerUpdateId: integer("answer_update_id"),
+    deadlineAt: integer("deadline_at"),
+    createdAt: integer("created_at").notNull(),
+    answeredAt: integer("answered_at"),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.seq] }), index("run_steps_state_idx").on(t.state)],
+);
+
+/**
+ * Updates a busy conversation has queued for its next run (written by runtime/runs.ts).
+ * The inbox row stays `processing` until the run it starts ends.
+ */
+export const parkedUpdates = sqliteTable(
+  "parked_updates",
+  {
+    updateId: integer("update_id").primaryKey(),
+    conversation: text("conversation").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("parked_conversation_idx").on(t.conversation, t.updateId)],
+);

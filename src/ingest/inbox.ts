@@ -1,0 +1,212 @@
+import { and, asc, desc, eq, inArray, isNotNull, lt, sql } from "drizzle-orm";
+import type { Clock } from "../clock.ts";
+import type { Db } from "../db/index.ts";
+import { updates, type UpdateStatus } from "../db/schema.ts";
+import { describeUpdate, type TelegramUpdate } from "./update-shape.ts";
+
+/** An update as the dispatcher sees it. */
+export interface StoredUpdate {
+  updateId: number;
+  chatId: number | null;
+  userId: number | null;
+  kind: string;
+  update: TelegramUpdate;
+}
+
+export interface IncomingUpdate {
+  update: TelegramUpdate;
+  /** The body exactly as Telegram sent it, stored as is so unknown fields survive untouched. */
+  raw: string;
+}
+
+export interface StoreResult {
+  duplicate: boolean;
+}
+
+export interface RetentionPolicy {
+  /** Payloads of done updates are dropped after this long (the row stays as the dedup key). */
+  donePayloadMs: number;
+  /** Done updates (the dedup keys) are deleted after this long; at least 48 h. */
+  doneRowMs: number;
+  /** Failed updates (dead letters, kept for /admin/updates) are deleted after this long. */
+  failedRowMs: number;
+}
+
+const HOUR = 3_600_000;
+export const DEFAULT_RETENTION: RetentionPolicy = { donePayloadMs: HOUR, doneRowMs: 48 * HOUR, failedRowMs: 7 * 24 * HOUR };
+
+interface Pending {
+  incoming: IncomingUpdate;
+  resolve: (result: StoreResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export type UpdateRow = typeof updates.$inferSelect;
+
+/**
+ * The durable inbox. `store` batches every update handed to it in one event-loop turn into
+ * one transaction (group commit) and resolves each caller only after that commit, so a
+ * webhook answers 200 only for updates that are on disk. `update_id` is the primary key:
+ * a duplicate is a no-op insert and is reported as such.
+ */
+export class Inbox {
+  private pending: Pending[] = [];
+  private flushScheduled = false;
+  private readonly insert;
+  private readonly listeners: ((stored: StoredUpdate[]) => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly retention: RetentionPolicy = DEFAULT_RETENTION,
+  ) {
+    this.insert = db.$client.prepare(
+      `INSERT INTO updates (update_id, chat_id, user_id, kind, payload, status, received_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 'received', ?, ?) ON CONFLICT(update_id) DO NOTHING`,
+    );
+  }
+
+  /** Called after each commit with the updates that were new (not duplicates), in update_id order. */
+  onStored(listener: (stored: StoredUpdate[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Stores one update; resolves after the group commit that contains it. */
+  store(incoming: IncomingUpdate): Promise<StoreResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ incoming, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /**
+   * Stores a batch synchronously in one transaction; `alsoInTransaction` runs inside the same
+   * transaction (the poller commits its offset there). Returns one result per update.
+   */
+  storeMany(batch: IncomingUpdate[], alsoInTransaction?: () => void): StoreResult[] {
+    const now = this.clock.now();
+    const fresh: StoredUpdate[] = [];
+    const results = this.db.$client.transaction(() => {
+      const out = batch.map(({ update, raw }) => {
+        const info = describeUpdate(update);
+        const { changes } = this.insert.run(update.update_id, info.chatId, info.userId, info.kind, raw, now, now);
+        if (changes > 0) fresh.push({ updateId: update.update_id, ...info, update });
+        return { duplicate: changes === 0 };
+      });
+      alsoInTransaction?.();
+      return out;
+    })();
+    if (fresh.length > 0) {
+      fresh.sort((a, b) => a.updateId - b.updateId);
+      for (const listener of this.listeners) listener(fresh);
+    }
+    return results;
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    this.flushScheduled = false;
+    let results: StoreResult[];
+    try {
+      results = this.storeMany(batch.map((p) => p.incoming));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  }
+
+  /** Updates not yet handed to the runtime, oldest first (after a crash, these are redone). */
+  loadReceived(limit: number, afterUpdateId = -1): StoredUpdate[] {
+    const rows = this.db
+      .select()
+      .from(updates)
+      .where(and(eq(updates.status, "received"), sql`${updates.updateId} > ${afterUpdateId}`))
+      .orderBy(asc(updates.updateId))
+      .limit(limit)
+      .all();
+    return rows.map(toStored);
+  }
+
+  get(updateId: number): StoredUpdate | undefined {
+    const row = this.db.select().from(updates).where(eq(updates.updateId, updateId)).get();
+    return row && row.payload !== null ? toStored(row) : undefined;
+  }
+
+  row(updateId: number): UpdateRow | undefined {
+    return this.db.select().from(updates).where(eq(updates.updateId, updateId)).get();
+  }
+
+  setStatus(updateIds: number | number[], status: UpdateStatus, error: string | null = null): void {
+    const ids = Array.isArray(updateIds) ? updateIds : [updateIds];
+    if (ids.length === 0) return;
+    this.db
+      .update(updates)
+      .set({ status, error, updatedAt: this.clock.now() })
+      .where(inArray(updates.updateId, ids))
+      .run();
+  }
+
+  /** Puts a failed update back in the queue; false when it is not failed or its payload is gone. */
+  retry(updateId: number): StoredUpdate | "not_found" | "not_failed" {
+    const row = this.row(updateId);
+    if (!row) return "not_found";
+    if (row.status !== "failed" || row.payload === null) return "not_failed";
+    this.setStatus(updateId, "received");
+    return toStored(row);
+  }
+
+  list(filter: { status?: UpdateStatus; limit: number; beforeUpdateId?: number }): UpdateRow[] {
+    const conditions = [
+      filter.status ? eq(updates.status, filter.status) : undefined,
+      filter.beforeUpdateId !== undefined ? lt(updates.updateId, filter.beforeUpdateId) : undefined,
+    ].filter((c) => c !== undefined);
+    return this.db
+      .select()
+      .from(updates)
+      .where(conditions.length ? and(...conditions) : undefined)
+      .orderBy(desc(updates.updateId))
+      .limit(filter.limit)
+      .all();
+  }
+
+  counts(): Record<UpdateStatus, number> {
+    const out: Record<UpdateStatus, number> = { received: 0, processing: 0, done: 0, failed: 0 };
+    const rows = this.db.select({ status: updates.status, n: sql<number>`count(*)` }).from(updates).groupBy(updates.status).all();
+    for (const row of rows) out[row.status] = row.n;
+    return out;
+  }
+
+  /** Drops old payloads and old dedup keys per the retention policy; returns what it did. */
+  prune(): { payloadsDropped: number; rowsDeleted: number } {
+    const now = this.clock.now();
+    const client = this.db.$client;
+    return client.transaction(() => {
+      const payloads = client
+        .prepare("UPDATE updates SET payload = NULL WHERE status = 'done' AND payload IS NOT NULL AND updated_at < ?")
+        .run(now - this.retention.donePayloadMs).changes;
+      const done = client.prepare("DELETE FROM updates WHERE status = 'done' AND received_at < ?").run(now - this.retention.doneRowMs).changes;
+      const failed = client.prepare("DELETE FROM updates WHERE status = 'failed' AND received_at < ?").run(now - this.retention.failedRowMs).changes;
+      return { payloadsDropped: payloads, rowsDeleted: done + failed };
+    })();
+  }
+
+  /** True while a stored payload exists for the update (used by tests and admin). */
+  hasPayload(updateId: number): boolean {
+    return this.db.select({ id: updates.updateId }).from(updates).where(and(eq(updates.updateId, updateId), isNotNull(updates.payload))).get() !== undefined;
+  }
+}
+
+function toStored(row: UpdateRow): StoredUpdate {
+  return {
+    updateId: row.updateId,
+    chatId: row.chatId,
+    userId: row.userId,
+    kind: row.kind,
+    update: JSON.parse(row.payload ?? "null") as TelegramUpdate,
+  };
+}

@@ -1,0 +1,41 @@
+import type { LogLevel } from "../config.ts";
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+}
+
+/** Turns an Error into fields a log reader can use (message and stack, never the object itself). */
+export function errorFields(error: unknown): LogFields {
+  if (error instanceof Error) return { error: error.message, error_name: error.name };
+  return { error: String(error) };
+}
+
+/**
+ * One JSON object per line on stdout. `redact` holds secrets (bot token, webhook secret,
+ * admin token) that are replaced wherever they appear, so no log line can leak them.
+ */
+export function createLogger(level: LogLevel, redact: string[] = [], write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
+  const threshold = ORDER[level];
+  const secrets = redact.filter((s) => s.length >= 4);
+  const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
+    if (ORDER[lvl] < threshold) return;
+    let line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields });
+    for (const secret of secrets) line = line.split(secret).join("[redacted]");
+    write(line + "\n");
+  };
+  return {
+    debug: (msg, fields) => emit("debug", msg, fields),
+    info: (msg, fields) => emit("info", msg, fields),
+    warn: (msg, fields) => emit("warn", msg, fields),
+    error: (msg, fields) => emit("error", msg, fields),
+  };
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

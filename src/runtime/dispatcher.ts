@@ -1,0 +1,104 @@
+import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import type { Metrics } from "../observability/metrics.ts";
+
+export type UpdateHandler = (update: StoredUpdate) => void | Promise<void>;
+
+/**
+ * Hands stored updates to the handler in update_id order, one at a time per chat, up to
+ * `concurrency` chats at once. A handler that throws marks its update failed; the chat
+ * goes on with its next update and other chats never notice.
+ */
+export class Dispatcher {
+  /** Updates waiting per chat, oldest first. */
+  private readonly lanes = new Map<string, StoredUpdate[]>();
+  private readonly ready: string[] = [];
+  private readonly known = new Set<number>();
+  private active = 0;
+  private stopped = false;
+  private readonly idle: (() => void)[] = [];
+
+  constructor(
+    private readonly inbox: Inbox,
+    private readonly handler: UpdateHandler,
+    private readonly concurrency: number,
+    private readonly log: Logger,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  /** Picks up updates a previous process stored but did not hand over, then follows the inbox. */
+  start(): void {
+    let after = -1;
+    for (;;) {
+      const page = this.inbox.loadReceived(1000, after);
+      if (page.length === 0) break;
+      this.enqueue(page);
+      after = page.at(-1)!.updateId;
+    }
+    if (this.known.size > 0) this.log.info("dispatcher: picking up stored updates", { count: this.known.size });
+    this.inbox.onStored((stored) => this.enqueue(stored));
+  }
+
+  enqueue(updates: StoredUpdate[]): void {
+    for (const update of updates) {
+      if (this.known.has(update.updateId)) continue;
+      this.known.add(update.updateId);
+      const key = String(update.chatId ?? "none");
+      let lane = this.lanes.get(key);
+      if (!lane) {
+        lane = [];
+        this.lanes.set(key, lane);
+        this.ready.push(key);
+      }
+      lane.push(update);
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.active < this.concurrency && this.ready.length > 0) {
+      const key = this.ready.shift()!;
+      this.active++;
+      void this.drain(key);
+    }
+    if (this.active === 0 && this.ready.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /** Runs one chat's updates in order until its lane is empty. */
+  private async drain(key: string): Promise<void> {
+    const lane = this.lanes.get(key)!;
+    while (lane.length > 0 && !this.stopped) {
+      const update = lane[0]!;
+      try {
+        await this.handler(update);
+      } catch (error) {
+        this.log.error("update failed", { update_id: update.updateId, chat_id: update.chatId, ...errorFields(error) });
+        try {
+          this.inbox.setStatus(update.updateId, "failed", error instanceof Error ? error.message : String(error));
+          this.metrics?.updatesFailed.inc();
+        } catch (markError) {
+          this.log.error("could not mark update failed", { update_id: update.updateId, ...errorFields(markError) });
+        }
+      }
+      lane.shift();
+      this.known.delete(update.updateId);
+    }
+    if (lane.length === 0) this.lanes.delete(key);
+    else this.ready.push(key);
+    this.active--;
+    this.pump();
+  }
+
+  /** Resolves when every handed-over update has been handled (tests, benchmarks, shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.active === 0 && this.ready.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /** Stops taking updates; those not started stay `received` and are picked up on the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const deadline = Date.now() + 10_000;
+    while (this.active > 0 && Date.now() < deadline) await Bun.sleep(5);
+  }
+}

@@ -1,0 +1,23 @@
+/** What the runtime itself tells users, in English or Spanish by language_code. */
+const TEXTS = {
+  cancelled: { en: "Cancelled.", es: "Cancelado." },
+  nothingToCancel: { en: "There is nothing to cancel.", es: "No hay nada que cancelar." },
+  failed: {
+    en: "Sorry, something went wrong on my side. Please try again.",
+    es: "Lo siento, algo salió mal por mi parte. Inténtalo de nuevo.",
+  },
+  timedOut: {
+    en: "I waited for your answer but it did not come in time, so I stopped. Send me a message to start again.",
+    es: "Esperé tu respuesta pero no llegó a tiempo, así que me detuve. Envíame un mensaje para empezar de nuevo.",
+  },
+} as const;
+
+export type RuntimeText = keyof typeof TEXTS;
+
+export function isSpanish(languageCode: string | undefined): boolean {
+  return languageCode?.toLowerCase().startsWith("es") ?? false;
+}
+
+export function runtimeText(key: RuntimeText, languageCode: string | undefined): string {
+  return TEXTS[key][isSpanish(languageCode) ? "es" : "en"];
+}

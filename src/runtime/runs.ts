@@ -1,0 +1,493 @@
+import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import type { Clock } from "../clock.ts";
+import type { Db } from "../db/index.ts";
+import { parkedUpdates, runs, runSteps, type RunStatus } from "../db/schema.ts";
+import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
+import type { TelegramUpdate } from "../ingest/update-shape.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { Outbox } from "../telegram/outbox.ts";
+import {
+  AskTimeoutError,
+  ReplayMismatchError,
+  RunCancelledError,
+  type Agent,
+  type AgentContext,
+  type AgentUser,
+  type AskOptions,
+  type ReplyOptions,
+} from "./context.ts";
+import { runtimeText, type RuntimeText } from "./messages.ts";
+import { Semaphore } from "./semaphore.ts";
+
+export type RunRow = typeof runs.$inferSelect;
+export type StepRow = typeof runSteps.$inferSelect;
+
+export interface RuntimeSettings {
+  agentName: string;
+  maxConcurrency: number;
+  askTimeoutSeconds: number;
+  /** "typing" shows after a run has worked this long, and is refreshed at this interval. */
+  typingAfterMs?: number;
+  typingEveryMs?: number;
+}
+
+/** A run executing in this process: what replay and wake-ups need. */
+interface LiveRun {
+  run: RunRow;
+  update: TelegramUpdate;
+  /** The journal as it was when this execution started; steps past it are new. */
+  journal: StepRow[];
+  seq: number;
+  abort: AbortController;
+  cancelled: boolean;
+  holdsSlot: boolean;
+  waiter?: { seq: number; resolve: (answer: string) => void; reject: (error: Error) => void; timer: { cancel(): void } };
+  typing?: { cancel(): void };
+}
+
+const ACTIVE: RunStatus[] = ["running", "waiting"];
+
+function messageOf(update: TelegramUpdate): Record<string, unknown> | undefined {
+  const message = update.message;
+  return typeof message === "object" && message !== null ? (message as Record<string, unknown>) : undefined;
+}
+
+/** Agents are started and answered by text messages only. */
+export function textOf(update: TelegramUpdate): string | undefined {
+  const text = messageOf(update)?.text;
+  return typeof text === "string" ? text : undefined;
+}
+
+function userOf(update: TelegramUpdate): AgentUser | undefined {
+  for (const value of Object.values(update)) {
+    if (typeof value !== "object" || value === null) continue;
+    const from = (value as { from?: unknown; user?: unknown }).from ?? (value as { user?: unknown }).user;
+    if (typeof from === "object" && from !== null && typeof (from as AgentUser).id === "number") return from as AgentUser;
+  }
+  return undefined;
+}
+
+/** Replies in a forum topic go to the same topic. */
+function threadOf(update: TelegramUpdate): number | undefined {
+  const message = messageOf(update);
+  return message?.is_topic_message === true && typeof message.message_thread_id === "number" ? message.message_thread_id : undefined;
+}
+
+/** One user in one chat; in a private chat (user id = chat id) simply the chat. */
+export function conversationOf(update: StoredUpdate): string {
+  const chat = update.chatId ?? 0;
+  return update.userId === null || update.userId === chat ? `${chat}` : `${chat}:${update.userId}`;
+}
+
+function isCancel(text: string): boolean {
+  return /^\/cancel(@\w+)?$/i.test(text.trim());
+}
+
+/**
+ * The agent runtime: routes each update of a conversation (answer, queue, start, cancel),
+ * executes runs with a journal so they replay after a restart, and ends them. Owns the
+ * runs, run_steps and parked_updates tables.
+ */
+export class Runtime {
+  private readonly live = new Map<number, LiveRun>();
+  private readonly slots: Semaphore;
+  private readonly askTimeoutMs: number;
+  private readonly typingAfterMs: number;
+  private readonly typingEveryMs: number;
+  private stopping = false;
+  private readonly executions = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly inbox: Inbox,
+    private readonly outbox: Outbox,
+    private readonly agent: Agent,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly settings: RuntimeSettings,
+    private readonly metrics?: Metrics,
+  ) {
+    this.slots = new Semaphore(settings.maxConcurrency);
+    this.askTimeoutMs = settings.askTimeoutSeconds * 1000;
+    this.typingAfterMs = settings.typingAfterMs ?? 1000;
+    this.typingEveryMs = settings.typingEveryMs ?? 4000;
+  }
+
+  /** Resumes what a previous process left: active runs are replayed, idle conversations start their queued update. */
+  start(): void {
+    const active = this.db.select().from(runs).where(inArray(runs.status, ACTIVE)).orderBy(asc(runs.id)).all();
+    for (const run of active) this.execute(run);
+    if (active.length > 0) this.log.info("runtime: resuming runs from their journal", { count: active.length });
+    const parked = this.db.selectDistinct({ conversation: parkedUpdates.conversation }).from(parkedUpdates).all();
+    for (const { conversation } of parked) this.startNext(conversation);
+  }
+
+  /** Handles one stored update of a conversation. Synchronous: the dispatcher keeps per-chat order. */
+  route(stored: StoredUpdate): void {
+    const conversation = conversationOf(stored);
+    const text = textOf(stored.update);
+    const active = this.activeRun(conversation);
+    const language = userOf(stored.update)?.language_code;
+
+    if (text !== undefined && isCancel(text)) {
+      this.transaction(() => {
+        if (active) this.endRun(active, "cancelled", null);
+        this.inbox.setStatus(stored.updateId, "done");
+        this.say(stored, active ? "cancelled" : "nothingToCancel", language, active?.id);
+      });
+      this.metrics?.updatesProcessed.inc();
+      if (active) this.afterEnd(active, "cancelled");
+      return;
+    }
+
+    if (active?.status === "waiting" && text !== undefined) {
+      const step = this.pendingStep(active.id);
+      if (step) {
+        const now = this.clock.now();
+        this.transaction(() => {
+          this.db
+            .update(runSteps)
+            .set({ state: "answered", answer: text, answerUpdateId: stored.updateId, answeredAt: now })
+            .where(and(eq(runSteps.runId, active.id), eq(runSteps.seq, step.seq)))
+            .run();
+          this.db.update(runs).set({ status: "running", updatedAt: now }).where(eq(runs.id, active.id)).run();
+          this.inbox.setStatus(stored.updateId, "done");
+        });
+        this.metrics?.updatesProcessed.inc();
+        this.wake(active.id, step.seq, text);
+        return;
+      }
+    }
+
+    if (active || this.hasParked(conversation)) {
+      this.transaction(() => {
+        this.db.insert(parkedUpdates).values({ updateId: stored.updateId, conversation, createdAt: this.clock.now() }).onConflictDoNothing().run();
+        this.inbox.setStatus(stored.updateId, "processing");
+      });
+      return;
+    }
+    this.begin(stored, conversation);
+  }
+
+  /** Cancels a run (admin API); false when it is not active. */
+  cancel(runId: number): boolean {
+    const run = this.db.select().from(runs).where(eq(runs.id, runId)).get();
+    if (!run || !ACTIVE.includes(run.status)) return false;
+    const update = JSON.parse(run.trigger) as TelegramUpdate;
+    this.transaction(() => {
+      this.endRun(run, "cancelled", null);
+      this.outbox.enqueue({ chatId: run.chatId, text: runtimeText("cancelled", userOf(update)?.language_code), runId: run.id, options: threadOptions(update) });
+    });
+    this.afterEnd(run, "cancelled");
+    return true;
+  }
+
+  private begin(stored: StoredUpdate, conversation: string): void {
+    const now = this.clock.now();
+    const run = this.transaction(() => {
+      this.inbox.setStatus(stored.updateId, "processing");
+      return this.db
+        .insert(runs)
+        .values({
+          conversation,
+          chatId: stored.chatId ?? 0,
+          userId: stored.userId,
+          agent: this.settings.agentName,
+          status: "running",
+          triggerUpdateId: stored.updateId,
+          trigger: JSON.stringify(stored.update),
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning()
+        .get();
+    });
+    this.execute(run);
+  }
+
+  /** Starts the conversation's next queued update, if it is idle. */
+  private startNext(conversation: string): void {
+    if (this.stopping || this.activeRun(conversation)) return;
+    const next = this.db.select().from(parkedUpdates).where(eq(parkedUpdates.conversation, conversation)).orderBy(asc(parkedUpdates.updateId)).limit(1).get();
+    if (!next) return;
+    const stored = this.inbox.get(next.updateId);
+    this.db.delete(parkedUpdates).where(eq(parkedUpdates.updateId, next.updateId)).run();
+    if (!stored) {
+      this.log.error("runtime: a queued update has no stored payload; skipping it", { update_id: next.updateId, conversation });
+      this.inbox.setStatus(next.updateId, "failed", "payload missing");
+      return this.startNext(conversation);
+    }
+    this.begin(stored, conversation);
+  }
+
+  private execute(run: RunRow): void {
+    const update = JSON.parse(run.trigger) as TelegramUpdate;
+    const journal = this.db.select().from(runSteps).where(eq(runSteps.runId, run.id)).orderBy(asc(runSteps.seq)).all();
+    const live: LiveRun = { run, update, journal, seq: 0, abort: new AbortController(), cancelled: false, holdsSlot: false };
+    this.live.set(run.id, live);
+    const execution = this.runAgent(live).finally(() => {
+      this.live.delete(run.id);
+      this.executions.delete(execution);
+    });
+    this.executions.add(execution);
+  }
+
+  private async runAgent(live: LiveRun): Promise<void> {
+    await this.acquire(live);
+    const { run } = live;
+    const ids = { run_id: run.id, chat_id: run.chatId, update_id: run.triggerUpdateId };
+    try {
+      await this.agent(this.contextFor(live));
+      if (live.cancelled) return;
+      this.transaction(() => this.endRun(run, "done", null));
+      this.metrics?.updatesProcessed.inc();
+      this.afterEnd(run, "done");
+    } catch (error) {
+      if (live.cancelled || this.stopping) return;
+      const timedOut = error instanceof AskTimeoutError;
+      this.log.error(timedOut ? "run failed: a question timed out" : "run failed: the agent threw", { ...ids, ...errorFields(error) });
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.transaction(() => {
+        this.endRun(run, "failed", message);
+        this.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update: live.update }, timedOut ? "timedOut" : "failed", userOf(live.update)?.language_code, run.id);
+      });
+      this.metrics?.updatesFailed.inc();
+      this.afterEnd(run, "failed");
+    } finally {
+      this.releaseSlot(live);
+    }
+  }
+
+  private contextFor(live: LiveRun): AgentContext {
+    const { run, update } = live;
+    return {
+      runId: run.id,
+      text: textOf(update),
+      chatId: run.chatId,
+      user: userOf(update),
+      update,
+      signal: live.abort.signal,
+      reply: (text: string, options?: ReplyOptions) => this.reply(live, text, options),
+      ask: (question: string, options?: AskOptions) => this.ask(live, question, options),
+    };
+  }
+
+  private nextStep(live: LiveRun, kind: "reply" | "ask", text: string): StepRow | undefined {
+    if (live.cancelled) throw new RunCancelledError();
+    const seq = live.seq++;
+    const recorded = live.journal[seq];
+    if (recorded && recorded.kind !== kind) {
+      throw new ReplayMismatchError(`step ${seq} was a ${recorded.kind} ("${recorded.text.slice(0, 60)}") but the agent now made a ${kind} ("${text.slice(0, 60)}"); agents must make the same calls in the same order`);
+    }
+    return recorded;
+  }
+
+  private async reply(live: LiveRun, text: string, options: ReplyOptions = {}): Promise<void> {
+    if (this.nextStep(live, "reply", text)) return; // already sent before a restart
+    const { run } = live;
+    const seq = live.seq - 1;
+    this.transaction(() => {
+      this.db.insert(runSteps).values({ runId: run.id, seq, kind: "reply", text, state: "done", createdAt: this.clock.now() }).run();
+      this.outbox.enqueue({ chatId: run.chatId, text, options: { ...threadOptions(live.update), ...options }, runId: run.id, updateId: run.triggerUpdateId });
+    });
+  }
+
+  private async ask(live: LiveRun, question: string, options: AskOptions = {}): Promise<string> {
+    const recorded = this.nextStep(live, "ask", question);
+    const { run } = live;
+    const seq = live.seq - 1;
+    if (!recorded) {
+      const { timeoutSeconds, ...sendOptions } = options;
+      const now = this.clock.now();
+      const deadlineAt = now + (timeoutSeconds !== undefined ? timeoutSeconds * 1000 : this.askTimeoutMs);
+      this.transaction(() => {
+        this.db.insert(runSteps).values({ runId: run.id, seq, kind: "ask", text: question, state: "waiting", deadlineAt, createdAt: now }).run();
+        this.db.update(runs).set({ status: "waiting", updatedAt: now }).where(eq(runs.id, run.id)).run();
+        this.outbox.enqueue({ chatId: run.chatId, text: question, options: { ...threadOptions(live.update), ...sendOptions }, runId: run.id, updateId: run.triggerUpdateId });
+      });
+    }
+    return this.awaitAnswer(live, seq, question);
+  }
+
+  /** Resolves with the answer: at once when the journal has it, else when route() records it. */
+  private async awaitAnswer(live: LiveRun, seq: number, question: string): Promise<string> {
+    // Read the step now, in the same synchronous turn as registering the waiter, so an
+    // answer recorded meanwhile (also during a replay) cannot be missed.
+    const step = this.db.select().from(runSteps).where(and(eq(runSteps.runId, live.run.id), eq(runSteps.seq, seq))).get();
+    if (!step) throw new ReplayMismatchError(`step ${seq} vanished from the journal`);
+    if (step.state === "answered") return step.answer ?? "";
+    if (step.state === "timed_out") throw new AskTimeoutError(question);
+    if (step.state === "cancelled" || live.cancelled) throw new RunCancelledError();
+
+    this.releaseSlot(live);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => this.timeOut(live, seq, question), (step.deadlineAt ?? Infinity) - this.clock.now());
+      live.waiter = { seq, resolve, reject, timer };
+    });
+    await this.acquire(live);
+    return answer;
+  }
+
+  private timeOut(live: LiveRun, seq: number, question: string): void {
+    const waiter = live.waiter;
+    if (!waiter || waiter.seq !== seq) return;
+    const now = this.clock.now();
+    const step = this.db.select().from(runSteps).where(and(eq(runSteps.runId, live.run.id), eq(runSteps.seq, seq))).get();
+    if (step?.state !== "waiting") return;
+    if ((step.deadlineAt ?? 0) > now) {
+      // A clamped long timer fired early; wait for the rest.
+      waiter.timer = this.clock.setTimeout(() => this.timeOut(live, seq, question), step.deadlineAt! - now);
+      return;
+    }
+    this.transaction(() => {
+      this.db.update(runSteps).set({ state: "timed_out", answeredAt: now }).where(and(eq(runSteps.runId, live.run.id), eq(runSteps.seq, seq))).run();
+      this.db.update(runs).set({ status: "running", updatedAt: now }).where(eq(runs.id, live.run.id)).run();
+    });
+    live.waiter = undefined;
+    void this.acquire(live).then(() => waiter.reject(new AskTimeoutError(question)));
+  }
+
+  private wake(runId: number, seq: number, answer: string): void {
+    const live = this.live.get(runId);
+    if (!live?.waiter || live.waiter.seq !== seq) return; // a replay in progress reads the answer from the journal
+    const { resolve, timer } = live.waiter;
+    timer.cancel();
+    live.waiter = undefined;
+    resolve(answer);
+  }
+
+  private async acquire(live: LiveRun): Promise<void> {
+    await this.slots.acquire();
+    live.holdsSlot = true;
+    live.typing?.cancel();
+    let cancelled = false;
+    let handle: { cancel(): void } | undefined;
+    const tick = () => {
+      if (cancelled) return;
+      void this.outbox.typing(live.run.chatId, threadOf(live.update));
+      handle = this.clock.setTimeout(tick, this.typingEveryMs);
+    };
+    handle = this.clock.setTimeout(tick, this.typingAfterMs);
+    live.typing = {
+      cancel: () => {
+        cancelled = true;
+        handle?.cancel();
+      },
+    };
+  }
+
+  private releaseSlot(live: LiveRun): void {
+    live.typing?.cancel();
+    live.typing = undefined;
+    if (!live.holdsSlot) return;
+    live.holdsSlot = false;
+    this.slots.release();
+  }
+
+  /** Records a run's end (inside the caller's transaction). */
+  private endRun(run: RunRow, status: "done" | "failed" | "cancelled", error: string | null): void {
+    const now = this.clock.now();
+    this.db.update(runs).set({ status, error, updatedAt: now, endedAt: now }).where(eq(runs.id, run.id)).run();
+    if (status === "cancelled") {
+      this.db.update(runSteps).set({ state: "cancelled" }).where(and(eq(runSteps.runId, run.id), eq(runSteps.state, "waiting"))).run();
+    }
+    this.inbox.setStatus(run.triggerUpdateId, status === "failed" ? "failed" : "done", error);
+  }
+
+  /** After the end is committed: stop the live execution and start the conversation's next update. */
+  private afterEnd(run: RunRow, status: RunStatus): void {
+    const live = this.live.get(run.id);
+    if (live && status === "cancelled") {
+      live.cancelled = true;
+      live.abort.abort(new RunCancelledError());
+      live.waiter?.timer.cancel();
+      live.waiter?.reject(new RunCancelledError());
+      live.waiter = undefined;
+      this.releaseSlot(live);
+    }
+    this.startNext(run.conversation);
+  }
+
+  private say(stored: Pick<StoredUpdate, "updateId" | "chatId" | "update">, key: RuntimeText, language: string | undefined, runId?: number): void {
+    if (stored.chatId === null) return;
+    this.outbox.enqueue({ chatId: stored.chatId, text: runtimeText(key, language), options: threadOptions(stored.update), updateId: stored.updateId, ...(runId !== undefined ? { runId } : {}) });
+  }
+
+  private activeRun(conversation: string): RunRow | undefined {
+    return this.db.select().from(runs).where(and(eq(runs.conversation, conversation), inArray(runs.status, ACTIVE))).get();
+  }
+
+  private pendingStep(runId: number): StepRow | undefined {
+    return this.db.select().from(runSteps).where(and(eq(runSteps.runId, runId), eq(runSteps.state, "waiting"))).get();
+  }
+
+  private hasParked(conversation: string): boolean {
+    return this.db.select({ id: parkedUpdates.updateId }).from(parkedUpdates).where(eq(parkedUpdates.conversation, conversation)).limit(1).get() !== undefined;
+  }
+
+  private transaction<T>(fn: () => T): T {
+    return this.db.$client.transaction(fn)();
+  }
+
+  /** Stops starting runs; runs in flight are left at their last journaled step and replay on the next start. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.stopping = true;
+    for (const live of this.live.values()) {
+      live.waiter?.timer.cancel();
+      live.typing?.cancel();
+    }
+    // Waiting runs never finish on their own; only wait for those actually executing.
+    const deadline = Date.now() + timeoutMs;
+    while (this.slots.inUse > 0 && Date.now() < deadline) await Bun.sleep(10);
+  }
+
+  counts(): Record<RunStatus, number> {
+    const out: Record<RunStatus, number> = { running: 0, waiting: 0, done: 0, failed: 0, cancelled: 0 };
+    const rows = this.db.select({ status: runs.status, n: sql<number>`count(*)` }).from(runs).groupBy(runs.status).all();
+    for (const row of rows) out[row.status] = row.n;
+    return out;
+  }
+
+  /** Runs newest first, with the pending question of waiting runs. */
+  list(filter: { status?: RunStatus; limit: number; beforeId?: number }): (RunRow & { pendingQuestion: StepRow | null })[] {
+    const conditions = [filter.status ? eq(runs.status, filter.status) : undefined, filter.beforeId !== undefined ? lt(runs.id, filter.beforeId) : undefined].filter(
+      (c) => c !== undefined,
+    );
+    const rows = this.db.select().from(runs).where(conditions.length ? and(...conditions) : undefined).orderBy(desc(runs.id)).limit(filter.limit).all();
+    return rows.map((run) => ({ ...run, pendingQuestion: run.status === "waiting" ? (this.pendingStep(run.id) ?? null) : null }));
+  }
+
+  get(runId: number): RunRow | undefined {
+    return this.db.select().from(runs).where(eq(runs.id, runId)).get();
+  }
+
+  /** Deletes ended runs and their journals older than `olderThanMs`. */
+  prune(olderThanMs = 7 * 24 * 3_600_000): number {
+    const cutoff = this.clock.now() - olderThanMs;
+    return this.transaction(() => {
+      const old = this.db
+        .select({ id: runs.id })
+        .from(runs)
+        .where(and(inArray(runs.status, ["done", "failed", "cancelled"]), lt(runs.endedAt, cutoff)))
+        .all()
+        .map((r) => r.id);
+      for (let i = 0; i < old.length; i += 500) {
+        const chunk = old.slice(i, i + 500);
+        this.db.delete(runSteps).where(inArray(runSteps.runId, chunk)).run();
+        this.db.delete(runs).where(inArray(runs.id, chunk)).run();
+      }
+      return old.length;
+    });
+  }
+
+  /** Live executions (tests and shutdown). */
+  get executing(): number {
+    return this.executions.size;
+  }
+}
+
+function threadOptions(update: TelegramUpdate): ReplyOptions {
+  const thread = threadOf(update);
+  return thread !== undefined ? { message_thread_id: thread } : {};
+}

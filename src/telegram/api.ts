@@ -1,0 +1,79 @@
+import { Bot, TelegramError } from "gramio";
+import type { APIMethodParams, APIMethodReturn, APIMethods } from "@gramio/types";
+
+/** The outcome of one Bot API call, as a value: callers decide what a failure means. */
+export type ApiOutcome<T> =
+  | { ok: true; result: T }
+  | {
+      ok: false;
+      /** Telegram's error_code, or 0 for a network error, a timeout or an unreadable answer. */
+      code: number;
+      description: string;
+      /** Seconds Telegram asks us to wait (429). */
+      retryAfter?: number;
+    };
+
+export type ApiMethod = keyof APIMethods;
+
+export interface ApiCallObserver {
+  (method: string, outcome: "ok" | "error" | "network"): void;
+}
+
+export interface TelegramApiOptions {
+  /** Bot API root: calls go to `{apiUrl}/bot{token}/{method}`. */
+  apiUrl: string;
+  token: string;
+  /** Longest wait for one call (getUpdates adds its long-poll timeout to this). */
+  timeoutMs?: number;
+  observe?: ApiCallObserver;
+}
+
+/**
+ * timbre's only way to reach Telegram: GramIO's client pointed at TELEGRAM_API_URL, with
+ * every call answering an ApiOutcome (never throwing) and an abort for shutdown.
+ */
+export class TelegramApi {
+  private readonly bot: Bot;
+  private readonly stopController = new AbortController();
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: TelegramApiOptions) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.bot = new Bot(options.token, {
+      api: { baseURL: `${options.apiUrl}/bot`, fetchOptions: { signal: this.stopController.signal } },
+    });
+  }
+
+  /** Ends every call in flight at once (a long poll among them); later calls fail fast. */
+  abortAll(): void {
+    this.stopController.abort(new Error("timbre is shutting down"));
+  }
+
+  async call<M extends ApiMethod>(method: M, params: APIMethodParams<M>, extraTimeoutMs = 0): Promise<ApiOutcome<APIMethodReturn<M>>> {
+    const api = this.bot.api as unknown as Record<string, (p: unknown) => Promise<unknown>>;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Telegram within ${(this.timeoutMs + extraTimeoutMs) / 1000} s`)), this.timeoutMs + extraTimeoutMs);
+    });
+    try {
+      const result = await Promise.race([api[method]!({ ...(params as object), suppress: true }), timeout]);
+      if (result instanceof TelegramError) {
+        this.options.observe?.(method, "error");
+        const retryAfter = (result.payload as { retry_after?: number } | undefined)?.retry_after;
+        return { ok: false, code: result.code, description: result.message, ...(retryAfter !== undefined ? { retryAfter } : {}) };
+      }
+      this.options.observe?.(method, "ok");
+      return { ok: true, result: result as APIMethodReturn<M> };
+    } catch (error) {
+      this.options.observe?.(method, "network");
+      return { ok: false, code: 0, description: error instanceof Error ? error.message : String(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A call failed in a way worth retrying: network, timeout, 5xx or 429. */
+export function isRetryable(outcome: { ok: false; code: number }): boolean {
+  return outcome.code === 0 || outcome.code === 429 || outcome.code >= 500;
+}
