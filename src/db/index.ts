@@ -1,4 +1,4 @@
-import { Database } from "bun:sqlite";
+import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -33,6 +33,17 @@ function embeddedMigrations() {
   });
 }
 
+/**
+ * Drizzle prepares a fresh SQLite statement for every query it runs; on timbre's hot path
+ * (a few queries per update) compiling SQL cost more than running it. `query()` is
+ * bun:sqlite's cached prepare, keyed by the SQL text, so each distinct statement compiles once.
+ */
+class StatementCachingDatabase extends Database {
+  override prepare<R, P extends SQLQueryBindings | SQLQueryBindings[]>(sql: string, params?: P): Statement<R, P extends any[] ? P : [P]> {
+    return params === undefined ? this.query<R, P>(sql) : super.prepare<R, P>(sql, params);
+  }
+}
+
 interface Migratable {
   dialect: { migrate(migrations: unknown, session: unknown, config: { migrationsFolder: string }): void };
   session: unknown;
@@ -58,7 +69,7 @@ export function openDatabase(path: string): OpenDatabase {
   ensureFolder(path);
   let sqlite: Database;
   try {
-    sqlite = new Database(path, { create: true, strict: true });
+    sqlite = new StatementCachingDatabase(path, { create: true, strict: true });
     sqlite.exec("PRAGMA journal_mode = WAL");
     sqlite.exec("PRAGMA synchronous = FULL");
     sqlite.exec("PRAGMA busy_timeout = 5000");
@@ -89,4 +100,22 @@ export function openDatabase(path: string): OpenDatabase {
       sqlite.close();
     },
   };
+}
+
+/**
+ * Runs `fn` in a transaction whose commit is not fsynced on its own (synchronous=NORMAL for
+ * that commit). In WAL mode it still survives kill -9; against power loss it becomes safe with
+ * the next FULL commit, which syncs every earlier one (the WAL is written in order). Use it
+ * for state that is redone after a loss (routing, run ends, "sent" marks), never for what is
+ * acknowledged to Telegram or what must be on disk before a message goes out. Inside another
+ * transaction it simply joins it.
+ */
+export function relaxedTransaction<T>(sqlite: Database, fn: () => T): T {
+  if (sqlite.inTransaction) return fn();
+  sqlite.exec("PRAGMA synchronous = NORMAL");
+  try {
+    return sqlite.transaction(fn)();
+  } finally {
+    sqlite.exec("PRAGMA synchronous = FULL");
+  }
 }

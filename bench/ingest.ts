@@ -1,0 +1,65 @@
+// Ingest benchmark: POST /telegram/webhook requests/s and p50/p99 with distinct update ids,
+// against a bare Bun.serve that parses JSON, measured in the same run with the same wrk script.
+// Usage: bun bench/ingest.ts [seconds=10] [connections=40,100]
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requireWrk, startChild, wrk, type WrkResult } from "./lib.ts";
+
+requireWrk();
+const seconds = Number(process.argv[2] ?? 10);
+const connectionsList = (process.argv[3] ?? "40,100").split(",").map(Number);
+const SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+const TOKEN = "123456:bench-token";
+const bun = process.execPath;
+const root = join(import.meta.dir, "..");
+
+const emulator = await startChild([bun, join(import.meta.dir, "emulator-server.ts"), TOKEN], {});
+const bare = await startChild([bun, join(import.meta.dir, "bare-server.ts")], {});
+
+interface Row {
+  connections: number;
+  bare: WrkResult;
+  timbre: WrkResult;
+}
+const rows: Row[] = [];
+for (const connections of connectionsList) {
+  // A fresh database per run, so every run starts from the same state.
+  const dir = mkdtempSync(join(tmpdir(), "timbre-bench-"));
+  const timbre = await startChild(
+    [bun, join(root, "src/main.ts")],
+    {
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_API_URL: emulator.url,
+      WEBHOOK_SECRET: SECRET,
+      DATABASE_PATH: join(dir, "timbre.db"),
+      HOST: "127.0.0.1",
+      PORT: "0",
+      AGENT: "echo",
+      SEND_RATE_GLOBAL: "100000",
+      SEND_RATE_PER_CHAT: "100000",
+      SEND_CONCURRENCY: "64",
+      LOG_LEVEL: "info",
+    },
+    /"msg":"timbre is serving","url":"([^"]+)"/,
+  );
+  const env = { WEBHOOK_SECRET: SECRET, BENCH_ID_BASE: "1" };
+  wrk(bare.url, connections, 2, env); // warm-up
+  const bareResult = wrk(bare.url, connections, seconds, env);
+  wrk(timbre.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" }); // warm-up, other ids
+  const timbreResult = wrk(timbre.url, connections, seconds, env);
+  await timbre.stop();
+  rmSync(dir, { recursive: true, force: true });
+  rows.push({ connections, bare: bareResult, timbre: timbreResult });
+}
+await bare.stop();
+await emulator.stop();
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+console.log(`\ningest: POST /telegram/webhook, distinct update_ids, ${seconds} s per run, wrk -t2, synchronous=FULL, AGENT=echo processing in the same process\n`);
+console.log("| connections | server | requests/s | p50 ms | p99 ms | errors | ratio |");
+console.log("| --- | --- | --- | --- | --- | --- | --- |");
+for (const { connections, bare: b, timbre: t } of rows) {
+  console.log(`| ${connections} | bare Bun.serve | ${fmt(b.requestsPerSecond)} | ${fmt(b.p50Ms, 2)} | ${fmt(b.p99Ms, 2)} | ${b.errors} | 1.00x |`);
+  console.log(`| ${connections} | timbre | ${fmt(t.requestsPerSecond)} | ${fmt(t.p50Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} | ${fmt(t.requestsPerSecond / b.requestsPerSecond, 2)}x |`);
+}

@@ -1,0 +1,80 @@
+/** Benchmark plumbing: child processes that announce their URL, and wrk runs. */
+import type { Subprocess } from "bun";
+
+export interface Child {
+  url: string;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  stop(): Promise<void>;
+}
+
+/** Starts a process and waits for a stdout line matching `pattern` (its first group is the URL). */
+export async function startChild(cmd: string[], env: Record<string, string>, pattern = /listening (\S+)/): Promise<Child> {
+  const proc = Bun.spawn(cmd, { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
+  let out = "";
+  const decoder = new TextDecoder();
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${cmd.join(" ")} did not start: ${out}`)), 20_000);
+    void (async () => {
+      for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) {
+        out += decoder.decode(chunk);
+        const match = pattern.exec(out);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+          // Keep draining so the child never blocks on a full pipe.
+          for await (const _ of proc.stdout as unknown as AsyncIterable<Uint8Array>);
+          return;
+        }
+      }
+      reject(new Error(`${cmd.join(" ")} exited: ${out}${await new Response(proc.stderr).text()}`));
+    })();
+  });
+  return {
+    url,
+    proc,
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
+
+export interface WrkResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+}
+
+function toMs(value: string): number {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
+  if (!match) return NaN;
+  const n = Number(match[1]);
+  return match[2] === "us" ? n / 1000 : match[2] === "s" ? n * 1000 : n;
+}
+
+/** Runs wrk with the webhook script and parses its --latency report. */
+export function wrk(url: string, connections: number, seconds: number, env: Record<string, string>): WrkResult {
+  const run = Bun.spawnSync(["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", `${import.meta.dir}/webhook.lua`, url], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const out = run.stdout.toString();
+  if (run.exitCode !== 0) throw new Error(`wrk failed: ${out}${run.stderr.toString()}`);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0);
+  return { requestsPerSecond: rps, p50Ms: p50, p99Ms: p99, requests, errors };
+}
+
+export function requireWrk(): void {
+  if (Bun.which("wrk")) return;
+  console.error("bench: wrk is not installed. Install it with: apt-get install -y wrk");
+  process.exit(1);
+}
