@@ -98,26 +98,34 @@ export class Inbox {
    * transaction (the poller commits its offset there). Returns one result per update.
    */
   storeMany(batch: IncomingUpdate[], alsoInTransaction?: () => void): StoreResult[] {
-    const now = this.clock.now();
-    const fresh: StoredUpdate[] = [];
-    const results = this.db.$client.transaction(() => {
-      const out = batch.map(({ update, raw }) => {
-        const info = describeUpdate(update);
-        const { changes } = this.insert.run(update.update_id, info.chatId, info.userId, info.kind, raw, now, now);
-        if (changes > 0) fresh.push({ updateId: update.update_id, ...info, update });
-        return { duplicate: changes === 0 };
-      });
-      alsoInTransaction?.();
-      return out;
-    })();
+    const { results, fresh } = this.db.$client.transaction(() => this.insertBatch(batch, alsoInTransaction))();
     this.commits++;
-    if (fresh.length > 0) {
-      fresh.sort((a, b) => a.updateId - b.updateId);
-      for (const listener of this.listeners) listener(fresh);
-    }
+    this.announce(fresh);
     return results;
   }
 
+  /** Inserts inside the caller's transaction; reports which updates were new. */
+  private insertBatch(batch: IncomingUpdate[], alsoInTransaction?: () => void): { results: StoreResult[]; fresh: StoredUpdate[] } {
+    const now = this.clock.now();
+    const fresh: StoredUpdate[] = [];
+    const results = batch.map(({ update, raw }) => {
+      const info = describeUpdate(update);
+      const { changes } = this.insert.run(update.update_id, info.chatId, info.userId, info.kind, raw, now, now);
+      if (changes > 0) fresh.push({ updateId: update.update_id, ...info, update });
+      return { duplicate: changes === 0 };
+    });
+    alsoInTransaction?.();
+    return { results, fresh };
+  }
+
+  /** Hands new updates to the dispatcher once they are committed. */
+  private announce(fresh: StoredUpdate[]): void {
+    if (fresh.length === 0) return;
+    fresh.sort((a, b) => a.updateId - b.updateId);
+    for (const listener of this.listeners) listener(fresh);
+  }
+
+  /** One FULL commit for every update handed in during this event-loop turn. */
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
