@@ -1,0 +1,216 @@
+/** The Bot API emulator behaves like Telegram where timbre relies on it; exercised over real HTTP. */
+import { afterEach, expect, test } from "bun:test";
+import { BotApiEmulator } from "../../src/sandbox/emulator.ts";
+import { waitFor } from "../helpers.ts";
+
+interface Delivery {
+  updateId: number;
+  chatId: number;
+  secret: string | null;
+  at: number;
+}
+
+/** A webhook receiver on port 0; `answer` decides each status (and may delay). */
+function startReceiver(answer: (delivery: Delivery, attempt: number) => number | Promise<number> = () => 200) {
+  const deliveries: Delivery[] = [];
+  const attempts = new Map<number, number>();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const body = (await request.json()) as { update_id: number; message: { chat: { id: number } } };
+      const delivery = { updateId: body.update_id, chatId: body.message.chat.id, secret: request.headers.get("x-telegram-bot-api-secret-token"), at: Date.now() };
+      deliveries.push(delivery);
+      const attempt = (attempts.get(body.update_id) ?? 0) + 1;
+      attempts.set(body.update_id, attempt);
+      const status = await answer(delivery, attempt);
+      return new Response(status === 200 ? '{"ok":true}' : "no", { status });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}/telegram/webhook`, deliveries, stop: () => server.stop(true) };
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function startEmulator() {
+  const emulator = new BotApiEmulator({ token: "42:TEST-token", seed: 7 });
+  emulator.webhookRetryBaseMs = 60;
+  const root = emulator.listen();
+  cleanups.push(() => emulator.stop());
+  /** Calls a Bot API method over HTTP, as a bot would. */
+  const call = async (method: string, params: Record<string, unknown> = {}, token = emulator.token) => {
+    const response = await fetch(`${root}/bot${token}/${method}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(params) });
+    return { status: response.status, body: (await response.json()) as { ok: boolean; result?: unknown; error_code?: number; description?: string; parameters?: { retry_after?: number } } };
+  };
+  return { emulator, call };
+}
+
+const ana = { id: 11, first_name: "Ana", language_code: "en" };
+const ben = { id: 22, first_name: "Ben", language_code: "es" };
+
+test("webhook delivery carries the secret header and the update as Telegram sends it", async () => {
+  const { emulator, call } = startEmulator();
+  const receiver = startReceiver();
+  cleanups.push(receiver.stop);
+  expect((await call("setWebhook", { url: receiver.url, secret_token: "s3cret_-X" })).body).toEqual({ ok: true, result: true });
+
+  const update = emulator.sendText(ana, "hello");
+  await waitFor(() => receiver.deliveries.length === 1, "the delivery");
+  expect(receiver.deliveries[0]).toMatchObject({ updateId: update.update_id, chatId: ana.id, secret: "s3cret_-X" });
+  await waitFor(() => emulator.pendingUpdates() === 0, "the update to leave the queue");
+
+  const info = await call("getWebhookInfo");
+  expect(info.body.result).toMatchObject({ url: receiver.url, pending_update_count: 0, has_custom_certificate: false });
+});
+
+test("a webhook answering non-2xx is retried with growing backoff until it succeeds; the failure shows in getWebhookInfo", async () => {
+  const { emulator, call } = startEmulator();
+  const receiver = startReceiver((_delivery, attempt) => (attempt <= 3 ? 500 : 200));
+  cleanups.push(receiver.stop);
+  await call("setWebhook", { url: receiver.url, secret_token: "s" });
+
+  emulator.sendText(ana, "retry me");
+  await waitFor(() => receiver.deliveries.length === 4, "four attempts", 5_000);
+  const gaps = receiver.deliveries.slice(1).map((d, i) => d.at - receiver.deliveries[i]!.at);
+  // Base 60 ms, doubling: about 60, 120, 240 ms.
+  expect(gaps[0]!).toBeGreaterThanOrEqual(50);
+  expect(gaps[1]!).toBeGreaterThanOrEqual(110);
+  expect(gaps[2]!).toBeGreaterThanOrEqual(230);
+  expect(gaps[2]!).toBeGreaterThan(gaps[0]!);
+  await waitFor(() => emulator.pendingUpdates() === 0, "the update to be delivered");
+
+  const info = (await call("getWebhookInfo")).body.result as { last_error_message?: string; last_error_date?: number };
+  expect(info.last_error_message).toContain("500");
+  expect(info.last_error_date).toBeGreaterThan(0);
+  expect(new Set(receiver.deliveries.map((d) => d.updateId)).size).toBe(1);
+});
+
+test("one chat's updates arrive one at a time and in order, also across retries; other chats are not held up", async () => {
+  const { emulator, call } = startEmulator();
+  const inFlight = new Map<number, number>();
+  let overlap = false;
+  let benDelivered = 0;
+  const receiver = startReceiver(async (delivery) => {
+    const now = (inFlight.get(delivery.chatId) ?? 0) + 1;
+    inFlight.set(delivery.chatId, now);
+    if (now > 1) overlap = true;
+    await Bun.sleep(Math.floor(Math.random() * 8));
+    inFlight.set(delivery.chatId, now - 1);
+    if (delivery.chatId === ben.id) benDelivered += 1;
+    // Ana's first update fails until all of Ben's are in: her later ones must wait, his must not.
+    return delivery.chatId === ana.id && delivery.updateId === anaIds[0] && benDelivered < 6 ? 502 : 200;
+  });
+  cleanups.push(receiver.stop);
+  const anaIds: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    anaIds.push(emulator.sendText(ana, `a${i}`).update_id);
+    emulator.sendText(ben, `b${i}`);
+  }
+  await call("setWebhook", { url: receiver.url, max_connections: 10 });
+  await waitFor(() => emulator.pendingUpdates() === 0, "every update to be delivered", 5_000);
+
+  const seen = (chatId: number) => receiver.deliveries.filter((d) => d.chatId === chatId).map((d) => d.updateId);
+  const anaSeen = seen(ana.id);
+  const retries = anaSeen.filter((id) => id === anaIds[0]).length;
+  expect(retries).toBeGreaterThan(1);
+  expect(anaSeen).toEqual([...Array(retries).fill(anaIds[0]), ...anaIds.slice(1)]);
+  const benSeen = seen(ben.id);
+  expect(benSeen).toHaveLength(6);
+  expect(benSeen).toEqual([...benSeen].sort((a, b) => a - b));
+  // Ben's last update was delivered before Ana's first one finally went through.
+  const lastBen = receiver.deliveries.findLast((d) => d.chatId === ben.id)!;
+  const anaSuccess = receiver.deliveries.findLast((d) => d.updateId === anaIds[0])!;
+  expect(lastBen.at).toBeLessThanOrEqual(anaSuccess.at);
+  expect(overlap).toBe(false);
+});
+
+test("getUpdates answers 409 while a webhook is set, and hands out updates with offset once it is deleted", async () => {
+  const { emulator, call } = startEmulator();
+  const receiver = startReceiver(() => 503); // never accepts, so updates stay queued
+  cleanups.push(receiver.stop);
+  await call("setWebhook", { url: receiver.url });
+
+  const conflict = await call("getUpdates", { timeout: 0 });
+  expect(conflict.status).toBe(409);
+  expect(conflict.body).toEqual({
+    ok: false,
+    error_code: 409,
+    description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+  });
+
+  const first = emulator.sendText(ana, "one");
+  const second = emulator.sendText(ana, "two");
+  expect((await call("deleteWebhook")).body).toEqual({ ok: true, result: true });
+  const batch = (await call("getUpdates", { timeout: 0 })).body.result as { update_id: number }[];
+  expect(batch.map((u) => u.update_id)).toEqual([first.update_id, second.update_id]);
+  // The offset confirms what came before it.
+  const rest = (await call("getUpdates", { offset: second.update_id, timeout: 0 })).body.result as { update_id: number }[];
+  expect(rest.map((u) => u.update_id)).toEqual([second.update_id]);
+  const none = (await call("getUpdates", { offset: second.update_id + 1, timeout: 0 })).body.result as unknown[];
+  expect(none).toEqual([]);
+  expect(emulator.pendingUpdates()).toBe(0);
+});
+
+test("a second long poll ends the first with 409, as Telegram does", async () => {
+  const { call } = startEmulator();
+  const firstPoll = call("getUpdates", { timeout: 5 });
+  await Bun.sleep(50); // let the first poll register before the second arrives
+  const secondPoll = call("getUpdates", { timeout: 0 });
+  const first = await firstPoll;
+  expect(first.status).toBe(409);
+  expect(first.body.description).toContain("terminated by other getUpdates request");
+  expect((await secondPoll).body).toEqual({ ok: true, result: [] });
+});
+
+test("errors have Telegram's shape: ok false, error_code, description (and parameters for 429)", async () => {
+  const { emulator, call } = startEmulator();
+  const cases: [Promise<{ status: number; body: unknown }>, number, string][] = [
+    [call("getMe", {}, "0:wrong"), 401, "Unauthorized"],
+    [call("noSuchMethod"), 404, "Not Found: method not found"],
+    [call("sendMessage", { text: "hi" }), 400, "Bad Request: chat_id is empty"],
+    [call("sendMessage", { chat_id: 1, text: "  " }), 400, "Bad Request: message text is empty"],
+    [call("sendMessage", { chat_id: 1, text: "x".repeat(4097) }), 400, "Bad Request: message is too long"],
+    [call("editMessageText", { chat_id: 1, message_id: 99, text: "x" }), 400, "Bad Request: message to edit not found"],
+    [call("setWebhook", { url: "ftp://example.org" }), 400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"],
+    [call("setWebhook", { url: "https://example.org/hook", secret_token: "no spaces" }), 400, "Bad Request: secret token contains unallowed characters"],
+  ];
+  for (const [pending, status, description] of cases) {
+    const answer = await pending;
+    expect(answer.status).toBe(status);
+    expect(answer.body).toEqual({ ok: false, error_code: status, description });
+  }
+
+  emulator.faults.blockedChats.add(5);
+  expect((await call("sendMessage", { chat_id: 5, text: "hi" })).body).toEqual({ ok: false, error_code: 403, description: "Forbidden: bot was blocked by the user" });
+
+  emulator.faults = { ...emulator.faults, blockedChats: new Set(), rate429: 1, retryAfter: 3 };
+  const limited = await call("sendMessage", { chat_id: 5, text: "hi" });
+  expect(limited.status).toBe(429);
+  expect(limited.body).toEqual({ ok: false, error_code: 429, description: "Too Many Requests: retry after 3", parameters: { retry_after: 3 } });
+
+  const limitedGetMe = await call("getMe");
+  expect(limitedGetMe.status).toBe(429); // faults apply to every method unless `methods` narrows them
+  emulator.faults = { ...emulator.faults, rate429: 0 };
+  expect((await call("getMe")).body).toMatchObject({ ok: true, result: { is_bot: true } });
+});
+
+test("message_ids increase per chat, shared by the user's and the bot's messages", async () => {
+  const { emulator, call } = startEmulator();
+  const send = async (chatId: number) => ((await call("sendMessage", { chat_id: chatId, text: "hi" })).body.result as { message_id: number }).message_id;
+
+  expect(await send(ana.id)).toBe(1);
+  expect(await send(ana.id)).toBe(2);
+  expect(await send(ben.id)).toBe(1); // another chat has its own sequence
+  const written = emulator.sendText(ana, "from Ana").message as { message_id: number };
+  expect(written.message_id).toBe(3);
+  expect(await send(ana.id)).toBe(4);
+  expect(await send(ben.id)).toBe(2);
+
+  expect(emulator.sentTo(ana.id).map((m) => m.message_id)).toEqual([1, 2, 4]);
+  expect(emulator.userMessages).toEqual([{ chat_id: ana.id, message_id: 3, text: "from Ana", date: expect.any(Number), from: ana }]);
+  const edited = await call("editMessageText", { chat_id: ana.id, message_id: 2, text: "edited" });
+  expect(edited.body).toMatchObject({ ok: true, result: { message_id: 2, text: "edited" } });
+});
