@@ -1,10 +1,16 @@
 import { Elysia } from "elysia";
 import { randomBytes } from "node:crypto";
+import { apiDocs } from "./admin/docs.ts";
+import { adminRoutes, type AdminParts } from "./admin/routes.ts";
+import { AuthLimiter, DEFAULT_AUTH_LIMITS } from "./admin/auth-limiter.ts";
+import { validationMessage } from "./admin/validation-message.ts";
 import { agents } from "./agents/index.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
 import { Inbox } from "./ingest/inbox.ts";
+import { Poller, type PollerTiming } from "./ingest/poller.ts";
+import { trustedSourceCheck } from "./ingest/trusted-ips.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
 import { jsonError, webhookRoutes, WEBHOOK_PATH } from "./ingest/webhook.ts";
 import { createLogger, errorFields, type Logger } from "./observability/log.ts";
@@ -13,8 +19,10 @@ import type { Agent } from "./runtime/context.ts";
 import { Dispatcher } from "./runtime/dispatcher.ts";
 import { Runtime } from "./runtime/runs.ts";
 import { BotApiEmulator } from "./sandbox/emulator.ts";
+import { sandboxRoutes } from "./sandbox/routes.ts";
 import { TelegramApi } from "./telegram/api.ts";
 import { Outbox } from "./telegram/outbox.ts";
+import { desiredWebhook, ensureWebhookOnStart } from "./telegram/webhook-control.ts";
 
 export interface ServiceOptions {
   clock?: Clock;
@@ -24,6 +32,8 @@ export interface ServiceOptions {
   /** Outbox retry timing (tests shorten it). */
   backoffBaseMs?: number;
   backoffCapMs?: number;
+  /** Polling retry timing (tests shorten it). */
+  pollTiming?: Partial<PollerTiming>;
 }
 
 export interface Service {
@@ -41,11 +51,15 @@ export interface Service {
   metrics: Metrics;
   /** The in-process Bot API emulator (sandbox mode only). */
   emulator: BotApiEmulator | undefined;
+  /** The getUpdates loop (BOT_MODE=polling only). */
+  poller: Poller | undefined;
   /** Graceful stop: refuse new updates, let work in flight reach a stored state, close the database. */
   stop(): Promise<void>;
 }
 
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** How long stop() waits for runs and sends in flight; the rest of SPEC's 10 s is for closing. */
+const STOP_BUDGET_MS = 8_000;
 
 /** Wires every part together and starts serving. The caller owns signals and exit codes. */
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
@@ -60,15 +74,24 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const metrics = new Metrics();
   const inbox = new Inbox(db, clock);
   let shuttingDown = false;
+  let adminParts: AdminParts | undefined;
+  // TRUSTED_IPS (empty = off): webhooks only from these ranges; X-Forwarded-For only with TRUST_PROXY.
+  const sourceAllowed = trustedSourceCheck(config.trustedIps, config.trustProxy);
 
   const app = new Elysia()
     .onError(({ code, error }) => {
       if (code === "NOT_FOUND") return jsonError(404, "no such route; see /swagger for the admin API");
-      if (code === "VALIDATION" || code === "PARSE") return jsonError(400, error instanceof Error ? error.message.split("\n")[0]! : "invalid request");
+      // A validation error's message is a JSON document; its first value error is what a person can act on.
+      if (code === "VALIDATION") return jsonError(400, validationMessage(error));
+      // A thrown status(...) (admin routes) answers as itself.
+      if (typeof code === "number") return;
+      if (code === "PARSE") return jsonError(400, "the body could not be parsed; send JSON");
       log.error("http: unhandled error", errorFields(error));
       return jsonError(500, "internal error; see the service log");
     })
-    .use(webhookRoutes(inbox, { secret, mode: config.botMode, shuttingDown: () => shuttingDown }, log, metrics))
+    .use(webhookRoutes(inbox, { secret, mode: config.botMode, shuttingDown: () => shuttingDown, ...(sourceAllowed ? { sourceAllowed } : {}) }, log, metrics))
+    .use(adminRoutes({ config, parts: () => adminParts, log, guard: new AuthLimiter(clock, DEFAULT_AUTH_LIMITS, log) }))
+    .use(apiDocs())
     .get(
       "/healthz",
       () => {
@@ -85,6 +108,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   if (emulator) {
     app.all("/sandbox/api/*", ({ request }) => emulator.fetch(request), { parse: "none", detail: { hide: true } });
+    // The runtime is built after the server listens; until then the page simply sees no waiting runs.
+    app.use(sandboxRoutes({ emulator, log, waitingChats: () => runtime.list({ status: "waiting", limit: 1000 }).map((run) => ({ chatId: run.chatId, question: run.pendingQuestion?.text ?? "" })) }));
   }
 
   const tls = config.tlsCertPath && config.tlsKeyPath ? { cert: Bun.file(config.tlsCertPath), key: Bun.file(config.tlsKeyPath) } : undefined;
@@ -117,10 +142,20 @@ export async function startService(config: Config, options: ServiceOptions = {})
     askTimeoutSeconds: config.askTimeoutSeconds,
   }, metrics);
   const dispatcher = new Dispatcher(inbox, (update) => runtime.route(update), config.maxConcurrency, log, metrics);
+  // The poller has its own TelegramApi: stopping aborts the long poll without cutting the outbox's sends.
+  const poller =
+    config.botMode === "polling"
+      ? new Poller(
+          { api: new TelegramApi({ apiUrl, token, observe: (method, outcome) => metrics.botApiCalls.inc({ method, outcome }) }), inbox, db, clock, log, metrics },
+          { allowedUpdates: config.allowedUpdates, ...(options.pollTiming ? { timing: options.pollTiming } : {}) },
+        )
+      : undefined;
+  adminParts = { db, secret, api, inbox, runtime, outbox, dispatcher, clock, startedAt };
 
   outbox.start();
   runtime.start();
   dispatcher.start();
+  poller?.start();
 
   metrics.gauge("timbre_outbox_messages", "Outbox messages by status.", () =>
     Object.entries(outbox.counts()).map(([status, value]) => ({ labels: { status }, value })),
@@ -145,9 +180,16 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const janitor = setInterval(prune, PRUNE_EVERY_MS);
   janitor.unref();
 
-  if (emulator) {
+  const webhookSetup = new AbortController();
+  if (emulator && config.botMode === "webhook") {
     const hook = await api.call("setWebhook", { url: `${url}${WEBHOOK_PATH}`, secret_token: secret, allowed_updates: config.allowedUpdates as never });
     if (!hook.ok) log.error("sandbox: could not point the emulator's webhook at timbre", { error: hook.description });
+  } else if (!emulator && config.botMode === "webhook") {
+    const desired = desiredWebhook(config, secret);
+    if (desired) void ensureWebhookOnStart(api, db, desired, log, clock, webhookSetup.signal);
+    else log.info("webhook mode without PUBLIC_URL: setWebhook is left to you (PUT /admin/webhook or `timbre webhook set --url ...`)");
+  }
+  if (emulator) {
     log.info(`sandbox mode: open http://localhost:${server.port}/sandbox to chat with the bot; set TELEGRAM_BOT_TOKEN for a real bot`, {
       port: server.port,
     });
@@ -157,18 +199,26 @@ export async function startService(config: Config, options: ServiceOptions = {})
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      const stopStarted = performance.now();
+      const stopDeadline = stopStarted + STOP_BUDGET_MS;
       shuttingDown = true;
       log.info("shutting down: refusing new updates, finishing work in flight");
+      webhookSetup.abort();
+      await poller?.stop();
       clearInterval(janitor);
       emulator?.stop();
       await dispatcher.stop();
-      await runtime.stop();
-      await outbox.stop();
+      // One budget for every wait, so the process exits within SPEC's 10 s (main.ts forces it at 10 s).
+      const left = () => Math.max(0, stopDeadline - performance.now());
+      await runtime.stop(left());
+      await outbox.stop(left());
       api.abortAll();
+      // Updates already past the shutting-down check finish their group commit before the database closes.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       await server.stop(true);
       database.close();
-      log.info("stopped");
+      log.info("stopped", { stop_ms: Math.round(performance.now() - stopStarted) });
     })());
 
-  return { url, port: server.port!, config, secret, database, inbox, dispatcher, runtime, outbox, api, metrics, emulator, stop };
+  return { url, port: server.port!, config, secret, database, inbox, dispatcher, runtime, outbox, api, metrics, emulator, poller, stop };
 }

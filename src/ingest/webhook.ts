@@ -4,7 +4,7 @@ import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Inbox } from "./inbox.ts";
-import { asUpdate } from "./update-shape.ts";
+import { asUpdate, describeUpdate } from "./update-shape.ts";
 
 export const WEBHOOK_PATH = "/telegram/webhook";
 export const MAX_WEBHOOK_BODY = 1024 * 1024;
@@ -100,7 +100,7 @@ export function webhookRoutes(inbox: Inbox, state: WebhookState, log: Logger, me
         const { duplicate } = await inbox.store({ update, raw });
         (duplicate ? metrics.updatesDuplicate : metrics.updatesReceived).inc();
       } catch (error) {
-        log.error("webhook: could not store the update", { update_id: update.update_id, ...errorFields(error) });
+        log.error("webhook: could not store the update", { update_id: update.update_id, chat_id: describeUpdate(update).chatId, ...errorFields(error) });
         return refuse(503, "could not store the update (database unavailable); Telegram will retry it", { "retry-after": "5" });
       }
       metrics.webhookLatency.observe((performance.now() - started) / 1000);

@@ -1,0 +1,10 @@
+/**
+ * A one-line, actionable message for an Elysia validation error. A schema's `error` option
+ * (the admin schemas set one per field) is used as is; otherwise Elysia's message is a JSON
+ * report, and its first value error ("/limit: Expected integer") is what a person can act on.
+ */
+export function validationMessage(error: { message: string; valueError?: { path: string; message: string } | undefined }): string {
+  const message = error.message.trim();
+  if (message !== "" && !message.startsWith("{")) return message.split("\n")[0]!;
+  return error.valueError ? `${error.valueError.path || "body"}: ${error.valueError.message}` : "invalid request; see /swagger for the expected shape";
+}

@@ -1,0 +1,106 @@
+import type { Config } from "../config.ts";
+import { openDatabase } from "../db/index.ts";
+import { resolveWebhookSecret } from "../ingest/webhook-secret.ts";
+import { TelegramApi, type ApiOutcome } from "../telegram/api.ts";
+import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../telegram/webhook-control.ts";
+
+/** `timbre webhook info | set [--url U] [--drop-pending] | delete [--drop-pending]`. */
+
+export const WEBHOOK_USAGE = `Usage:
+  timbre webhook info                              show Telegram's getWebhookInfo (JSON)
+  timbre webhook set [--url URL] [--drop-pending]  setWebhook (default URL: {PUBLIC_URL}/telegram/webhook)
+  timbre webhook delete [--drop-pending]           deleteWebhook (pending updates kept unless --drop-pending)
+They use the same environment as the server (TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL, PUBLIC_URL,
+WEBHOOK_SECRET or the secret stored in DATABASE_PATH, MAX_CONNECTIONS, ALLOWED_UPDATES, TLS_CERT_PATH).
+`;
+
+/** Exit codes: 0 done, 1 Telegram (or the database) failed, 2 wrong usage. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export interface CliOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export type WebhookCommand = { action: "help" } | { action: "info" } | { action: "set"; url?: string; dropPending: boolean } | { action: "delete"; dropPending: boolean };
+
+/** Parses the words after `webhook`; a string is the one-line usage error. */
+export function parseWebhookArgs(args: string[]): WebhookCommand | string {
+  const [action, ...rest] = args;
+  if (action === undefined) return "missing subcommand: expected info, set or delete";
+  if (action === "--help" || action === "-h" || action === "help") return { action: "help" };
+  if (action !== "info" && action !== "set" && action !== "delete") return `unknown subcommand ${JSON.stringify(action)}: expected info, set or delete`;
+  let url: string | undefined;
+  let dropPending = false;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === "--help" || arg === "-h") return { action: "help" };
+    if (arg === "--drop-pending" && action !== "info") {
+      dropPending = true;
+    } else if (action === "set" && (arg === "--url" || arg.startsWith("--url="))) {
+      const value = arg === "--url" ? rest[++i] : arg.slice("--url=".length);
+      if (value === undefined || value === "" || value.startsWith("--")) return "--url needs a value, e.g. --url https://bot.example.com/telegram/webhook";
+      url = value;
+    } else {
+      return `unknown flag ${JSON.stringify(arg)} for "webhook ${action}"`;
+    }
+  }
+  if (action === "info") return { action };
+  if (action === "delete") return { action, dropPending };
+  return { action, dropPending, ...(url !== undefined ? { url } : {}) };
+}
+
+function failure(method: string, outcome: Extract<ApiOutcome<unknown>, { ok: false }>): string {
+  return outcome.code === 0 ? `could not reach Telegram for ${method}: ${outcome.description}` : `Telegram refused ${method} (${outcome.code}): ${outcome.description}`;
+}
+
+/** Runs a parsed webhook command against Telegram; returns the exit code. */
+export async function runWebhookCommand(command: Exclude<WebhookCommand, { action: "help" }>, config: Config, io: CliOutput): Promise<number> {
+  const name = `timbre webhook ${command.action}`;
+  if (config.sandbox || config.botToken === undefined) {
+    io.err(`${name}: TELEGRAM_BOT_TOKEN is not set; without it timbre runs its sandbox, which has no Telegram webhook to manage\n`);
+    return EXIT_USAGE;
+  }
+  const api = new TelegramApi({ apiUrl: config.apiUrl, token: config.botToken });
+
+  if (command.action === "info") {
+    const info = await getWebhookInfo(api);
+    if (!info.ok) return fail(io, name, failure("getWebhookInfo", info));
+    io.out(JSON.stringify(info.result, null, 2) + "\n");
+    return EXIT_OK;
+  }
+
+  if (command.action === "delete") {
+    const outcome = await deleteWebhook(api, command.dropPending);
+    if (!outcome.ok) return fail(io, name, failure("deleteWebhook", outcome));
+    io.out(`webhook deleted${command.dropPending ? " (pending updates dropped)" : " (pending updates kept)"}\n`);
+    return EXIT_OK;
+  }
+
+  if (command.url === undefined && config.publicUrl === undefined) {
+    io.err(`${name}: no webhook URL: pass --url https://... or set PUBLIC_URL\n`);
+    return EXIT_USAGE;
+  }
+  // The secret may live only in the database (generated on the first start): the same one the server checks.
+  const database = openDatabase(config.databasePath);
+  try {
+    const secret = resolveWebhookSecret(database.db, config.webhookSecret);
+    const desired = desiredWebhook(config, secret, { ...(command.url !== undefined ? { url: command.url } : {}), dropPendingUpdates: command.dropPending })!;
+    const outcome = await setWebhook(api, database.db, desired);
+    if (!outcome.ok) return fail(io, name, failure("setWebhook", outcome));
+    io.out(
+      `webhook set: ${desired.url} (max_connections ${desired.maxConnections}, allowed_updates ${desired.allowedUpdates.join(",")}` +
+        `${desired.certificatePath ? ", certificate uploaded" : ""}${command.dropPending ? ", pending updates dropped" : ""})\n`,
+    );
+    return EXIT_OK;
+  } finally {
+    database.close();
+  }
+}
+
+function fail(io: CliOutput, name: string, message: string): number {
+  io.err(`${name}: ${message}\n`);
+  return EXIT_FAILED;
+}
