@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { agentNames, type RegisteredAgent } from "./agents/index.ts";
 
 export type BotMode = "webhook" | "polling";
-export type AgentName = "coach" | "echo";
+/** A built-in agent's name: a key of the registry in src/agents/index.ts. */
+export type AgentName = RegisteredAgent;
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** Everything timbre reads from the environment, validated once at start. */
@@ -204,7 +206,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port: integer(env, "PORT", 8080, 0, 65535),
     databasePath: databasePath === ":memory:" ? databasePath : resolve(cwd, databasePath),
     adminToken: read(env, "ADMIN_TOKEN"),
-    agent: oneOf(env, "AGENT", "coach", ["coach", "echo"] as const),
+    agent: oneOf(env, "AGENT", "coach", agentNames),
     maxConcurrency: integer(env, "MAX_CONCURRENCY", 32, 1, 10_000),
     askTimeoutSeconds: integer(env, "ASK_TIMEOUT_SECONDS", 86_400, 1, 365 * 86_400),
     sendRateGlobal: positiveNumber(env, "SEND_RATE_GLOBAL", 30, 100_000),

@@ -63,6 +63,11 @@ const SESSIONS: Record<GoalKind, Session[]> = {
       ["3 x 45 s plank, 3 x 12 hanging knee raises, 10 x 30 s kettlebell swings", "3 x 45 s de plancha, 3 x 12 elevaciones de rodillas colgado, 10 x 30 s de swings con kettlebell"],
       ["4 x 60 s plank, 4 x 10 toes-to-bar, 12 min EMOM of swings and burpees", "4 x 60 s de plancha, 4 x 10 pies a la barra, 12 min EMOM de swings y burpees"],
     ]),
+    s("Full body", "Cuerpo completo", [
+      ["3 x 10 goblet squats, 3 x 8 push-ups (knees allowed), 3 x 10 band rows, 3 x 20 s plank", "3 x 10 sentadillas goblet, 3 x 8 flexiones (con rodillas si hace falta), 3 x 10 remos con banda, 3 x 20 s de plancha"],
+      ["4 x 8 squats, 4 x 8 bench presses, 4 x 8 barbell rows, 3 x 10 Romanian deadlifts", "4 x 8 sentadillas, 4 x 8 press de banca, 4 x 8 remos con barra, 3 x 10 pesos muertos rumanos"],
+      ["5 x 5 squats, 5 x 5 bench presses, 4 x 6 deadlifts, 4 x 8 weighted pull-ups", "5 x 5 sentadillas, 5 x 5 press de banca, 4 x 6 pesos muertos, 4 x 8 dominadas con lastre"],
+    ]),
   ],
   weightLoss: [
     s("Brisk cardio", "Cardio a buen ritmo", [
@@ -105,6 +110,22 @@ const SESSIONS: Record<GoalKind, Session[]> = {
   ],
 };
 
+/**
+ * Which session goes on which training day, by days per week (index 0 = 1 day). Few days get
+ * the sessions that matter most for the goal (the long run, full-body strength); more days add
+ * the rest, with hard days spread out.
+ */
+const WEEKS: Record<GoalKind, number[][]> = {
+  // easy run 0, intervals 1, strength 2, long run 3
+  endurance: [[3], [0, 3], [0, 1, 3], [0, 1, 2, 3], [0, 1, 2, 0, 3], [0, 1, 2, 0, 2, 3], [0, 1, 0, 2, 0, 2, 3]],
+  // lower 0, push 1, pull 2, core 3, full body 4
+  strength: [[4], [4, 4], [0, 1, 2], [0, 1, 2, 3], [0, 1, 2, 3, 4], [0, 1, 2, 0, 1, 2], [0, 1, 2, 3, 0, 1, 2]],
+  // cardio 0, circuit 1, intervals 2, recovery 3
+  weightLoss: [[1], [1, 0], [1, 0, 2], [1, 0, 2, 3], [1, 0, 2, 1, 0], [1, 0, 2, 1, 0, 3], [1, 0, 2, 3, 1, 0, 3]],
+  // strength 0, cardio 1, mobility 2
+  general: [[0], [0, 1], [0, 1, 0], [0, 1, 0, 2], [0, 1, 2, 0, 1], [0, 1, 2, 0, 1, 2], [0, 1, 2, 0, 1, 2, 1]],
+};
+
 const KEYWORDS: [GoalKind, RegExp][] = [
   ["endurance", /run|marath|10 ?k|5 ?k|half|jog|endurance|cardio|swim|cycl|bike|triath|corr|marat|resisten|nada|bici/i],
   ["strength", /strength|strong|muscle|lift|bench|squat|deadlift|pull-?up|bulk|fuerza|fuerte|m[uú]scul|pesas|dominad/i],
@@ -126,9 +147,11 @@ const LEVEL_NAMES: Record<Level, Record<Language, string>> = {
  * starting with "Day N:" ("Día N:" in Spanish), each a focus and its exercises, then a tip.
  */
 export function renderPlan(goal: string, days: number, level: Level, language: Language): string {
-  const sessions = SESSIONS[goalKind(goal)];
-  const lines = Array.from({ length: days }, (_, i) => {
-    const session = sessions[i % sessions.length]!;
+  const kind = goalKind(goal);
+  const sessions = SESSIONS[kind];
+  const week = WEEKS[kind][days - 1] ?? [];
+  const lines = week.map((index, i) => {
+    const session = sessions[index]!;
     const label = language === "es" ? "Día" : "Day";
     return `${label} ${i + 1}: ${session.focus[language]}: ${session.work[level][language]}`;
   });
@@ -136,10 +159,10 @@ export function renderPlan(goal: string, days: number, level: Level, language: L
   const heading =
     language === "es"
       ? `Tu plan de ${days} ${days === 1 ? "día" : "días"} por semana (${levelName}) para: ${goal}`
-      : `Your ${days}-${days === 1 ? "day" : "days"}-a-week plan (${levelName}) for: ${goal}`;
+      : `Your ${days}-day-a-week plan (${levelName}) for: ${goal}`;
   const tip =
     language === "es"
-      ? "Descansa los demás días, calienta 5-10 minutos antes de cada sesión y sube la carga poco a poco cada semana."
-      : "Rest on the other days, warm up for 5-10 minutes before each session, and add a little load each week.";
+      ? `${days === 7 ? "Haz suaves al menos dos de estos días" : "Descansa los demás días"}, calienta 5-10 minutos antes de cada sesión y sube la carga poco a poco cada semana.`
+      : `${days === 7 ? "Keep at least two of these days easy" : "Rest on the other days"}, warm up for 5-10 minutes before each session, and add a little load each week.`;
   return [heading, "", ...lines, "", tip].join("\n");
 }

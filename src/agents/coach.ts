@@ -1,7 +1,8 @@
-import type { Agent, AgentContext } from "../runtime/context.ts";
+import type { Agent, AgentContext, AgentUser } from "../runtime/context.ts";
 import { renderPlan, type Language, type Level } from "./coach-plan.ts";
 
-const TEXT = {
+/** Everything the coach says besides the plan (tests compare against it). */
+export const coachText = {
   en: {
     welcome:
       "Hi! I'm your training coach. Send me any message and I'll build you a weekly training plan: I'll ask for your goal, how many days a week you can train, and your level. Send /cancel at any time to stop.",
@@ -39,13 +40,22 @@ export function parseDays(answer: string): number | undefined {
   return Number.isInteger(value) && value >= 1 && value <= 7 ? value : undefined;
 }
 
+/** The level in English or Spanish, case-insensitive, ignoring spaces and punctuation around it ("Beginner!"). */
 export function parseLevel(answer: string): Level | undefined {
-  return LEVELS[answer.trim().toLowerCase()];
+  return LEVELS[answer.trim().toLowerCase().replace(/^[\s\p{P}\p{S}]+|[\s\p{P}\p{S}]+$/gu, "")];
 }
 
-function languageOf(ctx: AgentContext): Language {
-  return ctx.user?.language_code?.toLowerCase().startsWith("es") ? "es" : "en";
+/** The goal as written (trimmed); an answer with nothing in it is asked again. */
+function parseGoal(answer: string): string | undefined {
+  const goal = answer.trim();
+  return goal === "" ? undefined : goal;
 }
+
+function languageOf(user: AgentUser | undefined): Language {
+  return user?.language_code?.toLowerCase().startsWith("es") ? "es" : "en";
+}
+
+const isStart = (text: string) => /^\/start(@\w+)?(\s|$)/i.test(text.trim());
 
 /** Asks until `parse` accepts the answer, re-asking with `again` in between. */
 async function askUntil<T>(ctx: AgentContext, question: string, again: string, parse: (answer: string) => T | undefined): Promise<T> {
@@ -55,18 +65,23 @@ async function askUntil<T>(ctx: AgentContext, question: string, again: string, p
 }
 
 /**
- * The training-plan coach: /start greets; any other text starts a run that asks for the goal,
- * the days per week and the level, then sends one plan message.
+ * The training-plan coach: /start greets (an instant reply, no run); any other text starts a
+ * run that asks for the goal, the days per week and the level, then sends one plan message.
  */
-export const coach: Agent = async (ctx) => {
-  if (ctx.text === undefined) return;
-  const t = TEXT[languageOf(ctx)];
-  if (/^\/start(@\w+)?(\s|$)/i.test(ctx.text.trim())) {
-    await ctx.reply(t.welcome);
-    return;
-  }
-  const goal = (await ctx.ask(t.goal)).trim();
-  const days = await askUntil(ctx, t.days, t.daysAgain, parseDays);
-  const level = await askUntil(ctx, t.level, t.levelAgain, parseLevel);
-  await ctx.reply(renderPlan(goal, days, level, languageOf(ctx)));
-};
+export const coach: Agent = Object.assign(
+  async (ctx: AgentContext) => {
+    if (ctx.text === undefined) return;
+    const language = languageOf(ctx.user);
+    const t = coachText[language];
+    if (isStart(ctx.text)) {
+      // Only reached when a runtime does not use instantReply.
+      await ctx.reply(t.welcome);
+      return;
+    }
+    const goal = await askUntil(ctx, t.goal, t.goal, parseGoal);
+    const days = await askUntil(ctx, t.days, t.daysAgain, parseDays);
+    const level = await askUntil(ctx, t.level, t.levelAgain, parseLevel);
+    await ctx.reply(renderPlan(goal, days, level, language));
+  },
+  { instantReply: (text: string, user: AgentUser | undefined) => (isStart(text) ? coachText[languageOf(user)].welcome : undefined) },
+);

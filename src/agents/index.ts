@@ -6,3 +6,6 @@ import { echo } from "./echo.ts";
 export const agents = { coach, echo } satisfies Record<string, Agent>;
 
 export type RegisteredAgent = keyof typeof agents;
+
+/** The names AGENT accepts (lower case). */
+export const agentNames = Object.keys(agents) as RegisteredAgent[];

@@ -21,12 +21,16 @@ export interface AskOptions extends ReplyOptions {
  * What an agent gets for one run in one conversation (one user in one chat).
  *
  * Runs are durable: every `reply` and `ask` is written to the run's journal before it takes
- * effect. After a restart the agent function is called again from the start, and each step
- * already in the journal returns its recorded result without sending anything. So:
- * - make the same `reply`/`ask` calls in the same order on every execution (decide from
- *   `text`, `update` and the answers, not from the clock or randomness);
- * - send to the user only through `ctx` (never call Telegram or other side effects you
- *   cannot repeat between two steps, or make them idempotent).
+ * effect. After a restart (also `kill -9`) the agent function is called again from the start,
+ * and each step already in the journal returns its recorded result without sending anything:
+ * a reply is not sent again, a question is not asked again, an answered `ask` returns its
+ * answer at once. This is the replay rule, and it asks three things of agent code:
+ * - make the same `reply`/`ask` calls in the same order on every execution: decide from
+ *   `text`, `update` and the answers, not from the clock, randomness or outside state that may
+ *   have changed (a different call at a recorded step fails the run with ReplayMismatchError);
+ * - have effects on the user only through `ctx`; anything else you do between two steps
+ *   (an HTTP call, a file write) runs again on replay, so make it idempotent or cheap;
+ * - await each `reply`/`ask` before the next one, and make no calls after the function returns.
  */
 export interface AgentContext {
   /** The run's id (see /admin/runs). */
@@ -50,8 +54,17 @@ export interface AgentContext {
   ask(question: string, options?: AskOptions): Promise<string>;
 }
 
-/** An agent handles one run; returning ends the run as done, throwing ends it as failed. */
-export type Agent = (ctx: AgentContext) => Promise<void>;
+/**
+ * An agent handles one run; returning ends the run as done, throwing ends it as failed.
+ *
+ * Optionally, `instantReply` answers some texts at once without starting a run (the coach's
+ * `/start`): return the reply text, or undefined to route the text as usual. It is consulted
+ * when the text would otherwise start a run or answer a pending question (the question then
+ * stays pending); while a run is busy the text waits its turn like any other.
+ */
+export type Agent = ((ctx: AgentContext) => Promise<void>) & {
+  instantReply?: (text: string, user: AgentUser | undefined) => string | undefined;
+};
 
 /** `ask` got no answer in time. Uncaught, the run fails and the user is told it timed out. */
 export class AskTimeoutError extends Error {

@@ -77,7 +77,7 @@ export class Dispatcher {
           this.inbox.setStatus(update.updateId, "failed", error instanceof Error ? error.message : String(error));
           this.metrics?.updatesFailed.inc();
         } catch (markError) {
-          this.log.error("could not mark update failed", { update_id: update.updateId, ...errorFields(markError) });
+          this.log.error("could not mark update failed", { update_id: update.updateId, chat_id: update.chatId, ...errorFields(markError) });
         }
       }
       lane.shift();

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
-import type { Db } from "../db/index.ts";
+import { relaxedTransaction, type Db } from "../db/index.ts";
 import { parkedUpdates, runs, runSteps, type RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
 import type { TelegramUpdate } from "../ingest/update-shape.ts";
@@ -18,10 +18,10 @@ import {
   type ReplyOptions,
 } from "./context.ts";
 import { runtimeText, type RuntimeText } from "./messages.ts";
+import { ACTIVE, prepareRunQueries, type RunQueries, type RunRow, type StepRow } from "./run-queries.ts";
 import { Semaphore } from "./semaphore.ts";
 
-export type RunRow = typeof runs.$inferSelect;
-export type StepRow = typeof runSteps.$inferSelect;
+export type { RunRow, StepRow };
 
 export interface RuntimeSettings {
   agentName: string;
@@ -41,12 +41,14 @@ interface LiveRun {
   seq: number;
   abort: AbortController;
   cancelled: boolean;
+  /** The agent function has returned or thrown: later ctx calls are refused. */
+  ended: boolean;
   holdsSlot: boolean;
   waiter?: { seq: number; resolve: (answer: string) => void; reject: (error: Error) => void; timer: { cancel(): void } };
   typing?: { cancel(): void };
+  /** Called when the run first waits on a question (or ends): a replay has caught up. */
+  settle: () => void;
 }
-
-const ACTIVE: RunStatus[] = ["running", "waiting"];
 
 function messageOf(update: TelegramUpdate): Record<string, unknown> | undefined {
   const message = update.message;
@@ -97,6 +99,7 @@ export class Runtime {
   private readonly typingEveryMs: number;
   private stopping = false;
   private readonly executions = new Set<Promise<void>>();
+  private readonly q: RunQueries;
 
   constructor(
     private readonly db: Db,
@@ -108,6 +111,7 @@ export class Runtime {
     private readonly settings: RuntimeSettings,
     private readonly metrics?: Metrics,
   ) {
+    this.q = prepareRunQueries(db);
     this.slots = new Semaphore(settings.maxConcurrency);
     this.askTimeoutMs = settings.askTimeoutSeconds * 1000;
     this.typingAfterMs = settings.typingAfterMs ?? 1000;
@@ -116,9 +120,17 @@ export class Runtime {
 
   /** Resumes what a previous process left: active runs are replayed, idle conversations start their queued update. */
   start(): void {
+    const startedAt = Date.now();
     const active = this.db.select().from(runs).where(inArray(runs.status, ACTIVE)).orderBy(asc(runs.id)).all();
-    for (const run of active) this.execute(run);
-    if (active.length > 0) this.log.info("runtime: resuming runs from their journal", { count: active.length });
+    const resumed = active.map((run) => this.execute(run).settled);
+    if (active.length > 0) {
+      this.log.info("runtime: resuming runs from their journal", { count: active.length });
+      // One line when every replayed run is back where it was (waiting again, or ended): the
+      // time a restart costs, as operators and the benchmark see it.
+      void Promise.all(resumed).then(() => {
+        if (!this.stopping) this.log.info("runtime: resumed runs are live again", { count: active.length, resume_ms: Date.now() - startedAt });
+      });
+    }
     const parked = this.db.selectDistinct({ conversation: parkedUpdates.conversation }).from(parkedUpdates).all();
     for (const { conversation } of parked) this.startNext(conversation);
   }
@@ -141,17 +153,20 @@ export class Runtime {
       return;
     }
 
+    // Instant replies answer where a text would start a run or answer a question; while the
+    // conversation is busy they wait their turn, so its messages stay in order.
+    if (text !== undefined && this.agent.instantReply) {
+      const busy = active ? active.status === "running" : this.hasParked(conversation);
+      if (!busy && this.instantReply(stored, text)) return;
+    }
+
     if (active?.status === "waiting" && text !== undefined) {
       const step = this.pendingStep(active.id);
       if (step) {
         const now = this.clock.now();
         this.transaction(() => {
-          this.db
-            .update(runSteps)
-            .set({ state: "answered", answer: text, answerUpdateId: stored.updateId, answeredAt: now })
-            .where(and(eq(runSteps.runId, active.id), eq(runSteps.seq, step.seq)))
-            .run();
-          this.db.update(runs).set({ status: "running", updatedAt: now }).where(eq(runs.id, active.id)).run();
+          this.q.settleStep(active.id, step.seq, "answered", now, { text, updateId: stored.updateId });
+          this.q.setRunStatus(active.id, "running", now);
           this.inbox.setStatus(stored.updateId, "done");
         });
         this.metrics?.updatesProcessed.inc();
@@ -162,17 +177,37 @@ export class Runtime {
 
     if (active || this.hasParked(conversation)) {
       this.transaction(() => {
-        this.db.insert(parkedUpdates).values({ updateId: stored.updateId, conversation, createdAt: this.clock.now() }).onConflictDoNothing().run();
+        this.q.park(stored.updateId, conversation, this.clock.now());
         this.inbox.setStatus(stored.updateId, "processing");
       });
       return;
     }
-    this.begin(stored, conversation);
+    this.execute(this.transaction(() => this.createRun(stored, conversation)));
+  }
+
+  /** Sends the agent's instant reply for `text`, if it has one (no run); true when it did. */
+  private instantReply(stored: StoredUpdate, text: string, alsoInTransaction?: () => void): boolean {
+    const user = userOf(stored.update);
+    let reply: string | undefined;
+    try {
+      reply = this.agent.instantReply?.(text, user);
+    } catch (error) {
+      this.log.error("runtime: the agent's instantReply threw; routing the text as usual", { update_id: stored.updateId, chat_id: stored.chatId, ...errorFields(error) });
+      return false;
+    }
+    if (reply === undefined) return false;
+    this.transaction(() => {
+      alsoInTransaction?.();
+      if (stored.chatId !== null) this.outbox.enqueue({ chatId: stored.chatId, text: reply, options: threadOptions(stored.update), updateId: stored.updateId });
+      this.inbox.setStatus(stored.updateId, "done");
+    });
+    this.metrics?.updatesProcessed.inc();
+    return true;
   }
 
   /** Cancels a run (admin API); false when it is not active. */
   cancel(runId: number): boolean {
-    const run = this.db.select().from(runs).where(eq(runs.id, runId)).get();
+    const run = this.q.runById(runId);
     if (!run || !ACTIVE.includes(run.status)) return false;
     const update = JSON.parse(run.trigger) as TelegramUpdate;
     this.transaction(() => {
@@ -183,54 +218,62 @@ export class Runtime {
     return true;
   }
 
-  private begin(stored: StoredUpdate, conversation: string): void {
+  /** Records a new run for `stored` (inside the caller's transaction); the caller executes it after the commit. */
+  private createRun(stored: StoredUpdate, conversation: string): RunRow {
     const now = this.clock.now();
-    const run = this.transaction(() => {
-      this.inbox.setStatus(stored.updateId, "processing");
-      return this.db
-        .insert(runs)
-        .values({
-          conversation,
-          chatId: stored.chatId ?? 0,
-          userId: stored.userId,
-          agent: this.settings.agentName,
-          status: "running",
-          triggerUpdateId: stored.updateId,
-          trigger: JSON.stringify(stored.update),
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning()
-        .get();
-    });
-    this.execute(run);
+    this.inbox.setStatus(stored.updateId, "processing");
+    return this.q.insertRun(
+      { conversation, chatId: stored.chatId ?? 0, userId: stored.userId, agent: this.settings.agentName, triggerUpdateId: stored.updateId, trigger: JSON.stringify(stored.update) },
+      now,
+    );
   }
 
-  /** Starts the conversation's next queued update, if it is idle. */
+  /**
+   * Starts the conversation's next queued update, if it is idle. Taking it off the queue and
+   * recording its run (or its instant reply) is one transaction, so a crash loses neither.
+   */
   private startNext(conversation: string): void {
-    if (this.stopping || this.activeRun(conversation)) return;
-    const next = this.db.select().from(parkedUpdates).where(eq(parkedUpdates.conversation, conversation)).orderBy(asc(parkedUpdates.updateId)).limit(1).get();
-    if (!next) return;
-    const stored = this.inbox.get(next.updateId);
-    this.db.delete(parkedUpdates).where(eq(parkedUpdates.updateId, next.updateId)).run();
-    if (!stored) {
-      this.log.error("runtime: a queued update has no stored payload; skipping it", { update_id: next.updateId, conversation });
-      this.inbox.setStatus(next.updateId, "failed", "payload missing");
-      return this.startNext(conversation);
+    while (!this.stopping && !this.activeRun(conversation)) {
+      const next = this.q.nextParked(conversation);
+      if (!next) return;
+      const unpark = () => this.q.unpark(next.updateId);
+      const stored = this.inbox.get(next.updateId);
+      if (!stored) {
+        this.log.error("runtime: a queued update has no stored payload; skipping it", { update_id: next.updateId, conversation });
+        this.transaction(() => {
+          unpark();
+          this.inbox.setStatus(next.updateId, "failed", "payload missing");
+        });
+        this.metrics?.updatesFailed.inc();
+        continue;
+      }
+      const text = textOf(stored.update);
+      if (text !== undefined && this.instantReply(stored, text, unpark)) continue;
+      this.execute(
+        this.transaction(() => {
+          unpark();
+          return this.createRun(stored, conversation);
+        }),
+      );
+      return;
     }
-    this.begin(stored, conversation);
   }
 
-  private execute(run: RunRow): void {
+  /** Runs (or replays) a run; `settled` resolves once it waits on a question or has ended. */
+  private execute(run: RunRow): { settled: Promise<void> } {
     const update = JSON.parse(run.trigger) as TelegramUpdate;
-    const journal = this.db.select().from(runSteps).where(eq(runSteps.runId, run.id)).orderBy(asc(runSteps.seq)).all();
-    const live: LiveRun = { run, update, journal, seq: 0, abort: new AbortController(), cancelled: false, holdsSlot: false };
+    const journal = this.q.journal(run.id);
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const live: LiveRun = { run, update, journal, seq: 0, abort: new AbortController(), cancelled: false, ended: false, holdsSlot: false, settle };
     this.live.set(run.id, live);
     const execution = this.runAgent(live).finally(() => {
+      settle();
       this.live.delete(run.id);
       this.executions.delete(execution);
     });
     this.executions.add(execution);
+    return { settled };
   }
 
   private async runAgent(live: LiveRun): Promise<void> {
@@ -238,8 +281,14 @@ export class Runtime {
     const { run } = live;
     const ids = { run_id: run.id, chat_id: run.chatId, update_id: run.triggerUpdateId };
     try {
-      await this.agent(this.contextFor(live));
-      if (live.cancelled) return;
+      // Cancelled while it waited for a slot: the agent never starts.
+      if (live.cancelled || this.stopping) return;
+      try {
+        await this.agent(this.contextFor(live));
+      } finally {
+        live.ended = true;
+      }
+      if (live.cancelled || this.stopping) return;
       this.transaction(() => this.endRun(run, "done", null));
       this.metrics?.updatesProcessed.inc();
       this.afterEnd(run, "done");
@@ -248,10 +297,16 @@ export class Runtime {
       const timedOut = error instanceof AskTimeoutError;
       this.log.error(timedOut ? "run failed: a question timed out" : "run failed: the agent threw", { ...ids, ...errorFields(error) });
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      this.transaction(() => {
-        this.endRun(run, "failed", message);
-        this.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update: live.update }, timedOut ? "timedOut" : "failed", userOf(live.update)?.language_code, run.id);
-      });
+      try {
+        this.transaction(() => {
+          this.endRun(run, "failed", message);
+          this.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update: live.update }, timedOut ? "timedOut" : "failed", userOf(live.update)?.language_code, run.id);
+        });
+      } catch (recordError) {
+        // The run stays active in the database and is replayed on the next start.
+        this.log.error("runtime: could not record a failed run", { ...ids, ...errorFields(recordError) });
+        return;
+      }
       this.metrics?.updatesFailed.inc();
       this.afterEnd(run, "failed");
     } finally {
@@ -275,6 +330,7 @@ export class Runtime {
 
   private nextStep(live: LiveRun, kind: "reply" | "ask", text: string): StepRow | undefined {
     if (live.cancelled) throw new RunCancelledError();
+    if (live.ended) throw new Error(`run ${live.run.id} has ended: ctx.reply and ctx.ask only work while the agent function runs`);
     const seq = live.seq++;
     const recorded = live.journal[seq];
     if (recorded && recorded.kind !== kind) {
@@ -288,7 +344,7 @@ export class Runtime {
     const { run } = live;
     const seq = live.seq - 1;
     this.transaction(() => {
-      this.db.insert(runSteps).values({ runId: run.id, seq, kind: "reply", text, state: "done", createdAt: this.clock.now() }).run();
+      this.q.insertStep({ runId: run.id, seq, kind: "reply", text, state: "done" }, this.clock.now());
       this.outbox.enqueue({ chatId: run.chatId, text, options: { ...threadOptions(live.update), ...options }, runId: run.id, updateId: run.triggerUpdateId });
     });
   }
@@ -302,8 +358,8 @@ export class Runtime {
       const now = this.clock.now();
       const deadlineAt = now + (timeoutSeconds !== undefined ? timeoutSeconds * 1000 : this.askTimeoutMs);
       this.transaction(() => {
-        this.db.insert(runSteps).values({ runId: run.id, seq, kind: "ask", text: question, state: "waiting", deadlineAt, createdAt: now }).run();
-        this.db.update(runs).set({ status: "waiting", updatedAt: now }).where(eq(runs.id, run.id)).run();
+        this.q.insertStep({ runId: run.id, seq, kind: "ask", text: question, state: "waiting", deadlineAt }, now);
+        this.q.setRunStatus(run.id, "waiting", now);
         this.outbox.enqueue({ chatId: run.chatId, text: question, options: { ...threadOptions(live.update), ...sendOptions }, runId: run.id, updateId: run.triggerUpdateId });
       });
     }
@@ -314,13 +370,14 @@ export class Runtime {
   private async awaitAnswer(live: LiveRun, seq: number, question: string): Promise<string> {
     // Read the step now, in the same synchronous turn as registering the waiter, so an
     // answer recorded meanwhile (also during a replay) cannot be missed.
-    const step = this.db.select().from(runSteps).where(and(eq(runSteps.runId, live.run.id), eq(runSteps.seq, seq))).get();
+    const step = this.q.stepAt(live.run.id, seq);
     if (!step) throw new ReplayMismatchError(`step ${seq} vanished from the journal`);
     if (step.state === "answered") return step.answer ?? "";
     if (step.state === "timed_out") throw new AskTimeoutError(question);
     if (step.state === "cancelled" || live.cancelled) throw new RunCancelledError();
 
     this.releaseSlot(live);
+    live.settle();
     const answer = await new Promise<string>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => this.timeOut(live, seq, question), (step.deadlineAt ?? Infinity) - this.clock.now());
       live.waiter = { seq, resolve, reject, timer };
@@ -333,7 +390,7 @@ export class Runtime {
     const waiter = live.waiter;
     if (!waiter || waiter.seq !== seq) return;
     const now = this.clock.now();
-    const step = this.db.select().from(runSteps).where(and(eq(runSteps.runId, live.run.id), eq(runSteps.seq, seq))).get();
+    const step = this.q.stepAt(live.run.id, seq);
     if (step?.state !== "waiting") return;
     if ((step.deadlineAt ?? 0) > now) {
       // A clamped long timer fired early; wait for the rest.
@@ -341,8 +398,8 @@ export class Runtime {
       return;
     }
     this.transaction(() => {
-      this.db.update(runSteps).set({ state: "timed_out", answeredAt: now }).where(and(eq(runSteps.runId, live.run.id), eq(runSteps.seq, seq))).run();
-      this.db.update(runs).set({ status: "running", updatedAt: now }).where(eq(runs.id, live.run.id)).run();
+      this.q.settleStep(live.run.id, seq, "timed_out", now);
+      this.q.setRunStatus(live.run.id, "running", now);
     });
     live.waiter = undefined;
     void this.acquire(live).then(() => waiter.reject(new AskTimeoutError(question)));
@@ -388,15 +445,15 @@ export class Runtime {
   /** Records a run's end (inside the caller's transaction). */
   private endRun(run: RunRow, status: "done" | "failed" | "cancelled", error: string | null): void {
     const now = this.clock.now();
-    this.db.update(runs).set({ status, error, updatedAt: now, endedAt: now }).where(eq(runs.id, run.id)).run();
-    if (status === "cancelled") {
-      this.db.update(runSteps).set({ state: "cancelled" }).where(and(eq(runSteps.runId, run.id), eq(runSteps.state, "waiting"))).run();
-    }
+    this.q.endRun(run.id, status, error, now);
+    if (status === "cancelled") this.q.cancelWaitingSteps(run.id);
     this.inbox.setStatus(run.triggerUpdateId, status === "failed" ? "failed" : "done", error);
   }
 
   /** After the end is committed: stop the live execution and start the conversation's next update. */
   private afterEnd(run: RunRow, status: RunStatus): void {
+    // A cancelled run's trigger update is done too (done and failed runs count where they end).
+    if (status === "cancelled") this.metrics?.updatesProcessed.inc();
     const live = this.live.get(run.id);
     if (live && status === "cancelled") {
       live.cancelled = true;
@@ -415,19 +472,20 @@ export class Runtime {
   }
 
   private activeRun(conversation: string): RunRow | undefined {
-    return this.db.select().from(runs).where(and(eq(runs.conversation, conversation), inArray(runs.status, ACTIVE))).get();
+    return this.q.activeRun(conversation);
   }
 
   private pendingStep(runId: number): StepRow | undefined {
-    return this.db.select().from(runSteps).where(and(eq(runSteps.runId, runId), eq(runSteps.state, "waiting"))).get();
+    return this.q.pendingStep(runId);
   }
 
   private hasParked(conversation: string): boolean {
-    return this.db.select({ id: parkedUpdates.updateId }).from(parkedUpdates).where(eq(parkedUpdates.conversation, conversation)).limit(1).get() !== undefined;
+    return this.q.nextParked(conversation) !== undefined;
   }
 
+  /** Run state is redone from the journal after a loss; the outbox's FULL "sending" commit makes it durable before any send. */
   private transaction<T>(fn: () => T): T {
-    return this.db.$client.transaction(fn)();
+    return relaxedTransaction(this.db.$client, fn);
   }
 
   /** Stops starting runs; runs in flight are left at their last journaled step and replay on the next start. */
@@ -459,7 +517,7 @@ export class Runtime {
   }
 
   get(runId: number): RunRow | undefined {
-    return this.db.select().from(runs).where(eq(runs.id, runId)).get();
+    return this.q.runById(runId);
   }
 
   /** Deletes ended runs and their journals older than `olderThanMs`. */

@@ -1,0 +1,73 @@
+import { afterAll, expect, test } from "bun:test";
+import type { Agent } from "../../src/runtime/context.ts";
+import { connectWebhook, serviceEnv, startEmulator, startInProcess, tempDir, waitFor, type Service } from "../helpers.ts";
+import { capturingLogger, newUser, Person } from "./support.ts";
+
+const { emulator, apiUrl } = startEmulator();
+const dir = tempDir();
+const services: Service[] = [];
+afterAll(async () => {
+  for (const service of services) await service.stop();
+  emulator.stop();
+  dir.cleanup();
+});
+
+async function start(name: string, agent: Agent, logger = capturingLogger()): Promise<Service> {
+  const service = await startInProcess(serviceEnv(emulator, apiUrl, `${dir.path}/${name}.db`, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }), { agent, logger });
+  services.push(service);
+  await connectWebhook(emulator, service.url);
+  return service;
+}
+
+test("a restart replays the agent from the start: recorded steps return their results without sending", async () => {
+  let executions = 0;
+  const seen: string[] = [];
+  const agent: Agent = async (ctx) => {
+    executions++;
+    await ctx.reply("hello");
+    const name = await ctx.ask("name?");
+    seen.push(name);
+    await ctx.reply(`hi ${name}`);
+    const city = await ctx.ask("city?");
+    await ctx.reply(`${name} from ${city}`);
+  };
+  const first = await start("replay", agent);
+  const person = new Person(emulator, newUser("Rep"));
+  expect(await person.say("go")).toBe("hello");
+  expect(await person.hear()).toBe("name?");
+  expect(await person.say("Ana")).toBe("hi Ana");
+  expect(await person.hear()).toBe("city?");
+  await first.stop();
+  expect(executions).toBe(1);
+
+  const second = await start("replay", agent);
+  await waitFor(() => executions === 2 && second.runtime.counts().waiting === 1, "the run to be replayed up to its question");
+  expect(seen).toEqual(["Ana", "Ana"]);
+  expect(await person.say("Lima")).toBe("Ana from Lima");
+  expect(emulator.sentTo(person.chatId).map((m) => m.text)).toEqual(["hello", "name?", "hi Ana", "city?", "Ana from Lima"]);
+});
+
+test("an agent that makes different calls on replay fails the run with ReplayMismatchError and one friendly message", async () => {
+  const before: Agent = async (ctx) => {
+    await ctx.reply("thinking...");
+    await ctx.ask("first question?");
+  };
+  const after: Agent = async (ctx) => {
+    await ctx.ask("a question first, this time?");
+  };
+  const first = await start("mismatch", before);
+  const person = new Person(emulator, newUser("Mis"));
+  expect(await person.say("go")).toBe("thinking...");
+  expect(await person.hear()).toBe("first question?");
+  await first.stop();
+
+  const log = capturingLogger();
+  const second = await start("mismatch", after, log);
+  expect(await person.hear()).toBe("Sorry, something went wrong on my side. Please try again.");
+  const [run] = second.runtime.list({ limit: 1 });
+  expect(run?.status).toBe("failed");
+  expect(run?.error).toStartWith("ReplayMismatchError: step 0 was a reply");
+  expect(log.lines.find((line) => line.level === "error")).toMatchObject({ run_id: run!.id, chat_id: person.chatId, error_name: "ReplayMismatchError" });
+  await second.outbox.whenIdle();
+  expect(emulator.sentTo(person.chatId)).toHaveLength(3);
+});
