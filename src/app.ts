@@ -119,7 +119,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const localHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const url = `${scheme}://${localHost}:${server.port}`;
 
-  const apiUrl = emulator ? `${url}/sandbox/api` : config.apiUrl;
+  // Behind a self-signed TLS_CERT_PATH the bot could not verify its own server: it talks to the
+  // emulator on a loopback plain-HTTP port instead.
+  const apiUrl = emulator ? (tls ? emulator.listen() : `${url}/sandbox/api`) : config.apiUrl;
   const api = new TelegramApi({ apiUrl, token, observe: (method, outcome) => metrics.botApiCalls.inc({ method, outcome }) });
   const outbox = new Outbox(
     db,
@@ -190,7 +192,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     else log.info("webhook mode without PUBLIC_URL: setWebhook is left to you (PUT /admin/webhook or `timbre webhook set --url ...`)");
   }
   if (emulator) {
-    log.info(`sandbox mode: open http://localhost:${server.port}/sandbox to chat with the bot; set TELEGRAM_BOT_TOKEN for a real bot`, {
+    log.info(`sandbox mode: open ${scheme}://localhost:${server.port}/sandbox to chat with the bot; set TELEGRAM_BOT_TOKEN for a real bot`, {
       port: server.port,
     });
   }
