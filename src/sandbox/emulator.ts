@@ -46,6 +46,15 @@ export interface Faults {
   methods: string[];
 }
 
+/** A text a user wrote (sendText); shares the chat's message_id sequence with the bot's messages. */
+export interface UserMessage {
+  chat_id: number;
+  message_id: number;
+  text: string;
+  date: number;
+  from: EmulatedUser;
+}
+
 export type EmulatorEvent =
   | { type: "user_message"; chat_id: number; message: Record<string, unknown> }
   | { type: "bot_message"; chat_id: number; message: BotMessage }
@@ -109,9 +118,14 @@ export class BotApiEmulator {
   readonly token: string;
   readonly calls: RecordedCall[] = [];
   readonly messages: BotMessage[] = [];
+  /** Texts users wrote through sendText, in order (the sandbox page's history). */
+  readonly userMessages: UserMessage[] = [];
   faults: Faults = { rate429: 0, retryAfter: 1, rate5xx: 0, down: false, delayMs: 0, blockedChats: new Set(), methods: [] };
   /** Base of the backoff between webhook delivery attempts (Telegram waits seconds; tests may shorten it). */
   webhookRetryBaseMs = 1000;
+  /** Calls being answered right now, and the most ever answered at once, by method (checks SEND_CONCURRENCY). */
+  readonly inFlightCalls = new Map<string, number>();
+  readonly peakInFlight = new Map<string, number>();
 
   private random: () => number;
   private nextUpdateId = 100_000;
@@ -164,13 +178,18 @@ export class BotApiEmulator {
       return this.answer(method!, {}, new ApiError(400, "Bad Request: can't parse request body"));
     }
     if (token !== this.token) return this.answer(method, params, new ApiError(401, "Unauthorized"));
-    if (this.faults.delayMs > 0) await Bun.sleep(this.faults.delayMs);
+    const inFlight = (this.inFlightCalls.get(method) ?? 0) + 1;
+    this.inFlightCalls.set(method, inFlight);
+    this.peakInFlight.set(method, Math.max(this.peakInFlight.get(method) ?? 0, inFlight));
     try {
+      if (this.faults.delayMs > 0) await Bun.sleep(this.faults.delayMs);
       this.injectFaults(method, params);
       return this.answer(method, params, await this.call(method, params));
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError(500, `Internal Server Error: ${String(error)}`);
       return this.answer(method, params, apiError);
+    } finally {
+      this.inFlightCalls.set(method, this.inFlightCalls.get(method)! - 1);
     }
   }
 
@@ -370,6 +389,7 @@ export class BotApiEmulator {
       text,
     };
     if (text.startsWith("/")) message.entities = [{ type: "bot_command", offset: 0, length: text.split(/\s/)[0]!.length }];
+    this.userMessages.push({ chat_id: chatInfo.id, message_id: message.message_id as number, text, date: message.date as number, from });
     this.emit({ type: "user_message", chat_id: chatInfo.id, message });
     return this.pushUpdate({ message });
   }

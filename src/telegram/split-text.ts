@@ -1,15 +1,19 @@
 export const TELEGRAM_TEXT_LIMIT = 4096;
 
 /**
- * Splits a text into parts of at most `limit` characters, on line boundaries; a single line
- * that is too long is split on word boundaries, and a word that is too long is cut.
- * Joining the parts with "\n" gives back the text, except for whitespace at the cuts.
+ * Splits a text into parts of at most `limit` characters (UTF-16 code units, as Telegram and
+ * JavaScript count them), on line boundaries; a single line that is too long is split on
+ * spaces, and a word that is too long is cut (never inside a surrogate pair). Joining the parts
+ * with "\n" (or " " at a cut inside a line) gives back the text, except for blank lines and
+ * spaces at the cuts; parts that would be only whitespace are dropped.
  */
 export function splitText(text: string, limit = TELEGRAM_TEXT_LIMIT): string[] {
   if (text.length <= limit) return [text];
   const parts: string[] = [];
   let current = "";
   const push = () => {
+    // Blank lines at the end of a part would only be trimmed by Telegram.
+    current = current.replace(/(\n[ \t\r]*)+$/, "");
     if (current.trim() !== "") parts.push(current);
     current = "";
   };
@@ -39,7 +43,19 @@ export function splitText(text: string, limit = TELEGRAM_TEXT_LIMIT): string[] {
 function splitLongLine(line: string, limit: number): string[] {
   const pieces: string[] = [];
   for (const word of line.split(" ")) {
-    for (let i = 0; i < word.length; i += limit) pieces.push(word.slice(i, i + limit));
+    let start = 0;
+    while (word.length - start > limit) {
+      let end = start + limit;
+      // Never cut between the two halves of a surrogate pair (an emoji would turn into garbage).
+      if (isHighSurrogate(word.charCodeAt(end - 1)) && limit > 1) end--;
+      pieces.push(word.slice(start, end));
+      start = end;
+    }
+    pieces.push(word.slice(start));
   }
   return pieces;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
