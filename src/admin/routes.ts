@@ -10,6 +10,7 @@ import type { ApiOutcome, TelegramApi } from "../telegram/api.ts";
 import type { Outbox } from "../telegram/outbox.ts";
 import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../telegram/webhook-control.ts";
 import { BackupError, backupInto } from "../db/backup.ts";
+import { MAX_UPDATE_DEPTH, nestsDeeperThan } from "../ingest/json-depth.ts";
 import { clientAddress } from "../ingest/trusted-ips.ts";
 import { checkAdminToken, type AuthAttemptGuard } from "./auth.ts";
 import {
@@ -106,7 +107,10 @@ export function adminRoutes(options: AdminOptions) {
       .onParse(async ({ request }) => {
         const text = await request.text();
         if (text.trim() === "") return undefined;
-        return JSON.parse(text) as unknown;
+        const body = JSON.parse(text) as unknown;
+        // Validation errors quote the value, and a very deep one overflows the stack (a 500); refused as unparsable (400).
+        if (nestsDeeperThan(text, MAX_UPDATE_DEPTH)) throw new SyntaxError(`body nests arrays/objects more than ${MAX_UPDATE_DEPTH} levels deep`);
+        return body;
       })
 
       .get(

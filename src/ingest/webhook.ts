@@ -4,6 +4,7 @@ import type { Logger } from "../observability/log.ts";
 import { errorFields } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Inbox } from "./inbox.ts";
+import { MAX_UPDATE_DEPTH, nestsDeeperThan } from "./json-depth.ts";
 import { asUpdate, describeUpdate } from "./update-shape.ts";
 
 export const WEBHOOK_PATH = "/telegram/webhook";
@@ -93,6 +94,9 @@ export function webhookRoutes(inbox: Inbox, state: WebhookState, log: Logger, me
         parsed = JSON.parse(raw);
       } catch {
         return refuse(400, "body is not valid JSON; expected a Telegram Update object");
+      }
+      if (nestsDeeperThan(raw, MAX_UPDATE_DEPTH)) {
+        return refuse(400, `body nests arrays/objects more than ${MAX_UPDATE_DEPTH} levels deep; Telegram updates never do`);
       }
       const update = asUpdate(parsed);
       if (!update) return refuse(400, "body is not a Telegram Update: expected a JSON object with an integer update_id from 0 to 2^53-1");

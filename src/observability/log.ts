@@ -18,12 +18,29 @@ export function errorFields(error: unknown): LogFields {
 }
 
 /**
+ * Every form a secret can take inside a JSON log line: as is, JSON-escaped, URL-encoded, and
+ * for a bot token (`123:ABC...`) its secret half alone. Longest first, so a whole token is
+ * replaced before its half. Values shorter than 4 characters are not redacted (they would
+ * garble every line and protect nothing).
+ */
+export function redactionVariants(secrets: readonly string[]): string[] {
+  const variants = new Set<string>();
+  for (const secret of secrets) {
+    const forms = [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)];
+    const tokenSecret = /^\d+:(.+)$/.exec(secret)?.[1];
+    if (tokenSecret !== undefined) forms.push(tokenSecret);
+    for (const form of forms) if (form.length >= 4) variants.add(form);
+  }
+  return [...variants].sort((a, b) => b.length - a.length);
+}
+
+/**
  * One JSON object per line on stdout. `redact` holds secrets (bot token, webhook secret,
  * admin token) that are replaced wherever they appear, so no log line can leak them.
  */
 export function createLogger(level: LogLevel, redact: string[] = [], write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
   const threshold = ORDER[level];
-  const secrets = redact.filter((s) => s.length >= 4);
+  const secrets = redactionVariants(redact);
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (ORDER[lvl] < threshold) return;
     let line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields });

@@ -35,16 +35,25 @@ export class Counter {
   }
 }
 
-/** A gauge whose values are read when scraped (e.g. counts from the database). */
+/** A gauge (or an outside counter) whose values are read when scraped (e.g. counts from the database). */
 export class Gauge {
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly read: () => { labels: Labels; value: number }[],
+    /** "counter" for a total kept elsewhere (CPU seconds) that is only read here. */
+    private readonly type: "gauge" | "counter" = "gauge",
   ) {}
   render(): string[] {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
-    for (const { labels, value } of this.read()) lines.push(series(this.name, labelKey(labels), value));
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
+    let values: { labels: Labels; value: number }[];
+    try {
+      values = this.read();
+    } catch {
+      // A failing source (the database mid-fault) leaves this gauge empty; the scrape still answers.
+      values = [];
+    }
+    for (const { labels, value } of values) lines.push(series(this.name, labelKey(labels), value));
     return lines;
   }
 }
@@ -91,7 +100,14 @@ export class Metrics {
   readonly outboxFailed = new Counter("timbre_outbox_failed_total", "Messages given up on (4xx or too many attempts).");
   readonly outboxRetries = new Counter("timbre_outbox_retries_total", "Send attempts that will be retried, by reason.");
   readonly botApiCalls = new Counter("timbre_bot_api_calls_total", "Bot API calls by method and outcome (ok, error, network).");
-  private readonly extra: Metric[] = [];
+  private readonly extra: Metric[] = [
+    new Gauge("process_resident_memory_bytes", "Resident memory of the timbre process.", () => [{ labels: {}, value: process.memoryUsage.rss() }]),
+    new Gauge("process_cpu_seconds_total", "CPU time used by the timbre process (user + system), in seconds.", () => {
+      const { user, system } = process.cpuUsage();
+      return [{ labels: {}, value: (user + system) / 1e6 }];
+    }, "counter"),
+    new Gauge("process_start_time_seconds", "When the timbre process started, in Unix seconds.", () => [{ labels: {}, value: Math.round(Date.now() / 1000 - process.uptime()) }]),
+  ];
 
   /** Adds a gauge read at scrape time (queue depths, run counts). */
   gauge(name: string, help: string, read: () => { labels: Labels; value: number }[]): void {

@@ -1,6 +1,10 @@
+import { isTransientStorageError } from "../db/storage-error.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
+
+/** How long a chat waits before retrying an update the database could not take. */
+const STORAGE_RETRY_MS = 1_000;
 
 export type UpdateHandler = (update: StoredUpdate) => void | Promise<void>;
 
@@ -72,6 +76,21 @@ export class Dispatcher {
       try {
         await this.handler(update);
       } catch (error) {
+        if (isTransientStorageError(error) && !this.stopped) {
+          const ids = { update_id: update.updateId, chat_id: update.chatId, ...errorFields(error) };
+          if (this.stillReceived(update.updateId)) {
+            // The database failed (disk full, read-only), not the update: nothing of it was
+            // committed, so the chat waits and tries the same update again, keeping its order.
+            this.log.warn("dispatcher: the database failed while routing an update; trying it again shortly", { ...ids, retry_in_ms: STORAGE_RETRY_MS });
+            await Bun.sleep(STORAGE_RETRY_MS);
+            continue;
+          }
+          // Its routing was committed before the database failed: it is not the update's fault.
+          this.log.warn("dispatcher: the database failed after an update was routed", ids);
+          lane.shift();
+          this.known.delete(update.updateId);
+          continue;
+        }
         this.log.error("update failed", { update_id: update.updateId, chat_id: update.chatId, ...errorFields(error) });
         try {
           this.inbox.setStatus(update.updateId, "failed", error instanceof Error ? error.message : String(error));
@@ -87,6 +106,15 @@ export class Dispatcher {
     else this.ready.push(key);
     this.active--;
     this.pump();
+  }
+
+  /** True while the update is stored and not yet handed over (reads work when writes fail; unsure counts as yes). */
+  private stillReceived(updateId: number): boolean {
+    try {
+      return this.inbox.row(updateId)?.status === "received";
+    } catch {
+      return true;
+    }
   }
 
   /** Resolves when every handed-over update has been handled (tests, benchmarks, shutdown). */

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
+import { isTransientStorageError } from "../db/storage-error.ts";
 import { parkedUpdates, runs, runSteps, type RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
 import type { TelegramUpdate } from "../ingest/update-shape.ts";
@@ -20,6 +21,9 @@ import {
 import { runtimeText, type RuntimeText } from "./messages.ts";
 import { ACTIVE, prepareRunQueries, type RunQueries, type RunRow, type StepRow } from "./run-queries.ts";
 import { Semaphore } from "./semaphore.ts";
+
+/** How long a run the database failed under waits before it is replayed. */
+const STORAGE_REPLAY_MS = 1_000;
 
 export type { RunRow, StepRow };
 
@@ -294,6 +298,13 @@ export class Runtime {
       this.afterEnd(run, "done");
     } catch (error) {
       if (live.cancelled || this.stopping) return;
+      if (isTransientStorageError(error)) {
+        // The database failed under the run (disk full, read-only), not the agent: the failed
+        // step committed nothing, so the run is replayed from its journal once writes work again.
+        this.log.warn("runtime: the database failed under a run; replaying it shortly", { ...ids, retry_in_ms: STORAGE_REPLAY_MS, ...errorFields(error) });
+        this.replayLater(run.id);
+        return;
+      }
       const timedOut = error instanceof AskTimeoutError;
       this.log.error(timedOut ? "run failed: a question timed out" : "run failed: the agent threw", { ...ids, ...errorFields(error) });
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -303,15 +314,44 @@ export class Runtime {
           this.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update: live.update }, timedOut ? "timedOut" : "failed", userOf(live.update)?.language_code, run.id);
         });
       } catch (recordError) {
-        // The run stays active in the database and is replayed on the next start.
-        this.log.error("runtime: could not record a failed run", { ...ids, ...errorFields(recordError) });
+        // The run stays active in the database; left alone it would block its conversation until a restart.
+        this.log.error("runtime: could not record a failed run; replaying it shortly", { ...ids, retry_in_ms: STORAGE_REPLAY_MS, ...errorFields(recordError) });
+        this.replayLater(run.id);
         return;
       }
       this.metrics?.updatesFailed.inc();
-      this.afterEnd(run, "failed");
+      try {
+        this.afterEnd(run, "failed");
+      } catch (afterError) {
+        // Starting the conversation's next update failed; left alone it would wait for a restart.
+        if (!isTransientStorageError(afterError)) throw afterError;
+        this.log.warn("runtime: the database failed starting a conversation's next update; trying again shortly", { ...ids, ...errorFields(afterError) });
+        this.replayLater(run.id);
+      }
     } finally {
       this.releaseSlot(live);
     }
+  }
+
+  /**
+   * After a storage failure: executes the run again from its journal while it is still active,
+   * or, when it had ended and starting its conversation's next update is what failed, starts that.
+   */
+  private replayLater(runId: number): void {
+    this.clock.setTimeout(() => {
+      if (this.stopping || this.live.has(runId)) return;
+      try {
+        const run = this.get(runId);
+        if (run && ACTIVE.includes(run.status)) this.execute(run);
+        else if (run) this.startNext(run.conversation);
+      } catch (error) {
+        if (!isTransientStorageError(error)) {
+          this.log.error("runtime: could not resume a run after a storage failure", { run_id: runId, ...errorFields(error) });
+          return;
+        }
+        this.replayLater(runId);
+      }
+    }, STORAGE_REPLAY_MS);
   }
 
   private contextFor(live: LiveRun): AgentContext {
