@@ -56,15 +56,17 @@ export class TelegramApi {
       timer = setTimeout(() => reject(new Error(`no answer from Telegram within ${(this.timeoutMs + extraTimeoutMs) / 1000} s`)), this.timeoutMs + extraTimeoutMs);
     });
     try {
-      const result = await Promise.race([api[method]!({ ...(params as object), suppress: true }), timeout]);
-      if (result instanceof TelegramError) {
-        this.options.observe?.(method, "error");
-        const retryAfter = (result.payload as { retry_after?: number } | undefined)?.retry_after;
-        return { ok: false, code: result.code, description: result.message, ...(retryAfter !== undefined ? { retryAfter } : {}) };
-      }
+      // GramIO throws TelegramError for Telegram's own errors (its `suppress` flag would be sent
+      // to Telegram as a parameter), and anything else for network trouble.
+      const result = await Promise.race([api[method]!(params), timeout]);
       this.options.observe?.(method, "ok");
       return { ok: true, result: result as APIMethodReturn<M> };
     } catch (error) {
+      if (error instanceof TelegramError) {
+        this.options.observe?.(method, "error");
+        const retryAfter = (error.payload as { retry_after?: number } | undefined)?.retry_after;
+        return { ok: false, code: error.code, description: error.message, ...(retryAfter !== undefined ? { retryAfter } : {}) };
+      }
       this.options.observe?.(method, "network");
       return { ok: false, code: 0, description: error instanceof Error ? error.message : String(error) };
     } finally {
