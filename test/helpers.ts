@@ -1,4 +1,5 @@
 /** Shared test helpers: real emulator, real servers on port 0, real SQLite files, real child processes. */
+import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -143,3 +144,31 @@ export async function healthy(url: string): Promise<boolean> {
 }
 
 export type { Service };
+
+/**
+ * What a crash test needs: the emulator as Telegram, a temp folder with the database path, and
+ * `spawn` to start service processes with the webhook pointed at each; everything is killed
+ * and removed after the file.
+ */
+export function crashRig() {
+  const { emulator, apiUrl } = startEmulator();
+  const dir = tempDir();
+  const children: SpawnedService[] = [];
+  afterAll(async () => {
+    for (const child of children) if (child.proc.exitCode === null) await child.kill9();
+    emulator.stop();
+    dir.cleanup();
+  });
+  return {
+    emulator,
+    apiUrl,
+    dir,
+    dbPath: `${dir.path}/timbre.db`,
+    async spawn(env: Record<string, string>, cmd?: string[]): Promise<SpawnedService> {
+      const child = await spawnService(env, cmd);
+      children.push(child);
+      await connectWebhook(emulator, child.url);
+      return child;
+    },
+  };
+}

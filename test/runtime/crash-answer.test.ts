@@ -1,29 +1,16 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { coachText } from "../../src/agents/coach.ts";
 import { systemClock } from "../../src/clock.ts";
 import { openDatabase } from "../../src/db/index.ts";
 import { Inbox } from "../../src/ingest/inbox.ts";
-import { connectWebhook, postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor, type SpawnedService } from "../helpers.ts";
+import { crashRig, postUpdate, serviceEnv, textUpdate, waitFor, type SpawnedService } from "../helpers.ts";
 import { newUser, Person, readDb } from "./support.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
-const dbPath = `${dir.path}/timbre.db`;
-const children: SpawnedService[] = [];
-afterAll(async () => {
-  for (const child of children) if (child.proc.exitCode === null) await child.kill9();
-  emulator.stop();
-  dir.cleanup();
-});
+const { emulator, apiUrl, dbPath, spawn: spawnChild } = crashRig();
 
 const env = serviceEnv(emulator, apiUrl, dbPath, { AGENT: "coach", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
 
-async function spawn(): Promise<SpawnedService> {
-  const child = await spawnService(env);
-  children.push(child);
-  await connectWebhook(emulator, child.url);
-  return child;
-}
+const spawn = (): Promise<SpawnedService> => spawnChild(env);
 
 test("an answer arriving at the same moment as a restart is never lost and never starts a new run", async () => {
   const t = coachText.en;

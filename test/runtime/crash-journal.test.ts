@@ -1,27 +1,14 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { connectWebhook, serviceEnv, spawnService, startEmulator, tempDir, waitFor, type SpawnedService } from "../helpers.ts";
+import { crashRig, serviceEnv, waitFor, type SpawnedService } from "../helpers.ts";
 import { newUser, Person, readDb } from "./support.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
-const dbPath = `${dir.path}/timbre.db`;
-const children: SpawnedService[] = [];
-afterAll(async () => {
-  for (const child of children) if (child.proc.exitCode === null) await child.kill9();
-  emulator.stop();
-  dir.cleanup();
-});
+const { emulator, apiUrl, dbPath, spawn: spawnChild } = crashRig();
 
 const env = serviceEnv(emulator, apiUrl, dbPath, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
 const fixture = join(import.meta.dir, "fixtures/journal-agent-service.ts");
 
-async function spawn(thinkMs: number): Promise<SpawnedService> {
-  const child = await spawnService(env, [process.execPath, fixture, `--think-ms=${thinkMs}`]);
-  children.push(child);
-  await connectWebhook(emulator, child.url);
-  return child;
-}
+const spawn = (thinkMs: number): Promise<SpawnedService> => spawnChild(env, [process.execPath, fixture, `--think-ms=${thinkMs}`]);
 
 const unsent = () => readDb<{ n: number }>(dbPath, "SELECT count(*) AS n FROM outbox WHERE status != 'sent'")[0]!.n;
 

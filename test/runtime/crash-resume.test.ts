@@ -1,29 +1,16 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { coachText } from "../../src/agents/coach.ts";
-import { connectWebhook, serviceEnv, spawnService, startEmulator, tempDir, waitFor, type SpawnedService } from "../helpers.ts";
+import { crashRig, serviceEnv, waitFor, type SpawnedService } from "../helpers.ts";
 import { newUser, Person, readDb } from "./support.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
-const dbPath = `${dir.path}/timbre.db`;
-const children: SpawnedService[] = [];
-afterAll(async () => {
-  for (const child of children) if (child.proc.exitCode === null) await child.kill9();
-  emulator.stop();
-  dir.cleanup();
-});
+const { emulator, apiUrl, dbPath, spawn: spawnChild } = crashRig();
 
 // The first process sends slowly (at most one message every 2 s per chat) and Telegram answers
 // 429 for a while, so questions sit in the outbox when it dies; later processes send at once.
 const slowEnv = serviceEnv(emulator, apiUrl, dbPath, { AGENT: "coach", SEND_RATE_PER_CHAT: "0.5", SEND_RATE_GLOBAL: "1000" });
 const fastEnv = { ...slowEnv, SEND_RATE_PER_CHAT: "1000" };
 
-async function spawn(env: Record<string, string>): Promise<SpawnedService> {
-  const child = await spawnService(env);
-  children.push(child);
-  await connectWebhook(emulator, child.url);
-  return child;
-}
+const spawn = (env: Record<string, string>): Promise<SpawnedService> => spawnChild(env);
 
 const outboxPending = () => readDb<{ n: number }>(dbPath, "SELECT count(*) AS n FROM outbox WHERE status IN ('queued', 'sending')")[0]!.n;
 const queuedAfter429 = () => readDb<{ n: number }>(dbPath, "SELECT count(*) AS n FROM outbox WHERE status = 'queued' AND last_error LIKE 'Too Many Requests%'")[0]!.n;

@@ -1,27 +1,14 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { coachText } from "../../src/agents/coach.ts";
-import { connectWebhook, serviceEnv, spawnService, startEmulator, tempDir, waitFor, type SpawnedService } from "../helpers.ts";
+import { crashRig, serviceEnv, waitFor, type SpawnedService } from "../helpers.ts";
 import { botMessage, newUser, Person, readDb } from "./support.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
-const dbPath = `${dir.path}/timbre.db`;
-const children: SpawnedService[] = [];
-afterAll(async () => {
-  for (const child of children) if (child.proc.exitCode === null) await child.kill9();
-  emulator.stop();
-  dir.cleanup();
-});
+const { emulator, apiUrl, dbPath, spawn: spawnChild } = crashRig();
 
 const env = serviceEnv(emulator, apiUrl, dbPath, { AGENT: "coach", ASK_TIMEOUT_SECONDS: "3", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
 const TIMED_OUT = "I waited for your answer but it did not come in time, so I stopped. Send me a message to start again.";
 
-async function spawn(): Promise<SpawnedService> {
-  const child = await spawnService(env);
-  children.push(child);
-  await connectWebhook(emulator, child.url);
-  return child;
-}
+const spawn = (): Promise<SpawnedService> => spawnChild(env);
 
 const deadlineOf = (chatId: number) =>
   readDb<{ deadline_at: number }>(dbPath, "SELECT s.deadline_at FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE r.chat_id = ? AND s.seq = 0", chatId)[0]!.deadline_at;
