@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { SetWebhookParams, TelegramWebhookInfo } from "@gramio/types";
 import { MediaUpload } from "gramio";
 import type { Clock } from "../clock.ts";
@@ -18,7 +19,10 @@ export type WebhookInfo = TelegramWebhookInfo;
 /** The path Telegram posts updates to (mirrors ingest/webhook.ts WEBHOOK_PATH; telegram/ must not import ingest/). */
 export const WEBHOOK_ROUTE = "/telegram/webhook";
 
-/** Key of the sha256 of the secret last sent with setWebhook: getWebhookInfo never shows the secret. */
+/**
+ * Key of the sha256 of what timbre last sent with setWebhook that getWebhookInfo never shows:
+ * the secret and the certificate's content (so a renewed certificate is uploaded again).
+ */
 const SENT_SECRET_KEY = "webhook_secret_sent_sha256";
 
 export interface DesiredWebhook {
@@ -75,7 +79,7 @@ export async function setWebhook(api: TelegramApi, db: Db, desired: DesiredWebho
     }
   }
   const outcome = await api.call("setWebhook", params);
-  if (outcome.ok) setSetting(db, SENT_SECRET_KEY, sha256(desired.secret));
+  if (outcome.ok) setSetting(db, SENT_SECRET_KEY, unseenFingerprint(desired));
   return outcome;
 }
 
@@ -92,7 +96,7 @@ export function webhookDifferences(info: WebhookInfo, desired: DesiredWebhook, s
   const allowed = new Set(info.allowed_updates ?? []);
   if (allowed.size !== desired.allowedUpdates.length || !desired.allowedUpdates.every((u) => allowed.has(u as never))) out.push("allowed_updates differ");
   if (info.has_custom_certificate !== (desired.certificatePath !== undefined)) out.push("the custom certificate differs");
-  if (!sentSecretMatches) out.push("the secret may differ (it was not set by timbre with this secret)");
+  if (!sentSecretMatches) out.push("the secret or the certificate may differ (they were not set by timbre as configured now)");
   return out;
 }
 
@@ -112,7 +116,7 @@ export async function ensureWebhook(api: TelegramApi, db: Db, desired: DesiredWe
     return { result: "failed", retryable: info.code === 0 || info.code === 429 || info.code >= 500 };
   }
   const lastError = lastErrorFields(info.result);
-  const differences = webhookDifferences(info.result, desired, getSetting(db, SENT_SECRET_KEY) === sha256(desired.secret));
+  const differences = webhookDifferences(info.result, desired, getSetting(db, SENT_SECRET_KEY) === unseenFingerprint(desired));
   if (differences.length === 0) {
     const fields = { url: desired.url, pending_update_count: info.result.pending_update_count, ...lastError };
     if (lastError.last_error_message) log.warn("webhook: already set as configured (setWebhook skipped), but Telegram reports a delivery error", fields);
@@ -170,6 +174,15 @@ function lastErrorFields(info: WebhookInfo): { last_error_message?: string; last
   };
 }
 
-function sha256(value: string): string {
-  return createHash("sha256").update(value).digest("hex");
+/** The secret and the certificate's bytes, hashed: what Telegram has but never shows. */
+function unseenFingerprint(desired: DesiredWebhook): string {
+  const hash = createHash("sha256").update(desired.secret);
+  if (desired.certificatePath !== undefined) {
+    try {
+      hash.update("\0certificate\0").update(readFileSync(desired.certificatePath));
+    } catch {
+      hash.update("\0unreadable certificate");
+    }
+  }
+  return hash.digest("hex");
 }

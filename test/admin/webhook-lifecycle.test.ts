@@ -81,7 +81,7 @@ test("Telegram's last delivery error is logged on start", async () => {
   }
 });
 
-test("TLS_CERT_PATH: the certificate is uploaded with setWebhook, and a restart with it set skips setWebhook", async () => {
+test("TLS_CERT_PATH: the certificate is uploaded with setWebhook, a restart with it set skips setWebhook, a renewed one is uploaded again", async () => {
   const cert = `${dir.path}/cert.pem`;
   const key = `${dir.path}/key.pem`;
   const openssl = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"], {
@@ -101,6 +101,17 @@ test("TLS_CERT_PATH: the certificate is uploaded with setWebhook, and a restart 
   await waitFor(() => second.lines.some((l) => l.includes("already set as configured")), "the 'already set' log line");
   expect(emulator.callsOf("setWebhook").length).toBe(before + 1);
   await second.service.stop();
+
+  // A renewed certificate at the same path: Telegram only says "has a custom certificate", so
+  // timbre must notice the change itself and upload the new one.
+  const renew = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "3", "-subj", "/CN=127.0.0.1"], {
+    stderr: "pipe",
+  });
+  expect(renew.exitCode).toBe(0);
+  const third = await startWebhookService("tls.db", extra);
+  await waitFor(() => emulator.callsOf("setWebhook").length === before + 2, "setWebhook with the renewed certificate");
+  expect(third.lines.some((l) => l.includes("the certificate may differ"))).toBe(true);
+  await third.service.stop();
 });
 
 test("webhook mode without PUBLIC_URL leaves the webhook alone", async () => {
