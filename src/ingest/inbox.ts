@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, isNotNull, lt, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
+import { countByStatus } from "../db/count-by-status.ts";
 import { updates, type UpdateStatus } from "../db/schema.ts";
 import { describeUpdate, type TelegramUpdate } from "./update-shape.ts";
 
@@ -195,10 +196,7 @@ export class Inbox {
   }
 
   counts(): Record<UpdateStatus, number> {
-    const out: Record<UpdateStatus, number> = { received: 0, processing: 0, done: 0, failed: 0 };
-    const rows = this.db.select({ status: updates.status, n: sql<number>`count(*)` }).from(updates).groupBy(updates.status).all();
-    for (const row of rows) out[row.status] = row.n;
-    return out;
+    return countByStatus(this.db, updates, updates.status, { received: 0, processing: 0, done: 0, failed: 0 });
   }
 
   /** Drops old payloads and old dedup keys per the retention policy; returns what it did. */

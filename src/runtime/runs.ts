@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
+import { countByStatus } from "../db/count-by-status.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import { parkedUpdates, runs, runSteps, type RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
@@ -541,10 +542,7 @@ export class Runtime {
   }
 
   counts(): Record<RunStatus, number> {
-    const out: Record<RunStatus, number> = { running: 0, waiting: 0, done: 0, failed: 0, cancelled: 0 };
-    const rows = this.db.select({ status: runs.status, n: sql<number>`count(*)` }).from(runs).groupBy(runs.status).all();
-    for (const row of rows) out[row.status] = row.n;
-    return out;
+    return countByStatus(this.db, runs, runs.status, { running: 0, waiting: 0, done: 0, failed: 0, cancelled: 0 });
   }
 
   /** Runs newest first, with the pending question of waiting runs. */

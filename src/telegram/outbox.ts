@@ -1,7 +1,8 @@
 import type { Statement } from "bun:sqlite";
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, eq, lt } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
+import { countByStatus } from "../db/count-by-status.ts";
 import { outbox, type OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
@@ -403,10 +404,7 @@ export class Outbox {
   }
 
   counts(): Record<OutboxStatus, number> {
-    const out: Record<OutboxStatus, number> = { queued: 0, sending: 0, sent: 0, failed: 0 };
-    const rows = this.db.select({ status: outbox.status, n: sql<number>`count(*)` }).from(outbox).groupBy(outbox.status).all();
-    for (const row of rows) out[row.status] = row.n;
-    return out;
+    return countByStatus(this.db, outbox, outbox.status, { queued: 0, sending: 0, sent: 0, failed: 0 });
   }
 
   /** Rows newest first; `beforeId` pages back from there. */
