@@ -122,7 +122,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // Behind a self-signed TLS_CERT_PATH the bot could not verify its own server: it talks to the
   // emulator on a loopback plain-HTTP port instead.
   const apiUrl = emulator ? (tls ? emulator.listen() : `${url}/sandbox/api`) : config.apiUrl;
-  const api = new TelegramApi({ apiUrl, token, observe: (method, outcome) => metrics.botApiCalls.inc({ method, outcome }) });
+  const observe = (method: string, outcome: "ok" | "error" | "network") => metrics.botApiCalls.inc({ method, outcome });
+  const api = new TelegramApi({ apiUrl, token, observe });
   const outbox = new Outbox(
     db,
     api,
@@ -148,7 +149,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const poller =
     config.botMode === "polling"
       ? new Poller(
-          { api: new TelegramApi({ apiUrl, token, observe: (method, outcome) => metrics.botApiCalls.inc({ method, outcome }) }), inbox, db, clock, log, metrics },
+          { api: new TelegramApi({ apiUrl, token, observe }), inbox, db, clock, log, metrics },
           { allowedUpdates: config.allowedUpdates, ...(options.pollTiming ? { timing: options.pollTiming } : {}) },
         )
       : undefined;
@@ -159,15 +160,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
   dispatcher.start();
   poller?.start();
 
-  metrics.gauge("timbre_outbox_messages", "Outbox messages by status.", () =>
-    Object.entries(outbox.counts()).map(([status, value]) => ({ labels: { status }, value })),
-  );
-  metrics.gauge("timbre_runs", "Agent runs by status (waiting = pending questions).", () =>
-    Object.entries(runtime.counts()).map(([status, value]) => ({ labels: { status }, value })),
-  );
-  metrics.gauge("timbre_updates", "Stored updates by status.", () =>
-    Object.entries(inbox.counts()).map(([status, value]) => ({ labels: { status }, value })),
-  );
+  const byStatus = (counts: () => Record<string, number>) => () => Object.entries(counts()).map(([status, value]) => ({ labels: { status }, value }));
+  metrics.gauge("timbre_outbox_messages", "Outbox messages by status.", byStatus(() => outbox.counts()));
+  metrics.gauge("timbre_runs", "Agent runs by status (waiting = pending questions).", byStatus(() => runtime.counts()));
+  metrics.gauge("timbre_updates", "Stored updates by status.", byStatus(() => inbox.counts()));
 
   const prune = () => {
     try {
