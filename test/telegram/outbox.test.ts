@@ -66,7 +66,8 @@ describe("delivery under faults", () => {
       const next = calls.find((c) => c.at > hit.at && Number(c.params.chat_id) === chat);
       expect(next).toBeDefined();
       expect(next!.at - hit.at).toBeGreaterThanOrEqual(1000);
-      expect(next!.at - hit.at).toBeLessThan(1300);
+      // Not a second retry_after (or a backoff) on top; the slack absorbs a busy machine's timers.
+      expect(next!.at - hit.at).toBeLessThan(2000);
       expect(next!.params.text).toBe(hit.params.text);
       if (calls.some((c) => c.at > hit.at && c.at < hit.at + 1000 && c.status === 200 && Number(c.params.chat_id) !== chat)) othersWentOn++;
     }
@@ -134,8 +135,9 @@ describe("delivery under faults", () => {
     const gaps = [doomed[1]!.at - doomed[0]!.at, doomed[2]!.at - doomed[1]!.at];
     expect(gaps[0]).toBeGreaterThanOrEqual(100);
     expect(gaps[1]).toBeGreaterThanOrEqual(200);
-    expect(gaps[0]).toBeLessThan(400);
-    expect(gaps[1]).toBeLessThan(600);
+    // Upper bounds with slack for a busy machine's timers: far below the default 1 s base.
+    expect(gaps[0]).toBeLessThan(900);
+    expect(gaps[1]).toBeLessThan(1100);
     expect(rowsOf(service, chat)[0]).toMatchObject({ status: "failed", attempts: 3, lastError: "Bad Gateway" });
     expect(emulator.sentTo(chat).map((m) => m.text)).toEqual(["survivor"]);
     expect(rowsOf(service, chat)[1]!.status).toBe("sent");
@@ -211,7 +213,7 @@ describe("rates and concurrency", () => {
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(4000);
     for (let i = 1; i < times.length; i++) {
       expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
-      expect(times[i]! - times[i - 1]!).toBeLessThan(1300);
+      expect(times[i]! - times[i - 1]!).toBeLessThan(2000); // evenly spaced, with slack for busy timers
     }
   });
 
@@ -270,7 +272,7 @@ describe("rates and concurrency", () => {
     const calls = sendsTo(emulator, 950);
     expect(calls.map((c) => c.params.text)).toEqual(["limited 1", "limited 1", "limited 2"]);
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(1000);
-    expect(calls[1]!.at - calls[0]!.at).toBeLessThan(1300);
+    expect(calls[1]!.at - calls[0]!.at).toBeLessThan(2000); // retry_after, with slack for busy timers
   });
 });
 
@@ -302,7 +304,7 @@ describe("typing indicator", () => {
     ]);
     expect(typing[0]!.at - postedAt).toBeGreaterThanOrEqual(1000);
     expect(typing[1]!.at - typing[0]!.at).toBeGreaterThanOrEqual(3_900);
-    expect(typing[1]!.at - typing[0]!.at).toBeLessThan(4_500);
+    expect(typing[1]!.at - typing[0]!.at).toBeLessThan(5_500); // ~4 s, with slack for busy timers
     // Nothing but the replies went through the outbox.
     expect(service.outbox.list({ limit: 100 }).map((r) => r.text).sort()).toEqual(["done fast", "done slow"]);
     expect(emulator.sentTo(slow.id)[0]!.text).toBe("done slow");
