@@ -1,7 +1,7 @@
 /**
  * Shared browser launch for UI tests: Debian's chromium driven by playwright-core.
- * Never downloads a browser; a test that needs one skips when /usr/bin/chromium is missing
- * (`.ci/run` installs it). Each launch gets a fresh profile that is deleted on close.
+ * Never downloads a browser; outside CI a test that needs one skips when /usr/bin/chromium is
+ * missing (`.ci/run` installs it). Each launch gets a fresh profile that is deleted on close.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,8 +11,12 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 export const ARTIFACTS_DIR = join(import.meta.dir, "..", "artifacts");
 
-/** True when the system chromium is installed; use with `test.skipIf(!hasChromium)`. */
-export const hasChromium = existsSync(CHROMIUM_PATH);
+/**
+ * False only outside CI without the system chromium; use with `test.skipIf(!hasChromium)`. Under
+ * CI (CI=true, where `.ci/run` installs chromium) the browser tests always run, so a missing
+ * browser fails them instead of skipping them silently.
+ */
+export const hasChromium = existsSync(CHROMIUM_PATH) || process.env.CI === "true";
 
 export interface LaunchedBrowser {
   /** The browser's one (persistent, but fresh and temporary) context. */
