@@ -208,3 +208,29 @@ test("healthz is 503 when the database does not answer", async () => {
     brokenDir.cleanup();
   }
 });
+
+test("without WEBHOOK_SECRET a secret is generated once, kept in the database and reused on every start", async () => {
+  const secretDir = tempDir();
+  const env = serviceEnv(emulator, apiUrl, `${secretDir.path}/secret.db`);
+  delete (env as Record<string, string | undefined>).WEBHOOK_SECRET;
+  try {
+    const first = await startInProcess(env);
+    const generated = first.secret;
+    expect(generated).toMatch(/^[A-Za-z0-9_-]{32,256}$/);
+    expect((await postUpdate(first.url, textUpdate({ id: 91, first_name: "G" }, "x", 8001), generated)).status).toBe(200);
+    expect((await postUpdate(first.url, textUpdate({ id: 91, first_name: "G" }, "x", 8002), TEST_SECRET)).status).toBe(401);
+    await first.stop();
+
+    const second = await startInProcess(env);
+    expect(second.secret).toBe(generated);
+    expect((await postUpdate(second.url, textUpdate({ id: 91, first_name: "G" }, "y", 8003), generated)).status).toBe(200);
+    await second.stop();
+
+    // WEBHOOK_SECRET, when set, wins over the stored one.
+    const third = await startInProcess({ ...env, WEBHOOK_SECRET: "configured_secret-1" });
+    expect(third.secret).toBe("configured_secret-1");
+    await third.stop();
+  } finally {
+    secretDir.cleanup();
+  }
+});
