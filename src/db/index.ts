@@ -112,10 +112,46 @@ export function openDatabase(path: string): OpenDatabase {
  */
 export function relaxedTransaction<T>(sqlite: Database, fn: () => T): T {
   if (sqlite.inTransaction) return fn();
-  sqlite.exec("PRAGMA synchronous = NORMAL");
+  const s = transactionStatements(sqlite);
+  s.normal.run();
   try {
-    return sqlite.transaction(fn)();
+    s.begin.run();
+    try {
+      const result = fn();
+      s.commit.run();
+      return result;
+    } catch (error) {
+      // A failed COMMIT (or fn) may leave the transaction open; some errors roll it back themselves.
+      if (sqlite.inTransaction) s.rollback.run();
+      throw error;
+    }
   } finally {
-    sqlite.exec("PRAGMA synchronous = FULL");
+    s.full.run();
   }
+}
+
+interface TransactionStatements {
+  normal: Statement;
+  full: Statement;
+  begin: Statement;
+  commit: Statement;
+  rollback: Statement;
+}
+
+const transactionStatementsByDb = new WeakMap<Database, TransactionStatements>();
+
+/** Compiled once per connection: exec() would parse the PRAGMAs again on every transaction. */
+function transactionStatements(sqlite: Database): TransactionStatements {
+  let s = transactionStatementsByDb.get(sqlite);
+  if (!s) {
+    s = {
+      normal: sqlite.prepare("PRAGMA synchronous = NORMAL"),
+      full: sqlite.prepare("PRAGMA synchronous = FULL"),
+      begin: sqlite.prepare("BEGIN"),
+      commit: sqlite.prepare("COMMIT"),
+      rollback: sqlite.prepare("ROLLBACK"),
+    };
+    transactionStatementsByDb.set(sqlite, s);
+  }
+  return s;
 }

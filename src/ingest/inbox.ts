@@ -65,13 +65,15 @@ export class Inbox {
     private readonly clock: Clock,
     private readonly retention: RetentionPolicy = DEFAULT_RETENTION,
   ) {
-    // Built once: on the hot path, building SQL per call costs more than running it.
-    this.byId = db.select().from(updates).where(eq(updates.updateId, sql.placeholder("id"))).prepare();
-    this.setStatusById = db
-      .update(updates)
-      .set({ status: sql`${sql.placeholder("status")}`, error: sql`${sql.placeholder("error")}`, updatedAt: sql`${sql.placeholder("at")}` })
-      .where(eq(updates.updateId, sql.placeholder("id")))
-      .prepare();
+    // Built once as raw statements: on the hot path, building SQL (or mapping rows through
+    // Drizzle) per call costs more than running it. Columns are named as UpdateRow names them.
+    this.byId = db.$client.prepare<UpdateRow, [{ id: number }]>(
+      `SELECT update_id AS updateId, chat_id AS chatId, user_id AS userId, kind, payload, status, error,
+         received_at AS receivedAt, updated_at AS updatedAt FROM updates WHERE update_id = $id`,
+    );
+    this.setStatusById = db.$client.prepare<unknown, [{ id: number; status: UpdateStatus; error: string | null; at: number }]>(
+      `UPDATE updates SET status = $status, error = $error, updated_at = $at WHERE update_id = $id`,
+    );
     this.insert = db.$client.prepare(
       `INSERT INTO updates (update_id, chat_id, user_id, kind, payload, status, received_at, updated_at)
        VALUES (?, ?, ?, ?, ?, 'received', ?, ?) ON CONFLICT(update_id) DO NOTHING`,
@@ -159,7 +161,7 @@ export class Inbox {
   }
 
   row(updateId: number): UpdateRow | undefined {
-    return this.byId.get({ id: updateId });
+    return this.byId.get({ id: updateId }) ?? undefined;
   }
 
   setStatus(updateIds: number | number[], status: UpdateStatus, error: string | null = null): void {

@@ -160,8 +160,11 @@ export class Runtime {
 
     // Instant replies answer where a text would start a run or answer a question; while the
     // conversation is busy they wait their turn, so its messages stay in order.
+    // Asked at most once per update: nothing between here and its last use changes the queue.
+    let parked: boolean | undefined;
+    const hasParked = () => (parked ??= this.hasParked(conversation));
     if (text !== undefined && this.agent.instantReply) {
-      const busy = active ? active.status === "running" : this.hasParked(conversation);
+      const busy = active ? active.status === "running" : hasParked();
       if (!busy && this.instantReply(stored, text)) return;
     }
 
@@ -180,14 +183,14 @@ export class Runtime {
       }
     }
 
-    if (active || this.hasParked(conversation)) {
+    if (active || hasParked()) {
       this.transaction(() => {
         this.q.park(stored.updateId, conversation, this.clock.now());
         this.inbox.setStatus(stored.updateId, "processing");
       });
       return;
     }
-    this.execute(this.transaction(() => this.createRun(stored, conversation)));
+    this.executeNew(this.transaction(() => this.createRun(stored, conversation)), stored.update);
   }
 
   /** Sends the agent's instant reply for `text`, if it has one (no run); true when it did. */
@@ -254,20 +257,24 @@ export class Runtime {
       }
       const text = textOf(stored.update);
       if (text !== undefined && this.instantReply(stored, text, unpark)) continue;
-      this.execute(
+      this.executeNew(
         this.transaction(() => {
           unpark();
           return this.createRun(stored, conversation);
         }),
+        stored.update,
       );
       return;
     }
   }
 
+  /** Executes a run createRun has just recorded: its trigger is `update` and its journal is empty. */
+  private executeNew(run: RunRow, update: TelegramUpdate): { settled: Promise<void> } {
+    return this.execute(run, update, []);
+  }
+
   /** Runs (or replays) a run; `settled` resolves once it waits on a question or has ended. */
-  private execute(run: RunRow): { settled: Promise<void> } {
-    const update = JSON.parse(run.trigger) as TelegramUpdate;
-    const journal = this.q.journal(run.id);
+  private execute(run: RunRow, update: TelegramUpdate = JSON.parse(run.trigger) as TelegramUpdate, journal: StepRow[] = this.q.journal(run.id)): { settled: Promise<void> } {
     let settle!: () => void;
     const settled = new Promise<void>((resolve) => (settle = resolve));
     const live: LiveRun = { run, update, journal, seq: 0, abort: new AbortController(), cancelled: false, ended: false, holdsSlot: false, settle };
