@@ -108,14 +108,16 @@ export function openDatabase(path: string): OpenDatabase {
  * the next FULL commit, which syncs every earlier one (the WAL is written in order). Use it
  * for state that is redone after a loss (routing, run ends, "sent" marks), never for what is
  * acknowledged to Telegram or what must be on disk before a message goes out. Inside another
- * transaction it simply joins it.
+ * transaction it simply joins it. `immediate` takes the write lock at the start (BEGIN IMMEDIATE):
+ * for a transaction that reads before it writes, so another connection's commit in between
+ * makes it wait (busy_timeout) instead of failing its first write with SQLITE_BUSY.
  */
-export function relaxedTransaction<T>(sqlite: Database, fn: () => T): T {
+export function relaxedTransaction<T>(sqlite: Database, fn: () => T, options?: { immediate?: boolean }): T {
   if (sqlite.inTransaction) return fn();
   const s = transactionStatements(sqlite);
   s.normal.run();
   try {
-    s.begin.run();
+    (options?.immediate ? s.beginImmediate : s.begin).run();
     try {
       const result = fn();
       s.commit.run();
@@ -134,6 +136,7 @@ interface TransactionStatements {
   normal: Statement;
   full: Statement;
   begin: Statement;
+  beginImmediate: Statement;
   commit: Statement;
   rollback: Statement;
 }
@@ -148,6 +151,7 @@ function transactionStatements(sqlite: Database): TransactionStatements {
       normal: sqlite.prepare("PRAGMA synchronous = NORMAL"),
       full: sqlite.prepare("PRAGMA synchronous = FULL"),
       begin: sqlite.prepare("BEGIN"),
+      beginImmediate: sqlite.prepare("BEGIN IMMEDIATE"),
       commit: sqlite.prepare("COMMIT"),
       rollback: sqlite.prepare("ROLLBACK"),
     };

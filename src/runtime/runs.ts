@@ -140,61 +140,75 @@ export class Runtime {
     for (const { conversation } of parked) this.startNext(conversation);
   }
 
-  /** Handles one stored update of a conversation. Synchronous: the dispatcher keeps per-chat order. */
+  /**
+   * Handles one stored update of a conversation. Synchronous: the dispatcher keeps per-chat order.
+   * Its reads and writes are one transaction (one lock and one WAL commit per update); what
+   * must follow the commit (starting or waking a run) runs after it.
+   */
   route(stored: StoredUpdate): void {
+    const afterCommit = this.transaction(() => this.routeInTransaction(stored), { immediate: true });
+    afterCommit();
+  }
+
+  /** Records what `stored` does to its conversation; returns the in-memory work for after the commit. */
+  private routeInTransaction(stored: StoredUpdate): () => void {
     const conversation = conversationOf(stored);
     const text = textOf(stored.update);
     const active = this.activeRun(conversation);
     const language = userOf(stored.update)?.language_code;
 
     if (text !== undefined && isCancel(text)) {
-      this.transaction(() => {
-        if (active) this.endRun(active, "cancelled", null);
-        this.inbox.setStatus(stored.updateId, "done");
-        this.say(stored, active ? "cancelled" : "nothingToCancel", language, active?.id);
-      });
-      this.metrics?.updatesProcessed.inc();
-      if (active) this.afterEnd(active, "cancelled");
-      return;
+      if (active) this.endRun(active, "cancelled", null);
+      this.inbox.setStatus(stored.updateId, "done");
+      this.say(stored, active ? "cancelled" : "nothingToCancel", language, active?.id);
+      return () => {
+        this.metrics?.updatesProcessed.inc();
+        if (active) this.afterEnd(active, "cancelled");
+      };
     }
 
-    // Instant replies answer where a text would start a run or answer a question; while the
-    // conversation is busy they wait their turn, so its messages stay in order.
     // Asked at most once per update: nothing between here and its last use changes the queue.
     let parked: boolean | undefined;
     const hasParked = () => (parked ??= this.hasParked(conversation));
+    // Instant replies answer where a text would start a run or answer a question; while the
+    // conversation is busy they wait their turn, so its messages stay in order.
     if (text !== undefined && this.agent.instantReply) {
       const busy = active ? active.status === "running" : hasParked();
-      if (!busy && this.instantReply(stored, text)) return;
+      if (!busy && this.recordInstantReply(stored, text)) return () => this.metrics?.updatesProcessed.inc();
     }
 
     if (active?.status === "waiting" && text !== undefined) {
       const step = this.pendingStep(active.id);
       if (step) {
         const now = this.clock.now();
-        this.transaction(() => {
-          this.q.settleStep(active.id, step.seq, "answered", now, { text, updateId: stored.updateId });
-          this.q.setRunStatus(active.id, "running", now);
-          this.inbox.setStatus(stored.updateId, "done");
-        });
-        this.metrics?.updatesProcessed.inc();
-        this.wake(active.id, step.seq, text);
-        return;
+        this.q.settleStep(active.id, step.seq, "answered", now, { text, updateId: stored.updateId });
+        this.q.setRunStatus(active.id, "running", now);
+        this.inbox.setStatus(stored.updateId, "done");
+        return () => {
+          this.metrics?.updatesProcessed.inc();
+          this.wake(active.id, step.seq, text);
+        };
       }
     }
 
     if (active || hasParked()) {
-      this.transaction(() => {
-        this.q.park(stored.updateId, conversation, this.clock.now());
-        this.inbox.setStatus(stored.updateId, "processing");
-      });
-      return;
+      this.q.park(stored.updateId, conversation, this.clock.now());
+      this.inbox.setStatus(stored.updateId, "processing");
+      return () => {};
     }
-    this.executeNew(this.transaction(() => this.createRun(stored, conversation)), stored.update);
+    const run = this.createRun(stored, conversation);
+    return () => this.executeNew(run, stored.update);
   }
 
   /** Sends the agent's instant reply for `text`, if it has one (no run); true when it did. */
   private instantReply(stored: StoredUpdate, text: string, alsoInTransaction?: () => void): boolean {
+    if (!this.transaction(() => this.recordInstantReply(stored, text, alsoInTransaction))) return false;
+    this.metrics?.updatesProcessed.inc();
+    return true;
+  }
+
+  /** Records the agent's instant reply for `text` (inside the caller's transaction), if it has one; true when it did. */
+  private recordInstantReply(stored: StoredUpdate, text: string, alsoInTransaction?: () => void): boolean {
     const user = userOf(stored.update);
     let reply: string | undefined;
     try {
@@ -204,12 +218,9 @@ export class Runtime {
       return false;
     }
     if (reply === undefined) return false;
-    this.transaction(() => {
-      alsoInTransaction?.();
-      if (stored.chatId !== null) this.outbox.enqueue({ chatId: stored.chatId, text: reply, options: threadOptions(stored.update), updateId: stored.updateId });
-      this.inbox.setStatus(stored.updateId, "done");
-    });
-    this.metrics?.updatesProcessed.inc();
+    alsoInTransaction?.();
+    if (stored.chatId !== null) this.outbox.enqueue({ chatId: stored.chatId, text: reply, options: threadOptions(stored.update), updateId: stored.updateId });
+    this.inbox.setStatus(stored.updateId, "done");
     return true;
   }
 
@@ -301,9 +312,14 @@ export class Runtime {
         live.ended = true;
       }
       if (live.cancelled || this.stopping) return;
-      this.transaction(() => this.endRun(run, "done", null));
+      // Whether the conversation has a queued update is read in the same transaction as the
+      // end: usually it has none, and then there is nothing to start.
+      const queued = this.transaction(() => {
+        this.endRun(run, "done", null);
+        return this.hasParked(run.conversation);
+      });
       this.metrics?.updatesProcessed.inc();
-      this.afterEnd(run, "done");
+      this.afterEnd(run, "done", queued);
     } catch (error) {
       if (live.cancelled || this.stopping) return;
       if (isTransientStorageError(error)) {
@@ -499,7 +515,7 @@ export class Runtime {
   }
 
   /** After the end is committed: stop the live execution and start the conversation's next update. */
-  private afterEnd(run: RunRow, status: RunStatus): void {
+  private afterEnd(run: RunRow, status: RunStatus, queued = true): void {
     // A cancelled run's trigger update is done too (done and failed runs count where they end).
     if (status === "cancelled") this.metrics?.updatesProcessed.inc();
     const live = this.live.get(run.id);
@@ -511,7 +527,8 @@ export class Runtime {
       live.waiter = undefined;
       this.releaseSlot(live);
     }
-    this.startNext(run.conversation);
+    // With nothing queued (read in the end's own transaction), startNext would find nothing to start.
+    if (queued) this.startNext(run.conversation);
   }
 
   private say(stored: Pick<StoredUpdate, "updateId" | "chatId" | "update">, key: RuntimeText, language: string | undefined, runId?: number): void {
@@ -532,8 +549,8 @@ export class Runtime {
   }
 
   /** Run state is redone from the journal after a loss; the outbox's FULL "sending" commit makes it durable before any send. */
-  private transaction<T>(fn: () => T): T {
-    return relaxedTransaction(this.db.$client, fn);
+  private transaction<T>(fn: () => T, options?: { immediate?: boolean }): T {
+    return relaxedTransaction(this.db.$client, fn, options);
   }
 
   /** Stops starting runs; runs in flight are left at their last journaled step and replay on the next start. */
