@@ -200,15 +200,8 @@ export class Runtime {
     return () => this.executeNew(run, stored.update);
   }
 
-  /** Sends the agent's instant reply for `text`, if it has one (no run); true when it did. */
-  private instantReply(stored: StoredUpdate, text: string, alsoInTransaction?: () => void): boolean {
-    if (!this.transaction(() => this.recordInstantReply(stored, text, alsoInTransaction))) return false;
-    this.metrics?.updatesProcessed.inc();
-    return true;
-  }
-
   /** Records the agent's instant reply for `text` (inside the caller's transaction), if it has one; true when it did. */
-  private recordInstantReply(stored: StoredUpdate, text: string, alsoInTransaction?: () => void): boolean {
+  private recordInstantReply(stored: StoredUpdate, text: string): boolean {
     const user = userOf(stored.update);
     let reply: string | undefined;
     try {
@@ -218,7 +211,6 @@ export class Runtime {
       return false;
     }
     if (reply === undefined) return false;
-    alsoInTransaction?.();
     if (stored.chatId !== null) this.outbox.enqueue({ chatId: stored.chatId, text: reply, options: threadOptions(stored.update), updateId: stored.updateId });
     this.inbox.setStatus(stored.updateId, "done");
     return true;
@@ -252,31 +244,39 @@ export class Runtime {
    * recording its run (or its instant reply) is one transaction, so a crash loses neither.
    */
   private startNext(conversation: string): void {
+    this.transaction(() => this.startNextInTransaction(conversation), { immediate: true })();
+  }
+
+  /** startNext's reads and writes, inside the caller's transaction; returns the in-memory work for after the commit. */
+  private startNextInTransaction(conversation: string): () => void {
+    let processed = 0;
+    let failed = 0;
+    let start: (() => void) | undefined;
     while (!this.stopping && !this.activeRun(conversation)) {
       const next = this.q.nextParked(conversation);
-      if (!next) return;
-      const unpark = () => this.q.unpark(next.updateId);
+      if (!next) break;
+      this.q.unpark(next.updateId);
       const stored = this.inbox.get(next.updateId);
       if (!stored) {
         this.log.error("runtime: a queued update has no stored payload; skipping it", { update_id: next.updateId, conversation });
-        this.transaction(() => {
-          unpark();
-          this.inbox.setStatus(next.updateId, "failed", "payload missing");
-        });
-        this.metrics?.updatesFailed.inc();
+        this.inbox.setStatus(next.updateId, "failed", "payload missing");
+        failed++;
         continue;
       }
       const text = textOf(stored.update);
-      if (text !== undefined && this.instantReply(stored, text, unpark)) continue;
-      this.executeNew(
-        this.transaction(() => {
-          unpark();
-          return this.createRun(stored, conversation);
-        }),
-        stored.update,
-      );
-      return;
+      if (text !== undefined && this.recordInstantReply(stored, text)) {
+        processed++;
+        continue;
+      }
+      const run = this.createRun(stored, conversation);
+      start = () => this.executeNew(run, stored.update);
+      break;
     }
+    return () => {
+      for (let i = 0; i < failed; i++) this.metrics?.updatesFailed.inc();
+      for (let i = 0; i < processed; i++) this.metrics?.updatesProcessed.inc();
+      start?.();
+    };
   }
 
   /** Executes a run createRun has just recorded: its trigger is `update` and its journal is empty. */
@@ -312,14 +312,13 @@ export class Runtime {
         live.ended = true;
       }
       if (live.cancelled || this.stopping) return;
-      // Whether the conversation has a queued update is read in the same transaction as the
-      // end: usually it has none, and then there is nothing to start.
-      const queued = this.transaction(() => {
+      // The end and the start of the conversation's next queued update are one commit.
+      const startNext = this.transaction(() => {
         this.endRun(run, "done", null);
-        return this.hasParked(run.conversation);
+        return this.startNextInTransaction(run.conversation);
       });
       this.metrics?.updatesProcessed.inc();
-      this.afterEnd(run, "done", queued);
+      this.afterEnd(run, "done", startNext);
     } catch (error) {
       if (live.cancelled || this.stopping) return;
       if (isTransientStorageError(error)) {
@@ -515,7 +514,7 @@ export class Runtime {
   }
 
   /** After the end is committed: stop the live execution and start the conversation's next update. */
-  private afterEnd(run: RunRow, status: RunStatus, queued = true): void {
+  private afterEnd(run: RunRow, status: RunStatus, startNext?: () => void): void {
     // A cancelled run's trigger update is done too (done and failed runs count where they end).
     if (status === "cancelled") this.metrics?.updatesProcessed.inc();
     const live = this.live.get(run.id);
@@ -527,8 +526,9 @@ export class Runtime {
       live.waiter = undefined;
       this.releaseSlot(live);
     }
-    // With nothing queued (read in the end's own transaction), startNext would find nothing to start.
-    if (queued) this.startNext(run.conversation);
+    // `startNext`: the next update was already recorded in the end's own transaction.
+    if (startNext) startNext();
+    else this.startNext(run.conversation);
   }
 
   private say(stored: Pick<StoredUpdate, "updateId" | "chatId" | "update">, key: RuntimeText, language: string | undefined, runId?: number): void {
