@@ -548,7 +548,10 @@ export class Runtime {
     return this.q.nextParked(conversation) !== undefined;
   }
 
-  /** Run state is redone from the journal after a loss; the outbox's FULL "sending" commit makes it durable before any send. */
+  /**
+   * Relaxed commits: run state is redone from the journal after a loss, and the outbox's FULL
+   * "sending" commit puts the journal on disk before any message it led to goes out.
+   */
   private transaction<T>(fn: () => T, options?: { immediate?: boolean }): T {
     return relaxedTransaction(this.db.$client, fn, options);
   }

@@ -1,7 +1,7 @@
 import type { Statement } from "bun:sqlite";
 import { and, desc, eq, lt } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
-import { relaxedTransaction, type Db } from "../db/index.ts";
+import type { Db } from "../db/index.ts";
 import { countByStatus } from "../db/count-by-status.ts";
 import { outbox, type OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -102,8 +102,10 @@ export class TokenBucket {
  * A row is marked `sending` before the call and `sent` with Telegram's message_id after the
  * answer, in a fsynced commit; a send counts as in flight until that record is committed. So
  * only a crash between an answer and its record sends a message twice, and at most
- * SEND_CONCURRENCY messages can be in that state. The `sending` mark itself is not fsynced:
- * `queued` and `sending` rows are both sent again on the next start.
+ * SEND_CONCURRENCY messages can be in that state. The `sending` marks of one tick are one
+ * fsynced commit too: it puts the rows, and the run journal committed (relaxed) before them, on
+ * disk before any of these messages goes out, so not even a power loss can make a replayed run
+ * send one again.
  *
  * Errors: a 429 pauses the chat it came from for exactly `retry_after` seconds and does not
  * count as an attempt (Telegram's sendMessage 429 names no scope, so other chats go on; the
@@ -321,9 +323,10 @@ export class Outbox {
     }
     if (starting.length > 0) {
       try {
-        relaxedTransaction(this.db.$client, () => {
+        // FULL (the connection's default): durable before the sends, see the class comment.
+        this.db.$client.transaction(() => {
           for (const { row } of starting) this.statements.markSending.run(now, row.id);
-        });
+        })();
       } catch (error) {
         // Nothing was marked (disk full, read-only): free the chats so the retry tick can start them.
         for (const { chat } of starting) chat.busy = false;
