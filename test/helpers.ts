@@ -146,6 +146,22 @@ export async function healthy(url: string): Promise<boolean> {
 export type { Service };
 
 /**
+ * The emulator as Telegram, a temp folder, and the in-process services a test file starts
+ * there (push them on `services`); all stopped and removed after the file.
+ */
+export function serviceRig() {
+  const { emulator, apiUrl } = startEmulator();
+  const dir = tempDir();
+  const services: Service[] = [];
+  afterAll(async () => {
+    for (const service of services) await service.stop();
+    emulator.stop();
+    dir.cleanup();
+  });
+  return { emulator, apiUrl, dir, services };
+}
+
+/**
  * What a crash test needs: the emulator as Telegram, a temp folder with the database path, and
  * `spawn` to start service processes with the webhook pointed at each; everything is killed
  * and removed after the file.

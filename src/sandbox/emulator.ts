@@ -94,7 +94,7 @@ class ApiError extends Error {
 }
 
 /** A small seeded generator so fault injection is repeatable. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;

@@ -1,22 +1,16 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { coachText } from "../../src/agents/coach.ts";
 import type { EmulatedUser } from "../../src/sandbox/emulator.ts";
-import { connectWebhook, serviceEnv, startEmulator, startInProcess, tempDir, waitFor, type Service } from "../helpers.ts";
+import { connectWebhook, serviceRig, serviceEnv, startInProcess, waitFor, type Service } from "../helpers.ts";
 import { newUser, Person } from "../runtime/support.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
+const { emulator, apiUrl, dir, services } = serviceRig();
 let service: Service;
 
 beforeAll(async () => {
   service = await startInProcess(serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, { AGENT: "coach", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "10000" }));
+  services.push(service);
   await connectWebhook(emulator, service.url);
-});
-
-afterAll(async () => {
-  await service.stop();
-  emulator.stop();
-  dir.cleanup();
 });
 
 /** Lines of the plan that start with the day label, as the user sees them. */

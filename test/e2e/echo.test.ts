@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { connectWebhook, serviceEnv, startEmulator, startInProcess, tempDir, waitFor, type Service } from "../helpers.ts";
+import { beforeAll, expect, test } from "bun:test";
+import { connectWebhook, serviceRig, serviceEnv, startInProcess, waitFor, type Service } from "../helpers.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
+const { emulator, apiUrl, dir, services } = serviceRig();
 let service: Service;
 
 beforeAll(async () => {
   service = await startInProcess(serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, { AGENT: "echo", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }));
+  services.push(service);
   await connectWebhook(emulator, service.url);
-});
-
-afterAll(async () => {
-  await service.stop();
-  emulator.stop();
-  dir.cleanup();
 });
 
 test("a text message is echoed back exactly, through the webhook and the outbox", async () => {

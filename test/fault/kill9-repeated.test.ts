@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { seededRandom } from "../../src/sandbox/emulator.ts";
 import { postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor, type SpawnedService } from "../helpers.ts";
 
 const { emulator, apiUrl } = startEmulator();
@@ -14,16 +15,6 @@ const CLIENTS = 16;
 const SEND_CONCURRENCY = 8;
 // The kill moments are random but repeatable: change the seed to explore others.
 const SEED = 0x5eed_0009;
-
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4_294_967_296;
-  };
-}
 
 test(`kill -9 at random moments under webhook load, ${KILLS} times on one database: every acknowledged update processed once, extra sends within SEND_CONCURRENCY per kill`, async () => {
   const random = seededRandom(SEED);

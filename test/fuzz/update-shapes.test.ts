@@ -1,16 +1,9 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Agent, AgentContext } from "../../src/runtime/context.ts";
-import { postUpdate, serviceEnv, startEmulator, startInProcess, tempDir, waitFor, type Service } from "../helpers.ts";
+import { serviceRig, postUpdate, serviceEnv, startInProcess, waitFor, type Service } from "../helpers.ts";
 import { allHandled, noInternalErrors, recordingLogger } from "./support.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
-const services: Service[] = [];
-afterAll(async () => {
-  for (const service of services) await service.stop();
-  emulator.stop();
-  dir.cleanup();
-});
+const { emulator, apiUrl, dir, services } = serviceRig();
 
 const DATE = 1_717_000_000;
 const ana = { id: 3001, is_bot: false, first_name: "Ana", username: "ana", language_code: "es" };

@@ -1,17 +1,10 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { coach, coachText } from "../../src/agents/coach.ts";
 import type { Agent } from "../../src/runtime/context.ts";
-import { connectWebhook, serviceEnv, startEmulator, startInProcess, tempDir, waitFor, type Service } from "../helpers.ts";
+import { serviceRig, connectWebhook, serviceEnv, startInProcess, waitFor, type Service } from "../helpers.ts";
 import { gate, newUser, Person } from "./support.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
-const services: Service[] = [];
-afterAll(async () => {
-  for (const service of services) await service.stop();
-  emulator.stop();
-  dir.cleanup();
-});
+const { emulator, apiUrl, dir, services } = serviceRig();
 
 async function start(name: string, agent?: Agent): Promise<Service> {
   const env = serviceEnv(emulator, apiUrl, `${dir.path}/${name}.db`, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "10000" });

@@ -1,16 +1,9 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import type { Agent } from "../../src/runtime/context.ts";
-import { connectWebhook, serviceEnv, startEmulator, startInProcess, tempDir, waitFor, type Service } from "../helpers.ts";
+import { serviceRig, connectWebhook, serviceEnv, startInProcess, waitFor, type Service } from "../helpers.ts";
 import { capturingLogger, newUser, Person } from "./support.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
-const services: Service[] = [];
-afterAll(async () => {
-  for (const service of services) await service.stop();
-  emulator.stop();
-  dir.cleanup();
-});
+const { emulator, apiUrl, dir, services } = serviceRig();
 
 async function start(name: string, agent: Agent, logger = capturingLogger()): Promise<Service> {
   const service = await startInProcess(serviceEnv(emulator, apiUrl, `${dir.path}/${name}.db`, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }), { agent, logger });

@@ -1,18 +1,11 @@
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { coachText } from "../../src/agents/coach.ts";
 import { AskTimeoutError, type Agent } from "../../src/runtime/context.ts";
 import type { ServiceOptions } from "../../src/app.ts";
-import { connectWebhook, serviceEnv, startEmulator, startInProcess, tempDir, waitFor, type Service } from "../helpers.ts";
+import { serviceRig, connectWebhook, serviceEnv, startInProcess, waitFor, type Service } from "../helpers.ts";
 import { newUser, Person, ShiftableClock } from "./support.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
-const services: Service[] = [];
-afterAll(async () => {
-  for (const service of services) await service.stop();
-  emulator.stop();
-  dir.cleanup();
-});
+const { emulator, apiUrl, dir, services } = serviceRig();
 
 async function start(name: string, extra: Record<string, string>, options: ServiceOptions = {}): Promise<Service> {
   const env = serviceEnv(emulator, apiUrl, `${dir.path}/${name}.db`, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "10000", ...extra });

@@ -1,8 +1,8 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { AuthLimiter } from "../../src/admin/auth-limiter.ts";
 import { checkAdminToken } from "../../src/admin/auth.ts";
 import type { Clock } from "../../src/clock.ts";
-import { serviceEnv, startEmulator, startInProcess, tempDir, type Service } from "../helpers.ts";
+import { serviceRig, serviceEnv, startInProcess, type Service } from "../helpers.ts";
 
 function manualClock(start = 1_000_000): Clock & { advance(ms: number): void } {
   let now = start;
@@ -82,14 +82,7 @@ describe("AuthLimiter", () => {
 });
 
 describe("the admin API under brute force", () => {
-  const { emulator, apiUrl } = startEmulator();
-  const dir = tempDir();
-  const services: Service[] = [];
-  afterAll(async () => {
-    for (const service of services) await service.stop();
-    emulator.stop();
-    dir.cleanup();
-  });
+  const { emulator, apiUrl, dir, services } = serviceRig();
   const start = async (extra: Record<string, string> = {}) => {
     const service = await startInProcess(serviceEnv(emulator, apiUrl, `${dir.path}/a${services.length}.db`, { ADMIN_TOKEN: "the-right-admin-token", ...extra }));
     services.push(service);

@@ -1,15 +1,8 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { clientAddress, inRanges, ipv4Number, parseCidr, trustedSourceCheck } from "../../src/ingest/trusted-ips.ts";
-import { postUpdate, serviceEnv, startEmulator, startInProcess, tempDir, textUpdate, type Service } from "../helpers.ts";
+import { serviceRig, postUpdate, serviceEnv, startInProcess, textUpdate, type Service } from "../helpers.ts";
 
-const { emulator, apiUrl } = startEmulator();
-const dir = tempDir();
-const services: Service[] = [];
-afterAll(async () => {
-  for (const service of services) await service.stop();
-  emulator.stop();
-  dir.cleanup();
-});
+const { emulator, apiUrl, dir, services } = serviceRig();
 
 let dbCount = 0;
 async function start(extra: Record<string, string>): Promise<Service> {
