@@ -54,15 +54,27 @@ function toMs(value: string): number {
   return match[2] === "us" ? n / 1000 : match[2] === "s" ? n * 1000 : n;
 }
 
-/** Runs wrk with the webhook script and parses its --latency report. */
+function wrkArgs(url: string, connections: number, seconds: number): string[] {
+  return ["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", `${import.meta.dir}/webhook.lua`, url];
+}
+
+/** Runs wrk with the webhook script and parses its --latency report (for servers in other processes). */
 export function wrk(url: string, connections: number, seconds: number, env: Record<string, string>): WrkResult {
-  const run = Bun.spawnSync(["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", `${import.meta.dir}/webhook.lua`, url], {
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const run = Bun.spawnSync(wrkArgs(url, connections, seconds), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const out = run.stdout.toString();
   if (run.exitCode !== 0) throw new Error(`wrk failed: ${out}${run.stderr.toString()}`);
+  return parseWrk(out);
+}
+
+/** The same without blocking this process, for a server running in it. */
+export async function wrkAsync(url: string, connections: number, seconds: number, env: Record<string, string>): Promise<WrkResult> {
+  const run = Bun.spawn(wrkArgs(url, connections, seconds), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited]);
+  if (code !== 0) throw new Error(`wrk failed: ${out}${err}`);
+  return parseWrk(out);
+}
+
+function parseWrk(out: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
