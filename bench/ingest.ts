@@ -4,17 +4,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireWrk, startChild, wrk, type WrkResult } from "./lib.ts";
+import { BENCH_SECRET, BENCH_TOKEN, benchServiceEnv, requireWrk, startChild, wrk, type WrkResult } from "./lib.ts";
 
 requireWrk();
 const seconds = Number(process.argv[2] ?? 10);
 const connectionsList = (process.argv[3] ?? "40,100").split(",").map(Number);
-const SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
-const TOKEN = "123456:bench-token";
 const bun = process.execPath;
 const root = join(import.meta.dir, "..");
 
-const emulator = await startChild([bun, join(import.meta.dir, "emulator-server.ts"), TOKEN], {});
+const emulator = await startChild([bun, join(import.meta.dir, "emulator-server.ts"), BENCH_TOKEN], {});
 const bare = await startChild([bun, join(import.meta.dir, "bare-server.ts")], {});
 
 interface Row {
@@ -29,19 +27,13 @@ for (const connections of connectionsList) {
   const timbre = await startChild(
     [bun, join(root, "src/main.ts")],
     {
-      TELEGRAM_BOT_TOKEN: TOKEN,
-      TELEGRAM_API_URL: emulator.url,
-      WEBHOOK_SECRET: SECRET,
-      DATABASE_PATH: join(dir, "timbre.db"),
-      HOST: "127.0.0.1",
-      PORT: "0",
-      AGENT: "echo",
+      ...benchServiceEnv(emulator.url, join(dir, "timbre.db")),
       ...(process.env.BENCH_LIFT_RATES ? { SEND_RATE_GLOBAL: "100000", SEND_RATE_PER_CHAT: "100000", SEND_CONCURRENCY: "64" } : {}),
       LOG_LEVEL: "info",
     },
     /"msg":"timbre is serving","url":"([^"]+)"/,
   );
-  const env = { WEBHOOK_SECRET: SECRET, BENCH_ID_BASE: "1" };
+  const env = { WEBHOOK_SECRET: BENCH_SECRET, BENCH_ID_BASE: "1" };
   wrk(bare.url, connections, 2, env); // warm-up
   const bareResult = wrk(bare.url, connections, seconds, env);
   wrk(timbre.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" }); // warm-up, other ids

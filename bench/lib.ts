@@ -1,6 +1,22 @@
 /** Benchmark plumbing: child processes that announce their URL, and wrk runs. */
 import type { Subprocess } from "bun";
 
+export const BENCH_TOKEN = "123456:bench-token";
+export const BENCH_SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+
+/** The service's environment in every benchmark: the emulator as Telegram, loopback, a fresh database, echo. */
+export function benchServiceEnv(apiUrl: string, databasePath: string): Record<string, string> {
+  return {
+    TELEGRAM_BOT_TOKEN: BENCH_TOKEN,
+    TELEGRAM_API_URL: apiUrl,
+    WEBHOOK_SECRET: BENCH_SECRET,
+    DATABASE_PATH: databasePath,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    AGENT: "echo",
+  };
+}
+
 export interface Child {
   url: string;
   proc: Subprocess<"ignore", "pipe", "pipe">;

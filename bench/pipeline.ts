@@ -9,32 +9,22 @@ import { join } from "node:path";
 import { startService } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { silentLogger } from "../src/observability/log.ts";
-import { requireWrk, startChild, wrkAsync } from "./lib.ts";
+import { BENCH_SECRET, BENCH_TOKEN, benchServiceEnv, requireWrk, startChild, wrkAsync } from "./lib.ts";
 
 requireWrk();
 const seconds = Number(process.argv[2] ?? 5);
 const connections = Number(process.argv[3] ?? 40);
-const TOKEN = "123456:bench-token";
-const SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
-const emulator = await startChild([process.execPath, join(import.meta.dir, "emulator-server.ts"), TOKEN], {});
+const emulator = await startChild([process.execPath, join(import.meta.dir, "emulator-server.ts"), BENCH_TOKEN], {});
 
 type Mode = "ingest only" | "no-op agent" | "echo agent";
 const rows: string[] = [];
 for (const mode of ["ingest only", "no-op agent", "echo agent"] as Mode[]) {
   const dir = mkdtempSync(join(tmpdir(), "timbre-pipeline-"));
-  const config = loadConfig({
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_URL: emulator.url,
-    WEBHOOK_SECRET: SECRET,
-    DATABASE_PATH: join(dir, "timbre.db"),
-    HOST: "127.0.0.1",
-    PORT: "0",
-    AGENT: "echo",
-  });
+  const config = loadConfig(benchServiceEnv(emulator.url, join(dir, "timbre.db")));
   const service = await startService(config, { logger: silentLogger, ...(mode === "no-op agent" ? { agent: async () => {} } : {}) });
   if (mode === "ingest only") await service.dispatcher.stop();
   const before = process.cpuUsage();
-  const result = await wrkAsync(service.url, connections, seconds, { WEBHOOK_SECRET: SECRET, BENCH_ID_BASE: "1" });
+  const result = await wrkAsync(service.url, connections, seconds, { WEBHOOK_SECRET: BENCH_SECRET, BENCH_ID_BASE: "1" });
   const cpu = process.cpuUsage(before);
   rows.push(
     `| ${mode} | ${Math.round(result.requestsPerSecond).toLocaleString("en-US")} | ${result.p50Ms.toFixed(2)} | ${result.p99Ms.toFixed(2)} | ${Math.round((cpu.user + cpu.system) / result.requests)} | ${result.errors} |`,
