@@ -158,7 +158,19 @@ export function serviceRig() {
     emulator.stop();
     dir.cleanup();
   });
-  return { emulator, apiUrl, dir, services };
+  return {
+    emulator,
+    apiUrl,
+    dir,
+    services,
+    /** Starts a service on `${dir}/timbre.db` with the emulator's webhook pointed at it. */
+    async start(extra: Record<string, string>, options: ServiceOptions = {}): Promise<Service> {
+      const service = await startInProcess(serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, extra), options);
+      services.push(service);
+      await connectWebhook(emulator, service.url);
+      return service;
+    },
+  };
 }
 
 /**
@@ -180,10 +192,11 @@ export function crashRig() {
     apiUrl,
     dir,
     dbPath: `${dir.path}/timbre.db`,
-    async spawn(env: Record<string, string>, cmd?: string[]): Promise<SpawnedService> {
+    /** `webhook: false` for tests that post updates themselves instead of through the emulator. */
+    async spawn(env: Record<string, string>, cmd?: string[], { webhook = true } = {}): Promise<SpawnedService> {
       const child = await spawnService(env, cmd);
       children.push(child);
-      await connectWebhook(emulator, child.url);
+      if (webhook) await connectWebhook(emulator, child.url);
       return child;
     },
   };

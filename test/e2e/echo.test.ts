@@ -1,13 +1,12 @@
 import { beforeAll, expect, test } from "bun:test";
-import { connectWebhook, serviceRig, serviceEnv, startInProcess, waitFor, type Service } from "../helpers.ts";
+import { serviceRig, waitFor, type Service } from "../helpers.ts";
 
-const { emulator, apiUrl, dir, services } = serviceRig();
+const rig = serviceRig();
+const { emulator } = rig;
 let service: Service;
 
 beforeAll(async () => {
-  service = await startInProcess(serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, { AGENT: "echo", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }));
-  services.push(service);
-  await connectWebhook(emulator, service.url);
+  service = await rig.start({ AGENT: "echo", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
 });
 
 test("a text message is echoed back exactly, through the webhook and the outbox", async () => {

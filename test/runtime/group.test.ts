@@ -1,16 +1,15 @@
 import { beforeAll, expect, test } from "bun:test";
 import { coachText } from "../../src/agents/coach.ts";
 import type { EmulatedUser } from "../../src/sandbox/emulator.ts";
-import { connectWebhook, serviceRig, serviceEnv, startInProcess, waitFor, type Service } from "../helpers.ts";
+import { serviceRig, waitFor, type Service } from "../helpers.ts";
 import { botMessage, newUser } from "./support.ts";
 
-const { emulator, apiUrl, dir, services } = serviceRig();
+const rig = serviceRig();
+const { emulator } = rig;
 let service: Service;
 
 beforeAll(async () => {
-  service = await startInProcess(serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, { AGENT: "coach", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "10000" }));
-  services.push(service);
-  await connectWebhook(emulator, service.url);
+  service = await rig.start({ AGENT: "coach", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "10000" });
 });
 
 const dayLines = (plan: string) => plan.split("\n").filter((line) => line.startsWith("Day "));
