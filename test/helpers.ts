@@ -145,29 +145,35 @@ export async function healthy(url: string): Promise<boolean> {
 
 export type { Service };
 
+/** The emulator as Telegram and a temp folder for one test file; `release` runs first at its end. */
+function rig(release: () => Promise<void>) {
+  const { emulator, apiUrl } = startEmulator();
+  const dir = tempDir();
+  afterAll(async () => {
+    await release();
+    emulator.stop();
+    dir.cleanup();
+  });
+  return { emulator, apiUrl, dir, dbPath: `${dir.path}/timbre.db` };
+}
+
 /**
  * The emulator as Telegram, a temp folder, and the in-process services a test file starts
  * there (push them on `services`); all stopped and removed after the file.
  */
 export function serviceRig() {
-  const { emulator, apiUrl } = startEmulator();
-  const dir = tempDir();
   const services: Service[] = [];
-  afterAll(async () => {
+  const base = rig(async () => {
     for (const service of services) await service.stop();
-    emulator.stop();
-    dir.cleanup();
   });
   return {
-    emulator,
-    apiUrl,
-    dir,
+    ...base,
     services,
-    /** Starts a service on `${dir}/timbre.db` with the emulator's webhook pointed at it. */
+    /** Starts a service on `dbPath` with the emulator's webhook pointed at it. */
     async start(extra: Record<string, string>, options: ServiceOptions = {}): Promise<Service> {
-      const service = await startInProcess(serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, extra), options);
+      const service = await startInProcess(serviceEnv(base.emulator, base.apiUrl, base.dbPath, extra), options);
       services.push(service);
-      await connectWebhook(emulator, service.url);
+      await connectWebhook(base.emulator, service.url);
       return service;
     },
   };
@@ -179,24 +185,17 @@ export function serviceRig() {
  * and removed after the file.
  */
 export function crashRig() {
-  const { emulator, apiUrl } = startEmulator();
-  const dir = tempDir();
   const children: SpawnedService[] = [];
-  afterAll(async () => {
+  const base = rig(async () => {
     for (const child of children) if (child.proc.exitCode === null) await child.kill9();
-    emulator.stop();
-    dir.cleanup();
   });
   return {
-    emulator,
-    apiUrl,
-    dir,
-    dbPath: `${dir.path}/timbre.db`,
+    ...base,
     /** `webhook: false` for tests that post updates themselves instead of through the emulator. */
     async spawn(env: Record<string, string>, cmd?: string[], { webhook = true } = {}): Promise<SpawnedService> {
       const child = await spawnService(env, cmd);
       children.push(child);
-      if (webhook) await connectWebhook(emulator, child.url);
+      if (webhook) await connectWebhook(base.emulator, child.url);
       return child;
     },
   };
