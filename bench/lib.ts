@@ -31,18 +31,19 @@ export async function startChild(cmd: string[], env: Record<string, string>, pat
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${cmd.join(" ")} did not start: ${out}`)), 20_000);
     void (async () => {
+      let started = false;
+      // Reads to the end even after the match, so the child never blocks on a full pipe.
       for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) {
+        if (started) continue;
         out += decoder.decode(chunk);
         const match = pattern.exec(out);
         if (match) {
+          started = true;
           clearTimeout(timer);
           resolve(match[1]!);
-          // Keep draining so the child never blocks on a full pipe.
-          for await (const _ of proc.stdout as unknown as AsyncIterable<Uint8Array>);
-          return;
         }
       }
-      reject(new Error(`${cmd.join(" ")} exited: ${out}${await new Response(proc.stderr).text()}`));
+      if (!started) reject(new Error(`${cmd.join(" ")} exited: ${out}${await new Response(proc.stderr).text()}`));
     })();
   });
   return {
