@@ -212,8 +212,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
       await outbox.stop(left());
       api.abortAll();
       // Updates already past the shutting-down check finish their group commit before the database closes.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await inbox.settle();
       await server.stop(true);
+      inbox.close();
       database.close();
       log.info("stopped", { stop_ms: Math.round(performance.now() - stopStarted) });
     })());

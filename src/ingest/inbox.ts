@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, isNotNull, lt, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
+import { WalSync } from "../db/wal-sync.ts";
 import { countByStatus } from "../db/count-by-status.ts";
 import { updates, type UpdateStatus } from "../db/schema.ts";
 import { describeUpdate, type TelegramUpdate } from "./update-shape.ts";
@@ -46,9 +47,10 @@ export type UpdateRow = typeof updates.$inferSelect;
 
 /**
  * The durable inbox. `store` batches every update handed to it in one event-loop turn into
- * one transaction (group commit) and resolves each caller only after that commit, so a
- * webhook answers 200 only for updates that are on disk. `update_id` is the primary key:
- * a duplicate is a no-op insert and is reported as such.
+ * one transaction (group commit) and resolves each caller only after that commit is on disk,
+ * so a webhook answers 200 only for updates that survive a power loss. The fsync runs off the
+ * event loop (WalSync), so other requests are parsed and committed while it runs.
+ * `update_id` is the primary key: a duplicate is a no-op insert and is reported as such.
  */
 export class Inbox {
   private pending: Pending[] = [];
@@ -57,6 +59,8 @@ export class Inbox {
   private readonly byId;
   private readonly setStatusById;
   private readonly listeners: ((stored: StoredUpdate[]) => void)[] = [];
+  private readonly walSync: WalSync | undefined;
+  private flushing: Promise<void> | undefined;
   /** Transactions committed by store/storeMany (shows the group commit at work). */
   commits = 0;
 
@@ -64,7 +68,9 @@ export class Inbox {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly retention: RetentionPolicy = DEFAULT_RETENTION,
+    walSync: WalSync | undefined = WalSync.forDatabase(db.$client.filename),
   ) {
+    this.walSync = walSync;
     // Built once as raw statements: on the hot path, building SQL (or mapping rows through
     // Drizzle) per call costs more than running it. Columns are named as UpdateRow names them.
     this.byId = db.$client.prepare<UpdateRow, [{ id: number }]>(
@@ -85,7 +91,7 @@ export class Inbox {
     this.listeners.push(listener);
   }
 
-  /** Stores one update; resolves after the group commit that contains it. */
+  /** Stores one update; resolves once the group commit that contains it is on disk. */
   store(incoming: IncomingUpdate): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ incoming, resolve, reject });
@@ -97,8 +103,9 @@ export class Inbox {
   }
 
   /**
-   * Stores a batch synchronously in one transaction; `alsoInTransaction` runs inside the same
-   * transaction (the poller commits its offset there). Returns one result per update.
+   * Stores a batch synchronously in one FULL transaction (on disk when it returns);
+   * `alsoInTransaction` runs inside the same transaction (the poller commits its offset there).
+   * Returns one result per update.
    */
   storeMany(batch: IncomingUpdate[], alsoInTransaction?: () => void): StoreResult[] {
     const { results, fresh } = this.db.$client.transaction(() => this.insertBatch(batch, alsoInTransaction))();
@@ -128,11 +135,43 @@ export class Inbox {
     for (const listener of this.listeners) listener(fresh);
   }
 
-  /** One FULL commit for every update handed in during this event-loop turn. */
+  /**
+   * One commit for every update handed in during this event-loop turn, then one shared fsync of
+   * the WAL before anyone is answered. The runtime hears of the new updates only once they are
+   * on disk, so no effect of an update can precede its durable record.
+   */
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
     this.flushScheduled = false;
+    if (!this.walSync) {
+      this.flushFull(batch);
+      return;
+    }
+    let stored: { results: StoreResult[]; fresh: StoredUpdate[] };
+    try {
+      stored = relaxedTransaction(this.db.$client, () => this.insertBatch(batch.map((p) => p.incoming)));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    this.commits++;
+    const done = this.walSync.sync().then(
+      () => batch.forEach((p, i) => p.resolve(stored.results[i]!)),
+      (error: unknown) => {
+        for (const p of batch) p.reject(error);
+      },
+    );
+    // Committed rows are processed even if the fsync failed: Telegram's retry is then a duplicate.
+    const announced = done.finally(() => this.announce(stored.fresh));
+    const flushing = announced.finally(() => {
+      if (this.flushing === flushing) this.flushing = undefined;
+    });
+    this.flushing = flushing;
+  }
+
+  /** Without a WAL file (":memory:"), the commit itself is the sync. */
+  private flushFull(batch: Pending[]): void {
     let results: StoreResult[];
     try {
       results = this.storeMany(batch.map((p) => p.incoming));
@@ -141,6 +180,20 @@ export class Inbox {
       return;
     }
     batch.forEach((p, i) => p.resolve(results[i]!));
+  }
+
+  /** Waits until every update handed to `store` is committed and synced (before the database closes). */
+  async settle(): Promise<void> {
+    while (this.flushScheduled || this.flushing || this.pending.length > 0) {
+      if (this.flushing) await this.flushing;
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await this.walSync?.settle();
+  }
+
+  /** Releases the WAL file handle; call after settle(), before the database closes. */
+  close(): void {
+    this.walSync?.close();
   }
 
   /** Updates not yet handed to the runtime, oldest first (after a crash, these are redone). */
