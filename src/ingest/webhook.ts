@@ -28,7 +28,13 @@ function digest(value: string): Buffer {
 
 /** Compares in constant time (hashing first so lengths never leak either). */
 export function secretsEqual(given: string | null | undefined, expected: string): boolean {
-  return timingSafeEqual(digest(given ?? ""), digest(expected)) && given !== null && given !== undefined;
+  return secretMatcher(expected)(given);
+}
+
+/** secretsEqual with the expected secret's digest computed once (the webhook checks every request). */
+export function secretMatcher(expected: string): (given: string | null | undefined) => boolean {
+  const expectedDigest = digest(expected);
+  return (given) => timingSafeEqual(digest(given ?? ""), expectedDigest) && given !== null && given !== undefined;
 }
 
 export function jsonError(status: number, error: string, headers: Record<string, string> = {}): Response {
@@ -67,15 +73,16 @@ export function webhookRoutes(inbox: Inbox, state: WebhookState, log: Logger, me
     return jsonError(status, error, headers);
   };
 
+  const secretMatches = secretMatcher(state.secret);
+
   return new Elysia({ name: "webhook" }).post(
     WEBHOOK_PATH,
     async ({ request, server }) => {
       const started = performance.now();
-      const peer = server?.requestIP(request)?.address;
-      if (state.sourceAllowed && !state.sourceAllowed(request, peer)) {
+      if (state.sourceAllowed && !state.sourceAllowed(request, server?.requestIP(request)?.address)) {
         return refuse(403, "this address may not deliver webhooks (TRUSTED_IPS is set and the source is outside the trusted ranges)");
       }
-      if (!secretsEqual(request.headers.get("x-telegram-bot-api-secret-token"), state.secret)) {
+      if (!secretMatches(request.headers.get("x-telegram-bot-api-secret-token"))) {
         return refuse(401, "wrong or missing X-Telegram-Bot-Api-Secret-Token header: it must equal the webhook secret (WEBHOOK_SECRET or the one timbre generated)");
       }
       if (state.shuttingDown()) return refuse(503, "timbre is shutting down; Telegram will retry the update", { "retry-after": "5" });
