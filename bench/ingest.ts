@@ -1,5 +1,7 @@
 // Ingest benchmark: POST /telegram/webhook requests/s and p50/p99 with distinct update ids,
 // against a bare Bun.serve that parses JSON, measured in the same run with the same wrk script.
+// A third server, the durable floor (bench/durable-floor-server.ts), shows what a FULL commit
+// before each answer costs on this machine's disk with nothing else around it.
 // Usage: bun bench/ingest.ts [seconds=10] [connections=40,100]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +20,7 @@ const bare = await startChild([bun, join(import.meta.dir, "bare-server.ts")], {}
 interface Row {
   connections: number;
   bare: WrkResult;
+  floor: WrkResult;
   timbre: WrkResult;
 }
 const rows: Row[] = [];
@@ -36,11 +39,15 @@ for (const connections of connectionsList) {
   const env = { WEBHOOK_SECRET: BENCH_SECRET, BENCH_ID_BASE: "1" };
   wrk(bare.url, connections, 2, env); // warm-up
   const bareResult = wrk(bare.url, connections, seconds, env);
+  const floor = await startChild([bun, join(import.meta.dir, "durable-floor-server.ts"), join(dir, "floor.db")], {});
+  wrk(floor.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" }); // warm-up, other ids
+  const floorResult = wrk(floor.url, connections, seconds, env);
+  await floor.stop();
   wrk(timbre.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" }); // warm-up, other ids
   const timbreResult = wrk(timbre.url, connections, seconds, env);
   await timbre.stop();
   rmSync(dir, { recursive: true, force: true });
-  rows.push({ connections, bare: bareResult, timbre: timbreResult });
+  rows.push({ connections, bare: bareResult, floor: floorResult, timbre: timbreResult });
 }
 await bare.stop();
 await emulator.stop();
@@ -49,7 +56,10 @@ const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFracti
 console.log(`\ningest: POST /telegram/webhook, distinct update_ids, ${seconds} s per run, wrk -t2, synchronous=FULL, AGENT=echo processing in the same process\n`);
 console.log("| connections | server | requests/s | p50 ms | p99 ms | errors | ratio |");
 console.log("| --- | --- | --- | --- | --- | --- | --- |");
-for (const { connections, bare: b, timbre: t } of rows) {
-  console.log(`| ${connections} | bare Bun.serve | ${fmt(b.requestsPerSecond)} | ${fmt(b.p50Ms, 2)} | ${fmt(b.p99Ms, 2)} | ${b.errors} | 1.00x |`);
-  console.log(`| ${connections} | timbre | ${fmt(t.requestsPerSecond)} | ${fmt(t.p50Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} | ${fmt(t.requestsPerSecond / b.requestsPerSecond, 2)}x |`);
+for (const { connections, bare: b, floor: f, timbre: t } of rows) {
+  const row = (name: string, r: WrkResult) =>
+    console.log(`| ${connections} | ${name} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${r.errors} | ${fmt(r.requestsPerSecond / b.requestsPerSecond, 2)}x |`);
+  row("bare Bun.serve", b);
+  row("durable floor (INSERT + FULL group commit)", f);
+  row("timbre", t);
 }
