@@ -36,12 +36,21 @@ export class TelegramApi {
   private readonly bot: Bot;
   private readonly stopController = new AbortController();
   private readonly timeoutMs: number;
+  /** The signal of the call being started; see callSignal below. */
+  private startingCall: AbortSignal | undefined;
 
   constructor(private readonly options: TelegramApiOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.bot = new Bot(options.token, {
-      api: { baseURL: `${options.apiUrl}/bot`, fetchOptions: { signal: this.stopController.signal } },
-    });
+    // GramIO takes one fetchOptions per Bot and spreads it into each request synchronously, as
+    // the call starts (before its first await). A getter hands each request its own signal, so a
+    // timed-out call is really aborted and never lingers beside its retry (SEND_CONCURRENCY holds).
+    const api = this;
+    const fetchOptions = {
+      get signal(): AbortSignal {
+        return api.startingCall ?? api.stopController.signal;
+      },
+    };
+    this.bot = new Bot(options.token, { api: { baseURL: `${options.apiUrl}/bot`, fetchOptions } });
   }
 
   /** Ends every call in flight at once (a long poll among them); later calls fail fast. */
@@ -51,14 +60,27 @@ export class TelegramApi {
 
   async call<M extends ApiMethod>(method: M, params: APIMethodParams<M>, extraTimeoutMs = 0): Promise<ApiOutcome<APIMethodReturn<M>>> {
     const api = this.bot.api as unknown as Record<string, (p: unknown) => Promise<unknown>>;
+    const limitMs = this.timeoutMs + extraTimeoutMs;
+    const callController = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from Telegram within ${(this.timeoutMs + extraTimeoutMs) / 1000} s`)), this.timeoutMs + extraTimeoutMs);
+      timer = setTimeout(() => {
+        const error = new Error(`no answer from Telegram within ${limitMs / 1000} s`);
+        callController.abort(error);
+        reject(error);
+      }, limitMs);
     });
     try {
       // GramIO throws TelegramError for Telegram's own errors (its `suppress` flag would be sent
       // to Telegram as a parameter), and anything else for network trouble.
-      const result = await Promise.race([api[method]!(params), timeout]);
+      let request: Promise<unknown>;
+      this.startingCall = AbortSignal.any([this.stopController.signal, callController.signal]);
+      try {
+        request = api[method]!(params);
+      } finally {
+        this.startingCall = undefined;
+      }
+      const result = await Promise.race([request, timeout]);
       this.options.observe?.(method, "ok");
       return { ok: true, result: result as APIMethodReturn<M> };
     } catch (error) {
