@@ -27,7 +27,7 @@ test("a call with no answer times out and its request is aborted; a call beside 
   const telegram = hangingBotApi();
   stopServer = telegram.stop;
   const api = new TelegramApi({ apiUrl: telegram.url, token: "1:t", timeoutMs: 300 });
-  const [send, me] = await Promise.all([api.call("sendMessage", { chat_id: 1, text: "hi" }), api.call("getMe", {})]);
+  const [send, me] = await Promise.all([api.call("sendMessage", { chat_id: 1, text: "hi" }), api.call("getMe", undefined)]);
   expect(me.ok).toBe(true);
   expect(send).toMatchObject({ ok: false, code: 0, description: "no answer from Telegram within 0.3 s" });
   await waitFor(() => telegram.aborted.includes("sendMessage"), "the timed-out sendMessage request aborted");
@@ -43,6 +43,6 @@ test("abortAll ends calls in flight, and later calls fail fast", async () => {
   api.abortAll();
   expect(await send).toMatchObject({ ok: false, code: 0 });
   await waitFor(() => telegram.aborted.includes("sendMessage"), "the sendMessage request aborted");
-  expect(await api.call("getMe", {})).toMatchObject({ ok: false, code: 0 });
+  expect(await api.call("getMe", undefined)).toMatchObject({ ok: false, code: 0 });
   expect(telegram.received).toEqual(["sendMessage"]);
 });
