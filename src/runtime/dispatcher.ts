@@ -44,6 +44,8 @@ export class Dispatcher {
   }
 
   enqueue(updates: StoredUpdate[]): void {
+    // Once stopped, updates stay `received` in the database and are picked up on the next start.
+    if (this.stopped) return;
     for (const update of updates) {
       if (this.known.has(update.updateId)) continue;
       this.known.add(update.updateId);
