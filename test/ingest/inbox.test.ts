@@ -151,3 +151,25 @@ test("dispatcher: on start it picks up updates a previous process left received"
   await dispatcher.whenIdle();
   expect(handled).toEqual([5, 7]);
 });
+
+test("dispatcher: once stopped, new updates stay received for the next start instead of piling up in memory", async () => {
+  const inbox = new Inbox(database.db, manualClock());
+  const handled: number[] = [];
+  const handle = (u: StoredUpdate) => {
+    handled.push(u.updateId);
+    inbox.setStatus(u.updateId, "done");
+  };
+  const first = new Dispatcher(inbox, handle, 4, silentLogger);
+  first.start();
+  inbox.storeMany([message(1, 1)]);
+  await first.whenIdle();
+  await first.stop();
+  inbox.storeMany([message(2, 1), message(3, 2)]);
+  await first.whenIdle();
+  expect(handled).toEqual([1]);
+  expect(inbox.loadReceived(10).map((u) => u.updateId)).toEqual([2, 3]);
+  const next = new Dispatcher(inbox, handle, 4, silentLogger);
+  next.start();
+  await next.whenIdle();
+  expect(handled).toEqual([1, 2, 3]);
+});
