@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
+import { BatchedTransactions } from "../db/batched-transactions.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
 import { countByStatus } from "../db/count-by-status.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
@@ -81,14 +82,6 @@ function threadOf(update: TelegramUpdate): number | undefined {
   return message?.is_topic_message === true && typeof message.message_thread_id === "number" ? message.message_thread_id : undefined;
 }
 
-interface PendingRoute {
-  stored: StoredUpdate;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-type RouteOutcome = { ok: true; afterCommit: () => void } | { ok: false; error: unknown };
-
 /** One user in one chat; in a private chat (user id = chat id) simply the chat. */
 export function conversationOf(update: StoredUpdate): string {
   const chat = update.chatId ?? 0;
@@ -113,9 +106,8 @@ export class Runtime {
   private stopping = false;
   private readonly executions = new Set<Promise<void>>();
   private readonly q: RunQueries;
-  private routesThisTurn: PendingRoute[] = [];
-  /** Transactions committed by routeSoon (shows its batching at work). */
-  routeCommits = 0;
+  /** Commits shared by the writes of many runs and chats in one turn (routing, replies, questions, ends). */
+  readonly batched: BatchedTransactions;
 
   constructor(
     private readonly db: Db,
@@ -128,6 +120,7 @@ export class Runtime {
     private readonly metrics?: Metrics,
   ) {
     this.q = prepareRunQueries(db);
+    this.batched = new BatchedTransactions(db.$client);
     this.slots = new Semaphore(settings.maxConcurrency);
     this.askTimeoutMs = settings.askTimeoutSeconds * 1000;
     this.typingAfterMs = settings.typingAfterMs ?? 1000;
@@ -162,68 +155,13 @@ export class Runtime {
   }
 
   /**
-   * route() for the dispatcher, which hands over one update per busy chat at a time: every update
-   * handed in before the next microtask is routed in one transaction, so a burst across many
-   * chats costs one WAL commit instead of one each (each commit writes several pages with a
-   * system call per page). Each update gets its own savepoint: one whose routing throws is rolled
-   * back alone. A database failure fails them all, with nothing of them committed, and the
-   * dispatcher retries each. What follows a commit (starting or waking runs) runs after it.
+   * route() for the dispatcher, which hands over one update per busy chat at a time: the
+   * updates handed in during one turn share one commit (see BatchedTransactions). An update
+   * whose routing throws is rolled back alone; what follows a commit runs after it.
    */
-  routeSoon(stored: StoredUpdate): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.routesThisTurn.length === 0) queueMicrotask(() => this.routeTogether());
-      this.routesThisTurn.push({ stored, resolve, reject });
-    });
-  }
-
-  private routeTogether(): void {
-    const batch = this.routesThisTurn;
-    this.routesThisTurn = [];
-    if (batch.length === 1) {
-      const only = batch[0]!;
-      try {
-        this.route(only.stored);
-        this.routeCommits++;
-        only.resolve();
-      } catch (error) {
-        only.reject(error);
-      }
-      return;
-    }
-    let outcomes: RouteOutcome[];
-    try {
-      outcomes = this.transaction(() => batch.map(({ stored }) => this.routeInSavepoint(stored)), { immediate: true });
-      this.routeCommits++;
-    } catch (error) {
-      for (const route of batch) route.reject(error);
-      return;
-    }
-    batch.forEach((route, i) => {
-      const outcome = outcomes[i]!;
-      if (!outcome.ok) return route.reject(outcome.error);
-      try {
-        outcome.afterCommit();
-        route.resolve();
-      } catch (error) {
-        route.reject(error);
-      }
-    });
-  }
-
-  private routeInSavepoint(stored: StoredUpdate): RouteOutcome {
-    const sqlite = this.db.$client;
-    sqlite.prepare("SAVEPOINT route").run();
-    try {
-      const afterCommit = this.routeInTransaction(stored);
-      sqlite.prepare("RELEASE route").run();
-      return { ok: true, afterCommit };
-    } catch (error) {
-      // The database failing (or rolling the transaction back itself) fails the whole batch.
-      if (isTransientStorageError(error) || !sqlite.inTransaction) throw error;
-      sqlite.prepare("ROLLBACK TO route").run();
-      sqlite.prepare("RELEASE route").run();
-      return { ok: false, error };
-    }
+  async routeSoon(stored: StoredUpdate): Promise<void> {
+    const afterCommit = await this.batched.run(() => this.routeInTransaction(stored));
+    afterCommit();
   }
 
   /** Records what `stored` does to its conversation; returns the in-memory work for after the commit. */
@@ -389,10 +327,13 @@ export class Runtime {
       }
       if (live.cancelled || this.stopping) return;
       // The end and the start of the conversation's next queued update are one commit.
-      const startNext = this.transaction(() => {
+      const startNext = await this.batched.run(() => {
+        // Cancelled or stopping while the write waited for its batch: the run is not done.
+        if (this.stopping || !this.stillActive(live)) return undefined;
         this.endRun(run, "done", null);
         return this.startNextInTransaction(run.conversation);
       });
+      if (!startNext) return;
       this.metrics?.updatesProcessed.inc();
       this.afterEnd(run, "done", startNext);
     } catch (error) {
@@ -482,7 +423,9 @@ export class Runtime {
     if (this.nextStep(live, "reply", text)) return; // already sent before a restart
     const { run } = live;
     const seq = live.seq - 1;
-    this.transaction(() => {
+    await this.batched.run(() => {
+      // Cancelled while the write waited for its batch: nothing more may go out for this run.
+      if (!this.stillActive(live)) throw new RunCancelledError();
       this.q.insertStep({ runId: run.id, seq, kind: "reply", text, state: "done" }, this.clock.now());
       this.outbox.enqueue({ chatId: run.chatId, text, options: { ...threadOptions(live.update), ...options }, runId: run.id, updateId: run.triggerUpdateId });
     });
@@ -496,7 +439,8 @@ export class Runtime {
       const { timeoutSeconds, ...sendOptions } = options;
       const now = this.clock.now();
       const deadlineAt = now + (timeoutSeconds !== undefined ? timeoutSeconds * 1000 : this.askTimeoutMs);
-      this.transaction(() => {
+      await this.batched.run(() => {
+        if (!this.stillActive(live)) throw new RunCancelledError();
         this.q.insertStep({ runId: run.id, seq, kind: "ask", text: question, state: "waiting", deadlineAt }, now);
         this.q.setRunStatus(run.id, "waiting", now);
         this.outbox.enqueue({ chatId: run.chatId, text: question, options: { ...threadOptions(live.update), ...sendOptions }, runId: run.id, updateId: run.triggerUpdateId });
@@ -579,6 +523,17 @@ export class Runtime {
     if (!live.holdsSlot) return;
     live.holdsSlot = false;
     this.slots.release();
+  }
+
+  /**
+   * Inside a batched write: whether the run may still write. A /cancel routed earlier in the same
+   * batch has ended it in the database, but its in-memory `cancelled` flag is only set after the
+   * commit, so the database is asked.
+   */
+  private stillActive(live: LiveRun): boolean {
+    if (live.cancelled) return false;
+    const status = this.q.runById(live.run.id)?.status;
+    return status !== undefined && ACTIVE.includes(status);
   }
 
   /** Records a run's end (inside the caller's transaction). */
