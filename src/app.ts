@@ -144,7 +144,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     maxConcurrency: config.maxConcurrency,
     askTimeoutSeconds: config.askTimeoutSeconds,
   }, metrics);
-  const dispatcher = new Dispatcher(inbox, (update) => runtime.routeSoon(update), config.maxConcurrency, log, metrics);
+  const dispatcher = new Dispatcher(inbox, (update) => runtime.route(update), config.maxConcurrency, log, metrics);
   // The poller has its own TelegramApi: stopping aborts the long poll without cutting the outbox's sends.
   const poller =
     config.botMode === "polling"

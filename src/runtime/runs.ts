@@ -145,21 +145,12 @@ export class Runtime {
   }
 
   /**
-   * Handles one stored update of a conversation. Synchronous: the dispatcher keeps per-chat order.
-   * Its reads and writes are one transaction (one lock and one WAL commit per update); what
-   * must follow the commit (starting or waking a run) runs after it.
+   * Handles one stored update of a conversation; the dispatcher hands over one update per chat at
+   * a time, so per-chat order holds. Its reads and writes are one transaction, shared with the
+   * other writes of the same turn (see BatchedTransactions); one whose routing throws is rolled
+   * back alone. What must follow the commit (starting or waking a run) runs after it.
    */
-  route(stored: StoredUpdate): void {
-    const afterCommit = this.transaction(() => this.routeInTransaction(stored), { immediate: true });
-    afterCommit();
-  }
-
-  /**
-   * route() for the dispatcher, which hands over one update per busy chat at a time: the
-   * updates handed in during one turn share one commit (see BatchedTransactions). An update
-   * whose routing throws is rolled back alone; what follows a commit runs after it.
-   */
-  async routeSoon(stored: StoredUpdate): Promise<void> {
+  async route(stored: StoredUpdate): Promise<void> {
     const afterCommit = await this.batched.run(() => this.routeInTransaction(stored));
     afterCommit();
   }
