@@ -36,7 +36,7 @@ export class TelegramApi {
   private readonly bot: Bot;
   private readonly stopController = new AbortController();
   private readonly timeoutMs: number;
-  /** The signal of the call being started; see callSignal below. */
+  /** The signal of the call being started, read by GramIO as the call starts (see the constructor). */
   private startingCall: AbortSignal | undefined;
 
   constructor(private readonly options: TelegramApiOptions) {
