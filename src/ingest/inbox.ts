@@ -60,7 +60,8 @@ export class Inbox {
   private readonly setStatusById;
   private readonly listeners: ((stored: StoredUpdate[]) => void)[] = [];
   private readonly walSync: WalSync | undefined;
-  private flushing: Promise<void> | undefined;
+  /** The commit whose fsync is running; updates handed in meanwhile wait for the next commit. */
+  private syncing: Promise<void> | undefined;
   /** Transactions committed by store/storeMany (shows the group commit at work). */
   commits = 0;
 
@@ -95,7 +96,7 @@ export class Inbox {
   store(incoming: IncomingUpdate): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ incoming, resolve, reject });
-      if (!this.flushScheduled) {
+      if (!this.flushScheduled && !this.syncing) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
       }
@@ -136,14 +137,17 @@ export class Inbox {
   }
 
   /**
-   * One commit for every update handed in during this event-loop turn, then one shared fsync of
-   * the WAL before anyone is answered. The runtime hears of the new updates only once they are
+   * One commit for every update handed in since the last one, then an fsync of the WAL before
+   * anyone is answered. While that fsync runs, new updates wait in memory and the next commit
+   * takes them all when it ends: their answers would wait for a second fsync anyway, and fewer,
+   * larger commits write fewer pages. The runtime hears of the new updates only once they are
    * on disk, so no effect of an update can precede its durable record.
    */
   private flush(): void {
+    this.flushScheduled = false;
+    if (this.syncing || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.flushScheduled = false;
     if (!this.walSync) {
       this.flushFull(batch);
       return;
@@ -156,18 +160,23 @@ export class Inbox {
       return;
     }
     this.commits++;
-    const done = this.walSync.sync().then(
-      () => batch.forEach((p, i) => p.resolve(stored.results[i]!)),
-      (error: unknown) => {
-        for (const p of batch) p.reject(error);
-      },
-    );
-    // Committed rows are processed even if the fsync failed: Telegram's retry is then a duplicate.
-    const announced = done.finally(() => this.announce(stored.fresh));
-    const flushing = announced.finally(() => {
-      if (this.flushing === flushing) this.flushing = undefined;
-    });
-    this.flushing = flushing;
+    this.syncing = this.walSync
+      .sync()
+      .then(
+        () => batch.forEach((p, i) => p.resolve(stored.results[i]!)),
+        (error: unknown) => {
+          for (const p of batch) p.reject(error);
+        },
+      )
+      .finally(() => {
+        this.syncing = undefined;
+        try {
+          // Committed rows are processed even if the fsync failed: Telegram's retry is then a duplicate.
+          this.announce(stored.fresh);
+        } finally {
+          this.flush();
+        }
+      });
   }
 
   /** Without a WAL file (":memory:"), the commit itself is the sync. */
@@ -184,8 +193,8 @@ export class Inbox {
 
   /** Waits until every update handed to `store` is committed and synced (before the database closes). */
   async settle(): Promise<void> {
-    while (this.flushScheduled || this.flushing || this.pending.length > 0) {
-      if (this.flushing) await this.flushing;
+    while (this.flushScheduled || this.syncing || this.pending.length > 0) {
+      if (this.syncing) await this.syncing;
       else await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await this.walSync?.settle();

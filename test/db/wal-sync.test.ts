@@ -84,6 +84,29 @@ test("a store is answered, and announced to the runtime, only after the WAL sync
   inbox.close();
 });
 
+test("updates handed in while a sync runs wait for it, then share one commit and one sync", async () => {
+  const fake = heldDatasync();
+  const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake)));
+  const first = inbox.store(message(10));
+  while (fake.calls === 0) await Bun.sleep(1);
+  const later: Promise<unknown>[] = [];
+  for (let id = 11; id <= 20; id++) {
+    later.push(inbox.store(message(id)));
+    await new Promise((resolve) => setImmediate(resolve)); // separate event-loop turns
+  }
+  expect(inbox.commits).toBe(1);
+  expect(inbox.row(11)).toBeUndefined(); // not committed while the first fsync runs
+  await fake.releaseAll();
+  await first;
+  while (fake.calls === 1) await Bun.sleep(1);
+  expect(inbox.commits).toBe(2);
+  expect(inbox.row(20)?.status).toBe("received");
+  await fake.releaseAll();
+  await Promise.all(later);
+  expect(fake.calls).toBe(2);
+  inbox.close();
+});
+
 test("a failed sync refuses the store, yet the committed update is still processed once", async () => {
   const fake = heldDatasync();
   const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake)));
