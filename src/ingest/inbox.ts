@@ -46,10 +46,11 @@ interface Pending {
 export type UpdateRow = typeof updates.$inferSelect;
 
 /**
- * The durable inbox. `store` batches every update handed to it in one event-loop turn into
- * one transaction (group commit) and resolves each caller only after that commit is on disk,
- * so a webhook answers 200 only for updates that survive a power loss. The fsync runs off the
- * event loop (WalSync), so other requests are parsed and committed while it runs.
+ * The durable inbox. `store` batches the updates handed to it (in one event-loop turn, or while
+ * the previous commit's fsync ran) into one transaction (group commit) and resolves each caller
+ * only after that commit is on disk, so a webhook answers 200 only for updates that survive a
+ * power loss. The fsync runs off the event loop (WalSync), so other requests are read and
+ * checked while it runs.
  * `update_id` is the primary key: a duplicate is a no-op insert and is reported as such.
  */
 export class Inbox {
