@@ -90,10 +90,14 @@ test("/cancel racing the end of its run: the run is either done (nothing to canc
   for (const user of users) await waitFor(() => emulator.sentTo(user.id).length === 1, `the answer to ${user.first_name}'s /cancel`);
   await service.dispatcher.whenIdle();
 
+  const outcomes = new Set<string>();
   for (const user of users) {
     const [run, ...others] = service.runtime.list({ limit: 200 }).filter((r) => r.chatId === user.id);
     expect(others).toEqual([]);
     const answer = emulator.sentTo(user.id)[0]!.text;
     expect([run!.status, answer]).toEqual(run!.status === "done" ? ["done", "There is nothing to cancel."] : ["cancelled", "Cancelled."]);
+    outcomes.add(run!.status);
   }
+  // Both sides of the race happened, so the interleavings between them were exercised too.
+  expect([...outcomes].sort()).toEqual(["cancelled", "done"]);
 });
