@@ -214,7 +214,6 @@ export async function startService(config: Config, options: ServiceOptions = {})
       // Updates already past the shutting-down check finish their group commit before the database closes.
       await inbox.settle();
       await server.stop(true);
-      inbox.close();
       database.close();
       log.info("stopped", { stop_ms: Math.round(performance.now() - stopStarted) });
     })());

@@ -4,6 +4,7 @@ import { accessSync, constants, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { migrationFiles, migrationJournal } from "./migrations.generated.ts";
+import { closeWalSync } from "./wal-sync.ts";
 import * as schema from "./schema.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
@@ -97,6 +98,7 @@ export function openDatabase(path: string): OpenDatabase {
       } catch {
         // A checkpoint is an optimisation; the WAL is replayed on the next open anyway.
       }
+      closeWalSync(sqlite);
       sqlite.close();
     },
   };

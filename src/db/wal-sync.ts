@@ -1,5 +1,24 @@
+import type { Database } from "bun:sqlite";
 import { closeSync, fdatasync, fsyncSync, openSync } from "node:fs";
 import { dirname } from "node:path";
+
+const byConnection = new WeakMap<Database, WalSync>();
+
+/** The connection's one WalSync (closed with the database), or undefined without a WAL file. */
+export function walSyncFor(sqlite: Database): WalSync | undefined {
+  let walSync = byConnection.get(sqlite);
+  if (!walSync) {
+    walSync = WalSync.forDatabase(sqlite.filename);
+    if (walSync) byConnection.set(sqlite, walSync);
+  }
+  return walSync;
+}
+
+/** Closes the connection's WalSync file handle, if it has one (when the database closes). */
+export function closeWalSync(sqlite: Database): void {
+  byConnection.get(sqlite)?.close();
+  byConnection.delete(sqlite);
+}
 
 /**
  * Makes every commit written to the database's WAL so far durable, without blocking the event

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, isNotNull, lt, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
-import { WalSync } from "../db/wal-sync.ts";
+import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
 import { countByStatus } from "../db/count-by-status.ts";
 import { updates, type UpdateStatus } from "../db/schema.ts";
 import { describeUpdate, type TelegramUpdate } from "./update-shape.ts";
@@ -70,7 +70,7 @@ export class Inbox {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly retention: RetentionPolicy = DEFAULT_RETENTION,
-    walSync: WalSync | undefined = WalSync.forDatabase(db.$client.filename),
+    walSync: WalSync | undefined = walSyncFor(db.$client),
   ) {
     this.walSync = walSync;
     // Built once as raw statements: on the hot path, building SQL (or mapping rows through
@@ -199,11 +199,6 @@ export class Inbox {
       else await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await this.walSync?.settle();
-  }
-
-  /** Releases the WAL file handle; call after settle(), before the database closes. */
-  close(): void {
-    this.walSync?.close();
   }
 
   /** Updates not yet handed to the runtime, oldest first (after a crash, these are redone). */

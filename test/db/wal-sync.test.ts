@@ -63,7 +63,8 @@ test("syncs asked for while one runs share the next one", async () => {
 
 test("a store is answered, and announced to the runtime, only after the WAL sync", async () => {
   const fake = heldDatasync();
-  const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake)));
+  const wal = new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake));
+  const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, wal);
   const announced: number[] = [];
   inbox.onStored((stored) => announced.push(...stored.map((s) => s.updateId)));
   let answered = false;
@@ -81,12 +82,13 @@ test("a store is answered, and announced to the runtime, only after the WAL sync
   expect(await stored).toEqual({ duplicate: false });
   await inbox.settle();
   expect(announced).toEqual([1]);
-  inbox.close();
+  wal.close();
 });
 
 test("updates handed in while a sync runs wait for it, then share one commit and one sync", async () => {
   const fake = heldDatasync();
-  const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake)));
+  const wal = new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake));
+  const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, wal);
   const first = inbox.store(message(10));
   while (fake.calls === 0) await Bun.sleep(1);
   const later: Promise<unknown>[] = [];
@@ -104,12 +106,13 @@ test("updates handed in while a sync runs wait for it, then share one commit and
   await fake.releaseAll();
   await Promise.all(later);
   expect(fake.calls).toBe(2);
-  inbox.close();
+  wal.close();
 });
 
 test("a failed sync refuses the store, yet the committed update is still processed once", async () => {
   const fake = heldDatasync();
-  const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake)));
+  const wal = new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake));
+  const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, wal);
   const announced: number[] = [];
   inbox.onStored((stored) => announced.push(...stored.map((s) => s.updateId)));
   fake.failNext(new Error("EIO: i/o error, fdatasync"));
@@ -123,7 +126,7 @@ test("a failed sync refuses the store, yet the committed update is still process
   await fake.releaseAll();
   expect(await retry).toEqual({ duplicate: true });
   expect(announced).toEqual([2]);
-  inbox.close();
+  wal.close();
 });
 
 test("a real database: the inbox opens its WAL and stores through it", async () => {
@@ -131,5 +134,4 @@ test("a real database: the inbox opens its WAL and stores through it", async () 
   expect(await inbox.store(message(3))).toEqual({ duplicate: false });
   await inbox.settle();
   expect(inbox.row(3)?.status).toBe("received");
-  inbox.close();
 });
