@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import type { Agent } from "../../src/runtime/context.ts";
-import { recordingLogger } from "../fuzz/support.ts";
 import { postUpdate, serviceEnv, startEmulator, startInProcess, tempDir, textUpdate, waitFor } from "../helpers.ts";
+import { capturingLogger } from "../runtime/support.ts";
 
 /**
  * The same fault as disk-full.test.ts without needing root: SQLite's own size cap
@@ -16,7 +16,7 @@ afterAll(() => {
 });
 
 test("the database refuses writes under load: webhook 503, nothing lost or stuck once writes work again, no restart", async () => {
-  const log = recordingLogger();
+  const log = capturingLogger();
   // An echo held at a gate, so runs are mid-way (their replies unwritten) when the cap hits.
   let openGate!: () => void;
   const gate = new Promise<void>((resolve) => (openGate = resolve));
@@ -53,7 +53,7 @@ test("the database refuses writes under load: webhook 503, nothing lost or stuck
     await Promise.all(clients);
     openGate();
     // The held runs now write their replies into a full database: told to try again, not failed.
-    await waitFor(() => log.entries.some((e) => e.msg.startsWith("runtime: the database failed under a run")), "a run to meet the full database");
+    await waitFor(() => log.lines.some((e) => e.msg.startsWith("runtime: the database failed under a run")), "a run to meet the full database");
     expect(refused.size).toBeGreaterThanOrEqual(20);
     expect(wrongAnswers).toEqual([]);
     expect(service.metrics.webhookRejected.get({ status: "503" })).toBeGreaterThanOrEqual(20);

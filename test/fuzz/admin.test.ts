@@ -2,12 +2,13 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { Agent } from "../../src/runtime/context.ts";
 import { postUpdate, serviceEnv, startEmulator, startInProcess, tempDir, textUpdate, waitFor, type Service } from "../helpers.ts";
-import { noInternalErrors, recordingLogger, stillServes } from "./support.ts";
+import { capturingLogger } from "../runtime/support.ts";
+import { noInternalErrors, stillServes } from "./support.ts";
 
 const ADMIN_TOKEN = "fuzz-admin-token-0123456789";
 const { emulator, apiUrl } = startEmulator();
 const dir = tempDir();
-const log = recordingLogger();
+const log = capturingLogger();
 const dbPath = `${dir.path}/admin-fuzz.db`;
 let service: Service;
 
@@ -119,7 +120,7 @@ test("random admin requests with the right token: never 5xx (except Telegram's 5
     { numRuns: 500, seed: 424_242 },
   );
   // Update 2's failure was made on purpose in beforeAll.
-  noInternalErrors(log.entries.filter((e) => e.update_id !== 2));
+  noInternalErrors(log.lines.filter((e) => e.update_id !== 2));
   await stillServes(service, emulator);
 }, 60_000);
 

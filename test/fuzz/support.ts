@@ -1,21 +1,9 @@
-/** What the fuzz tests share: a service with a log they can read, and the checks that follow every batch. */
+/** What the fuzz tests share: the checks that follow every batch (the log they read is capturingLogger's). */
 import { expect } from "bun:test";
-import type { Logger, LogFields } from "../../src/observability/log.ts";
 import type { Service } from "../helpers.ts";
 import { postUpdate, textUpdate, waitFor } from "../helpers.ts";
 import type { BotApiEmulator } from "../../src/sandbox/emulator.ts";
-
-export interface LogEntry extends LogFields {
-  level: string;
-  msg: string;
-}
-
-/** A logger that keeps every line (the in-process service's log, for assertions). */
-export function recordingLogger(): Logger & { entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  const at = (level: string) => (msg: string, fields?: LogFields) => void entries.push({ ...fields, level, msg });
-  return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-}
+import type { LogLine } from "../runtime/support.ts";
 
 export function updateRowCount(service: Service): number {
   return (service.database.sqlite.query("SELECT count(*) AS n FROM updates").get() as { n: number }).n;
@@ -48,7 +36,7 @@ export async function allHandled(service: Service, timeoutMs = 15_000): Promise<
 }
 
 /** No line says a request or an update blew up inside timbre. */
-export function noInternalErrors(entries: LogEntry[]): void {
-  const bad = entries.filter((e) => e.msg === "http: unhandled error" || e.msg === "update failed" || e.msg.startsWith("run failed") || e.msg === "could not mark update failed");
+export function noInternalErrors(lines: LogLine[]): void {
+  const bad = lines.filter((e) => e.msg === "http: unhandled error" || e.msg === "update failed" || e.msg.startsWith("run failed") || e.msg === "could not mark update failed");
   expect(bad).toEqual([]);
 }

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Agent, AgentContext } from "../../src/runtime/context.ts";
 import { serviceRig, postUpdate, serviceEnv, startInProcess, waitFor, type Service } from "../helpers.ts";
-import { allHandled, noInternalErrors, recordingLogger } from "./support.ts";
+import { capturingLogger } from "../runtime/support.ts";
+import { allHandled, noInternalErrors } from "./support.ts";
 
 const { emulator, apiUrl, dir, services } = serviceRig();
 
@@ -143,7 +144,7 @@ const SHAPES: Shape[] = [
 
 let dbCount = 0;
 async function start(extra: Record<string, string>, agent?: Agent) {
-  const log = recordingLogger();
+  const log = capturingLogger();
   const env = serviceEnv(emulator, apiUrl, `${dir.path}/shapes${dbCount++}.db`, { SEND_RATE_PER_CHAT: "10000", SEND_RATE_GLOBAL: "10000", ...extra });
   const service = await startInProcess(env, { logger: log, ...(agent ? { agent } : {}) });
   services.push(service);
@@ -174,7 +175,7 @@ describe("real-world update shapes", () => {
     const { service, log } = await start({}, recorder);
     const ids = await postAll(service, SHAPES);
     await allHandled(service);
-    noInternalErrors(log.entries);
+    noInternalErrors(log.lines);
     for (const shape of SHAPES) {
       const id = ids.get(shape)!;
       const row = service.inbox.row(id)!;
@@ -206,7 +207,7 @@ describe("real-world update shapes", () => {
     const topicEcho = sendsTo([forum.id]).at(-1)!;
     expect(topicEcho.params).toMatchObject({ text: "thread hello", message_thread_id: 40 });
     expect(sendsTo([group.id]).map((c) => c.params.text)).toEqual(expect.arrayContaining(["/plan@timbre_bot", "as admin"]));
-    noInternalErrors(log.entries);
+    noInternalErrors(log.lines);
   });
 
   test("coach sends nothing for updates without text, also in the middle of its questions", async () => {
@@ -239,6 +240,6 @@ describe("real-world update shapes", () => {
     await service.outbox.whenIdle();
     expect(sendsTo([chat]).length).toBe(4);
     expect(service.inbox.row(sticker)!.status).toBe("done");
-    noInternalErrors(log.entries);
+    noInternalErrors(log.lines);
   });
 });

@@ -3,11 +3,12 @@ import fc from "fast-check";
 import { MAX_UPDATE_DEPTH } from "../../src/ingest/json-depth.ts";
 import { asUpdate } from "../../src/ingest/update-shape.ts";
 import { postUpdate, serviceEnv, startEmulator, startInProcess, tempDir, waitFor, type Service } from "../helpers.ts";
-import { allHandled, noInternalErrors, recordingLogger, stillServes, updateRowCount } from "./support.ts";
+import { capturingLogger } from "../runtime/support.ts";
+import { allHandled, noInternalErrors, stillServes, updateRowCount } from "./support.ts";
 
 const { emulator, apiUrl } = startEmulator();
 const dir = tempDir();
-const log = recordingLogger();
+const log = capturingLogger();
 let service: Service;
 
 beforeAll(async () => {
@@ -140,7 +141,7 @@ test("valid update_id with missing, mistyped, huge and unicode fields: stored, r
     RUNS,
   );
   await allHandled(service);
-  noInternalErrors(log.entries);
+  noInternalErrors(log.lines);
   await stillServes(service, emulator);
 }, 60_000);
 
@@ -201,7 +202,7 @@ test("deep nesting is refused at the door (400, nothing stored) before it can bl
   expect(service.inbox.row(overLimit)).toBeUndefined();
   await waitFor(() => emulator.sentTo(78).some((m) => m.text === "[[[{{{"), "the echo of the update at the depth limit");
   await allHandled(service, 30_000);
-  noInternalErrors(log.entries);
+  noInternalErrors(log.lines);
   await stillServes(service, emulator);
 }, 60_000);
 
