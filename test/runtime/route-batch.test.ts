@@ -1,21 +1,19 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Agent } from "../../src/runtime/context.ts";
 import { serviceEnv, startEmulator, startInProcess, tempDir, textUpdate, waitFor, type Service } from "../helpers.ts";
-import { newUser } from "./support.ts";
+import { gate, newUser } from "./support.ts";
 
 const { emulator, apiUrl } = startEmulator();
 const dir = tempDir();
 let service: Service;
 
-let releaseHold: () => void = () => {};
-const held = new Promise<void>((resolve) => (releaseHold = resolve));
-let releaseFinish: () => void = () => {};
-const finishing = new Promise<void>((resolve) => (releaseFinish = resolve));
+const hold = gate();
+const finish = gate();
 
 /** Replies "got <text>"; "hold" keeps its run busy until the test releases it; "finish" ends quietly when released. */
 const agent: Agent = async (ctx) => {
-  if (ctx.text === "finish") return void (await finishing);
-  if (ctx.text === "hold") await held;
+  if (ctx.text === "finish") return void (await finish.opened);
+  if (ctx.text === "hold") await hold.opened;
   await ctx.reply(`got ${ctx.text}`);
 };
 
@@ -58,7 +56,7 @@ test("updates of many chats handed over in one turn are routed in one commit; on
   expect(service.inbox.row(refusedId)).toMatchObject({ status: "failed", error: expect.stringContaining("status change refused") });
   expect(service.database.sqlite.query("SELECT count(*) AS n FROM parked_updates WHERE update_id = ?").get(refusedId)).toEqual({ n: 0 });
 
-  releaseHold();
+  hold.open();
   await waitFor(() => emulator.sentTo(busy.id).length === 1, "Busy's run finished");
   expect(emulator.sentTo(busy.id).map((m) => m.text)).toEqual(["got hold"]);
 });
@@ -82,7 +80,7 @@ test("/cancel racing the end of its run: the run is either done (nothing to canc
   // The runs end a few microtasks after the release. The cancels are handed over one per
   // microtask from then on, so some are routed before their run's end, some in the same batch
   // as it, and some after it.
-  releaseFinish();
+  finish.open();
   for (const user of users) {
     store([textUpdate(user, "/cancel")]);
     await Promise.resolve();
