@@ -4,12 +4,13 @@ import { dirname } from "node:path";
 
 const byConnection = new WeakMap<Database, WalSync>();
 
-/** The connection's one WalSync (closed with the database), or undefined without a WAL file. */
+/** The connection's one WalSync (closed with the database), or undefined without a WAL file (":memory:"). */
 export function walSyncFor(sqlite: Database): WalSync | undefined {
+  if (sqlite.filename === ":memory:" || sqlite.filename === "") return undefined;
   let walSync = byConnection.get(sqlite);
   if (!walSync) {
-    walSync = WalSync.forDatabase(sqlite.filename);
-    if (walSync) byConnection.set(sqlite, walSync);
+    walSync = new WalSync(`${sqlite.filename}-wal`);
+    byConnection.set(sqlite, walSync);
   }
   return walSync;
 }
@@ -24,13 +25,12 @@ export function closeWalSync(sqlite: Database): void {
  * Makes every commit written to the database's WAL so far durable, without blocking the event
  * loop: an fdatasync of the `-wal` file on the thread pool. A relaxed (synchronous=NORMAL)
  * commit followed by this is exactly what synchronous=FULL does inside COMMIT; NORMAL already
- * syncs the WAL before each checkpoint and the database file after it. Calls made while a sync
- * runs share the next one, so a burst of commits costs two fsyncs, not one each.
+ * syncs the WAL before each checkpoint and the database file after it. The caller batches:
+ * the inbox commits again only once the previous sync has ended.
  */
 export class WalSync {
   private fd: number | undefined;
-  private current: Promise<void> | undefined;
-  private following: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly walPath: string,
@@ -38,39 +38,21 @@ export class WalSync {
     private readonly datasync: (fd: number, done: (error: Error | null) => void) => void = fdatasync,
   ) {}
 
-  /** For the database at `databasePath`, or undefined when it has no WAL file (":memory:"). */
-  static forDatabase(databasePath: string): WalSync | undefined {
-    return databasePath === ":memory:" || databasePath === "" ? undefined : new WalSync(`${databasePath}-wal`);
-  }
-
   /** Resolves once everything committed before this call is on disk. */
   sync(): Promise<void> {
-    if (!this.current) return this.begin();
-    // The running sync may have started before the caller's commit: wait for the next one.
-    return (this.following ??= this.current
-      .catch(() => {})
-      .then(() => {
-        this.following = undefined;
-        return this.current ?? this.begin();
-      }));
+    const run: Promise<void> = this.fdatasync().finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
+    return run;
   }
 
   /** Waits for syncs in flight (before the database closes). */
   async settle(): Promise<void> {
-    while (this.current || this.following) await (this.following ?? this.current)!.catch(() => {});
+    await Promise.allSettled(this.inFlight);
   }
 
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-  }
-
-  private begin(): Promise<void> {
-    const run = this.fdatasync().finally(() => {
-      if (this.current === run) this.current = undefined;
-    });
-    this.current = run;
-    return run;
   }
 
   private fdatasync(): Promise<void> {

@@ -46,18 +46,19 @@ function message(updateId: number) {
   return { update, raw: JSON.stringify(update) };
 }
 
-test("syncs asked for while one runs share the next one", async () => {
+test("each sync is an fdatasync of the WAL; settle waits for those in flight", async () => {
   const fake = heldDatasync();
   const wal = new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake));
-  const first = wal.sync();
-  const later = Array.from({ length: 10 }, () => wal.sync());
-  await fake.releaseAll(); // the first sync
-  await first;
-  await fake.releaseAll(); // the one the ten share
-  await Promise.all(later);
+  const syncs = [wal.sync(), wal.sync()];
+  let settled = false;
+  const settling = wal.settle().then(() => (settled = true));
+  while (fake.held.length < 2) await Bun.sleep(1);
   expect(fake.calls).toBe(2);
-  await Promise.all([wal.sync(), fake.releaseAll()]);
-  expect(fake.calls).toBe(3);
+  expect(settled).toBe(false);
+  await fake.releaseAll();
+  await Promise.all(syncs);
+  await settling;
+  expect(settled).toBe(true);
   wal.close();
 });
 
