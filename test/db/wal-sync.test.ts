@@ -62,12 +62,18 @@ test("each sync is an fdatasync of the WAL; settle waits for those in flight", a
   wal.close();
 });
 
-test("a store is answered, and announced to the runtime, only after the WAL sync", async () => {
+/** An inbox whose WAL syncs the test releases by hand, with the update ids it announced. */
+function inboxOnHeldSyncs() {
   const fake = heldDatasync();
   const wal = new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake));
   const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, wal);
   const announced: number[] = [];
   inbox.onStored((stored) => announced.push(...stored.map((s) => s.updateId)));
+  return { fake, wal, inbox, announced };
+}
+
+test("a store is answered, and announced to the runtime, only after the WAL sync", async () => {
+  const { fake, wal, inbox, announced } = inboxOnHeldSyncs();
   let answered = false;
   const stored = inbox.store(message(1)).then((result) => {
     answered = true;
@@ -87,9 +93,7 @@ test("a store is answered, and announced to the runtime, only after the WAL sync
 });
 
 test("updates handed in while a sync runs wait for it, then share one commit and one sync", async () => {
-  const fake = heldDatasync();
-  const wal = new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake));
-  const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, wal);
+  const { fake, wal, inbox } = inboxOnHeldSyncs();
   const first = inbox.store(message(10));
   while (fake.calls === 0) await Bun.sleep(1);
   const later: Promise<unknown>[] = [];
@@ -111,11 +115,7 @@ test("updates handed in while a sync runs wait for it, then share one commit and
 });
 
 test("a failed sync refuses the store, yet the committed update is still processed once", async () => {
-  const fake = heldDatasync();
-  const wal = new WalSync(`${dir.path}/wal.db-wal`, fake.datasync.bind(fake));
-  const inbox = new Inbox(database.db, systemClock, DEFAULT_RETENTION, wal);
-  const announced: number[] = [];
-  inbox.onStored((stored) => announced.push(...stored.map((s) => s.updateId)));
+  const { fake, wal, inbox, announced } = inboxOnHeldSyncs();
   fake.failNext(new Error("EIO: i/o error, fdatasync"));
   const stored = inbox.store(message(2));
   await fake.releaseAll();
