@@ -5,17 +5,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BENCH_SECRET, requireWrk, startChild, wrk, type WrkResult } from "./lib.ts";
+import { requireWrk, startChild, warmThenWrk, type WrkResult } from "./lib.ts";
 
 requireWrk();
 const seconds = Number(process.argv[2] ?? 5);
 const connections = Number(process.argv[3] ?? 40);
-const env = { WEBHOOK_SECRET: BENCH_SECRET, BENCH_ID_BASE: "1" };
-
 async function measure(cmd: string[]): Promise<WrkResult> {
   const server = await startChild(cmd, {});
-  wrk(server.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" }); // warm-up, other ids
-  const result = wrk(server.url, connections, seconds, env);
+  const result = warmThenWrk(server.url, connections, seconds);
   await server.stop();
   return result;
 }

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BENCH_SECRET, BENCH_TOKEN, benchServiceEnv, requireWrk, startChild, wrk, type WrkResult } from "./lib.ts";
+import { BENCH_TOKEN, benchServiceEnv, requireWrk, startChild, warmThenWrk, type WrkResult } from "./lib.ts";
 
 requireWrk();
 const seconds = Number(process.argv[2] ?? 10);
@@ -36,15 +36,11 @@ for (const connections of connectionsList) {
     },
     /"msg":"timbre is serving","url":"([^"]+)"/,
   );
-  const env = { WEBHOOK_SECRET: BENCH_SECRET, BENCH_ID_BASE: "1" };
-  wrk(bare.url, connections, 2, env); // warm-up
-  const bareResult = wrk(bare.url, connections, seconds, env);
+  const bareResult = warmThenWrk(bare.url, connections, seconds);
   const floor = await startChild([bun, join(import.meta.dir, "durable-floor-server.ts"), join(dir, "floor.db")], {});
-  wrk(floor.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" }); // warm-up, other ids
-  const floorResult = wrk(floor.url, connections, seconds, env);
+  const floorResult = warmThenWrk(floor.url, connections, seconds);
   await floor.stop();
-  wrk(timbre.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" }); // warm-up, other ids
-  const timbreResult = wrk(timbre.url, connections, seconds, env);
+  const timbreResult = warmThenWrk(timbre.url, connections, seconds);
   await timbre.stop();
   rmSync(dir, { recursive: true, force: true });
   rows.push({ connections, bare: bareResult, floor: floorResult, timbre: timbreResult });

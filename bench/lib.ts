@@ -107,3 +107,10 @@ export function requireWrk(): void {
   console.error("bench: wrk is not installed. Install it with: apt-get install -y wrk");
   process.exit(1);
 }
+
+/** A 2 s warm-up with update ids no measured run uses (a durable server dedups by id), then the measured wrk run. */
+export function warmThenWrk(url: string, connections: number, seconds: number): WrkResult {
+  const env = { WEBHOOK_SECRET: BENCH_SECRET, BENCH_ID_BASE: "1" };
+  wrk(url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" });
+  return wrk(url, connections, seconds, env);
+}
