@@ -81,6 +81,38 @@ export function postUpdate(serviceUrl: string, body: unknown, secret: string | n
   });
 }
 
+/**
+ * Webhook load for crash tests: `clients` loops, each posting text updates in its own chat
+ * (`chatBase` + client) with ids from `firstId` on, until stopped or the service is gone.
+ * `acknowledged` holds every id answered 200; `stop()` ends the loops and waits for them.
+ */
+export function postUntilStopped(
+  serviceUrl: string,
+  load: { clients: number; chatBase: number; firstId: number; text: (id: number) => string },
+): { acknowledged: Set<number>; stop(): Promise<void> } {
+  const acknowledged = new Set<number>();
+  let nextId = load.firstId;
+  let stopped = false;
+  const clients = Array.from({ length: load.clients }, async (_, client) => {
+    while (!stopped) {
+      const id = nextId++;
+      try {
+        const response = await postUpdate(serviceUrl, textUpdate({ id: load.chatBase + client, first_name: "K" }, load.text(id), id));
+        if (response.status === 200) acknowledged.add(id);
+      } catch {
+        return; // connection refused or reset: the process is gone
+      }
+    }
+  });
+  return {
+    acknowledged,
+    async stop() {
+      stopped = true;
+      await Promise.all(clients);
+    },
+  };
+}
+
 let nextUpdateId = 1;
 /** A text message update from `user` in their private chat. */
 export function textUpdate(user: EmulatedUser, text: string, updateId = nextUpdateId++): Record<string, unknown> {

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import journal from "../../drizzle/meta/_journal.json";
 import pkg from "../../package.json";
-import { connectWebhook, postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
+import { connectWebhook, postUntilStopped, postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
 import { builtBinary, runBinary } from "./build.ts";
 
 const { emulator, apiUrl } = startEmulator(7);
@@ -85,24 +85,11 @@ test("kill -9 of the binary: every acknowledged update is echoed after a restart
   const cwd = emptyFolder();
   const env = serviceEnv(emulator, apiUrl, "./timbre.db", { AGENT: "echo", SEND_RATE_PER_CHAT: "10000", SEND_RATE_GLOBAL: "10000" });
   const first = await spawnService(env, [binary], cwd);
-  const acknowledged = new Set<number>();
-  let nextId = 1_000_000;
-  let killed = false;
-  const clients = Array.from({ length: 8 }, async (_, client) => {
-    while (!killed) {
-      const id = nextId++;
-      try {
-        const response = await postUpdate(first.url, textUpdate({ id: 7200 + client, first_name: "K" }, `bin-k${id}`, id));
-        if (response.status === 200) acknowledged.add(id);
-      } catch {
-        return; // the process is gone
-      }
-    }
-  });
+  const load = postUntilStopped(first.url, { clients: 8, chatBase: 7200, firstId: 1_000_000, text: (id) => `bin-k${id}` });
+  const { acknowledged } = load;
   await waitFor(() => acknowledged.size >= 100, "100 acknowledged updates", 20_000);
   await first.kill9();
-  killed = true;
-  await Promise.all(clients);
+  await load.stop();
 
   const second = await spawnService(env, [binary], cwd);
   try {

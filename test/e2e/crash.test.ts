@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
+import { postUntilStopped, serviceEnv, spawnService, startEmulator, tempDir, waitFor } from "../helpers.ts";
 
 const { emulator, apiUrl } = startEmulator();
 const dir = tempDir();
@@ -12,25 +12,12 @@ afterAll(() => {
 test("kill -9 under load: every acknowledged update is processed after a restart, none twice", async () => {
   const env = serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, { AGENT: "echo", SEND_RATE_PER_CHAT: "10000", SEND_RATE_GLOBAL: "10000" });
   const first = await spawnService(env);
-  const acknowledged = new Set<number>();
-  let nextId = 1;
-  let killed = false;
   // 20 clients post their own chat's updates in order until the process dies under them.
-  const clients = Array.from({ length: 20 }, async (_, client) => {
-    while (!killed) {
-      const id = nextId++;
-      try {
-        const response = await postUpdate(first.url, textUpdate({ id: 900 + client, first_name: "K" }, `m${id}`, id));
-        if (response.status === 200) acknowledged.add(id);
-      } catch {
-        return; // connection refused or reset: the process is gone
-      }
-    }
-  });
+  const load = postUntilStopped(first.url, { clients: 20, chatBase: 900, firstId: 1, text: (id) => `m${id}` });
+  const { acknowledged } = load;
   await waitFor(() => acknowledged.size >= 300, "300 acknowledged updates", 20_000);
   await first.kill9();
-  killed = true;
-  await Promise.all(clients);
+  await load.stop();
   const ackedAtKill = new Set(acknowledged);
 
   const second = await spawnService(env);
