@@ -1,3 +1,5 @@
+import type { TelegramUpdate } from "../runtime/context.ts";
+
 /** What the inbox and the router need to know about an update, read without trusting its shape. */
 export interface UpdateInfo {
   kind: string;
@@ -5,7 +7,7 @@ export interface UpdateInfo {
   userId: number | null;
 }
 
-export type TelegramUpdate = { update_id: number } & Record<string, unknown>;
+export type { TelegramUpdate };
 
 const MAX_UPDATE_ID = Number.MAX_SAFE_INTEGER;
 

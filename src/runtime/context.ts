@@ -1,4 +1,10 @@
-import type { TelegramUpdate } from "../ingest/update-shape.ts";
+/**
+ * timbre's agent API: what an agent module imports from "timbre" and what `timbre types`
+ * prints. Self-contained on purpose (no imports), so its declarations stand alone.
+ */
+
+/** An update as Telegram sent it (see the Bot API's Update object). */
+export type TelegramUpdate = { update_id: number } & Record<string, unknown>;
 
 /** The user a run talks to. */
 export interface AgentUser {
@@ -15,24 +21,38 @@ export type ReplyOptions = Record<string, unknown>;
 export interface AskOptions extends ReplyOptions {
   /** Overrides ASK_TIMEOUT_SECONDS for this question. */
   timeoutSeconds?: number;
+  /**
+   * One inline button per choice (at most 100, each 1-64 characters when trimmed). A tap by the
+   * asking user answers with that choice's text; a typed answer still counts.
+   */
+  choices?: string[];
+}
+
+export interface StepOptions {
+  /** Attempts after the first when `fn` throws (default 3). */
+  retries?: number;
+  /** The wait before the first retry, doubling after each, capped at 60 s (default 1). */
+  backoffSeconds?: number;
 }
 
 /**
  * What an agent gets for one run in one conversation (one user in one chat).
  *
- * Runs are durable: every `reply` and `ask` is written to the run's journal before it takes
- * effect. After a restart (also `kill -9`) the agent function is called again from the start,
- * and each step already in the journal returns its recorded result without sending anything:
- * a reply is not sent again, a question is not asked again, an answered `ask` returns its
- * answer at once. This is the replay rule, and it asks three things of agent code:
- * - make the same `reply`/`ask` calls in the same order on every execution: decide from
- *   `text`, `update` and the answers, not from the clock, randomness or outside state that may
- *   have changed (a different call at a recorded step fails the run with ReplayMismatchError);
- * - have effects on the user only through `ctx`; anything else you do between two steps
- *   (an HTTP call, a file write) runs again on replay, so make it idempotent or cheap;
- * - await each `reply`/`ask` before the next one, and make no calls after the function returns.
+ * Runs are durable: every `reply`, `ask`, `step`, `sleep` and `remember` is written to the
+ * run's journal before the run goes on. Whenever the run must continue in a new execution
+ * (after a restart, also `kill -9`, and each time an answer or a timer wakes a waiting run) the
+ * agent function is called again from the start, and each call already in the journal returns
+ * its recorded result without doing anything: a reply is not sent again, a question is not asked
+ * again, a step's function is not called again. This is the replay rule; it asks of agent code:
+ * - make the same ctx calls in the same order on every execution; decide from `text`, `update`,
+ *   `memory`, answers and step results. At each recorded position the kind and the text (reply,
+ *   ask) or the name (step) must match, else the run fails with ReplayMismatchError;
+ * - put every effect and every non-deterministic value (a model call, an HTTP request,
+ *   `Date.now()`, `Math.random()`) inside `ctx.step`: code between ctx calls runs again on
+ *   every replay;
+ * - await each ctx call; make no calls after the function returns.
  */
-export interface AgentContext {
+export interface AgentContext<Memory = unknown> {
   /** The run's id (see /admin/runs). */
   readonly runId: number;
   /** The text of the message that started the run; undefined for updates without text. */
@@ -44,14 +64,30 @@ export interface AgentContext {
   readonly update: TelegramUpdate;
   /** Aborted when the run is cancelled (/cancel or the admin API). */
   readonly signal: AbortSignal;
-  /** Sends a message through the durable outbox (in the same forum topic as the trigger). */
+  /**
+   * The conversation's durable memory as it was when this run started (undefined at first).
+   * Later runs of the conversation see what this one remembers.
+   */
+  readonly memory: Memory | undefined;
+  /** Sends a message through the durable outbox, where the trigger came from (topic, business chat). */
   reply(text: string, options?: ReplyOptions): Promise<void>;
   /**
-   * Sends the question and resolves with the same user's next text in this chat. Throws
-   * AskTimeoutError when no answer comes within ASK_TIMEOUT_SECONDS (catch it to carry on),
-   * and RunCancelledError when the run is cancelled.
+   * Sends the question and resolves with the same user's next text in this conversation (or
+   * the choice they tap). Throws AskTimeoutError when no answer comes within
+   * ASK_TIMEOUT_SECONDS (catch it to carry on), and RunCancelledError when the run is cancelled.
    */
   ask(question: string, options?: AskOptions): Promise<string>;
+  /**
+   * Runs `fn` once and journals its result (JSON-serialisable; you get it back as JSON would
+   * give it). On replay it returns the recorded result without calling `fn`. A throwing `fn` is
+   * retried; when the retries are spent it throws StepFailedError, and so does every replay.
+   * A crash while `fn` runs runs it again: make the effect idempotent where you can.
+   */
+  step<T>(name: string, fn: () => T | Promise<T>, options?: StepOptions): Promise<T>;
+  /** A durable timer: the run holds no concurrency slot while it sleeps and wakes on time, also after a restart. */
+  sleep(seconds: number): Promise<void>;
+  /** Replaces the conversation's memory (any JSON value, at most 256 KiB of JSON) as a journaled step. */
+  remember(value: Memory): Promise<void>;
 }
 
 /**
@@ -61,9 +97,13 @@ export interface AgentContext {
  * `/start`): return the reply text, or undefined to route the text as usual. It is consulted
  * when the text would otherwise start a run or answer a pending question (the question then
  * stays pending); while a run is busy the text waits its turn like any other.
+ *
+ * `version` names this agent's code in each run it starts (see /admin/runs); without it timbre
+ * uses a hash of the agent's source.
  */
-export type Agent = ((ctx: AgentContext) => Promise<void>) & {
+export type Agent<Memory = any> = ((ctx: AgentContext<Memory>) => Promise<void>) & {
   instantReply?: (text: string, user: AgentUser | undefined) => string | undefined;
+  version?: string;
 };
 
 /** `ask` got no answer in time. Uncaught, the run fails and the user is told it timed out. */
@@ -74,7 +114,7 @@ export class AskTimeoutError extends Error {
   }
 }
 
-/** The run was cancelled; further `reply`/`ask` calls throw this. */
+/** The run was cancelled; further ctx calls throw this. */
 export class RunCancelledError extends Error {
   override name = "RunCancelledError";
   constructor() {
@@ -82,7 +122,19 @@ export class RunCancelledError extends Error {
   }
 }
 
-/** On replay, the agent made a different call than the journal recorded at this step. */
+/** On replay, the agent made a different call than the journal recorded at this position. */
 export class ReplayMismatchError extends Error {
   override name = "ReplayMismatchError";
+}
+
+/** A step's function kept throwing until its retries were spent; replays throw the same. */
+export class StepFailedError extends Error {
+  override name = "StepFailedError";
+  constructor(
+    readonly step: string,
+    message: string,
+    readonly attempts: number,
+  ) {
+    super(message);
+  }
 }

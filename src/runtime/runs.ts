@@ -7,6 +7,7 @@ import { isTransientStorageError } from "../db/storage-error.ts";
 import { parkedUpdates, runs, runSteps, type RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
 import type { TelegramUpdate } from "../ingest/update-shape.ts";
+import { conversationOf, isCancel, replyTargetOf, textOf, threadOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbox } from "../telegram/outbox.ts";
@@ -16,7 +17,6 @@ import {
   RunCancelledError,
   type Agent,
   type AgentContext,
-  type AgentUser,
   type AskOptions,
   type ReplyOptions,
 } from "./context.ts";
@@ -54,42 +54,6 @@ interface LiveRun {
   typing?: { cancel(): void };
   /** Called when the run first waits on a question (or ends): a replay has caught up. */
   settle: () => void;
-}
-
-function messageOf(update: TelegramUpdate): Record<string, unknown> | undefined {
-  const message = update.message;
-  return typeof message === "object" && message !== null ? (message as Record<string, unknown>) : undefined;
-}
-
-/** Agents are started and answered by text messages only. */
-export function textOf(update: TelegramUpdate): string | undefined {
-  const text = messageOf(update)?.text;
-  return typeof text === "string" ? text : undefined;
-}
-
-function userOf(update: TelegramUpdate): AgentUser | undefined {
-  for (const value of Object.values(update)) {
-    if (typeof value !== "object" || value === null) continue;
-    const from = (value as { from?: unknown; user?: unknown }).from ?? (value as { user?: unknown }).user;
-    if (typeof from === "object" && from !== null && typeof (from as AgentUser).id === "number") return from as AgentUser;
-  }
-  return undefined;
-}
-
-/** Replies in a forum topic go to the same topic. */
-function threadOf(update: TelegramUpdate): number | undefined {
-  const message = messageOf(update);
-  return message?.is_topic_message === true && typeof message.message_thread_id === "number" ? message.message_thread_id : undefined;
-}
-
-/** One user in one chat; in a private chat (user id = chat id) simply the chat. */
-export function conversationOf(update: StoredUpdate): string {
-  const chat = update.chatId ?? 0;
-  return update.userId === null || update.userId === chat ? `${chat}` : `${chat}:${update.userId}`;
-}
-
-function isCancel(text: string): boolean {
-  return /^\/cancel(@\w+)?$/i.test(text.trim());
 }
 
 /**
@@ -216,7 +180,7 @@ export class Runtime {
       return false;
     }
     if (reply === undefined) return false;
-    if (stored.chatId !== null) this.outbox.enqueue({ chatId: stored.chatId, text: reply, options: threadOptions(stored.update), updateId: stored.updateId });
+    if (stored.chatId !== null) this.outbox.enqueue({ chatId: stored.chatId, text: reply, options: replyTargetOf(stored.update), updateId: stored.updateId });
     this.inbox.setStatus(stored.updateId, "done");
     return true;
   }
@@ -228,7 +192,7 @@ export class Runtime {
     const update = JSON.parse(run.trigger) as TelegramUpdate;
     this.transaction(() => {
       this.endRun(run, "cancelled", null);
-      this.outbox.enqueue({ chatId: run.chatId, text: runtimeText("cancelled", userOf(update)?.language_code), runId: run.id, options: threadOptions(update) });
+      this.outbox.enqueue({ chatId: run.chatId, text: runtimeText("cancelled", userOf(update)?.language_code), runId: run.id, options: replyTargetOf(update) });
     });
     this.afterEnd(run, "cancelled");
     return true;
@@ -396,6 +360,11 @@ export class Runtime {
       signal: live.abort.signal,
       reply: (text: string, options?: ReplyOptions) => this.reply(live, text, options),
       ask: (question: string, options?: AskOptions) => this.ask(live, question, options),
+      // The journaled step, sleep and memory primitives arrive with the layered replay core.
+      memory: undefined,
+      step: () => Promise.reject(new Error("ctx.step is not available in this build yet")),
+      sleep: () => Promise.reject(new Error("ctx.sleep is not available in this build yet")),
+      remember: () => Promise.reject(new Error("ctx.remember is not available in this build yet")),
     };
   }
 
@@ -418,7 +387,7 @@ export class Runtime {
       // Cancelled while the write waited for its batch: nothing more may go out for this run.
       if (!this.stillActive(live)) throw new RunCancelledError();
       this.q.insertStep({ runId: run.id, seq, kind: "reply", text, state: "done" }, this.clock.now());
-      this.outbox.enqueue({ chatId: run.chatId, text, options: { ...threadOptions(live.update), ...options }, runId: run.id, updateId: run.triggerUpdateId });
+      this.outbox.enqueue({ chatId: run.chatId, text, options: { ...replyTargetOf(live.update), ...options }, runId: run.id, updateId: run.triggerUpdateId });
     });
   }
 
@@ -434,7 +403,7 @@ export class Runtime {
         if (!this.stillActive(live)) throw new RunCancelledError();
         this.q.insertStep({ runId: run.id, seq, kind: "ask", text: question, state: "waiting", deadlineAt }, now);
         this.q.setRunStatus(run.id, "waiting", now);
-        this.outbox.enqueue({ chatId: run.chatId, text: question, options: { ...threadOptions(live.update), ...sendOptions }, runId: run.id, updateId: run.triggerUpdateId });
+        this.outbox.enqueue({ chatId: run.chatId, text: question, options: { ...replyTargetOf(live.update), ...sendOptions }, runId: run.id, updateId: run.triggerUpdateId });
       });
     }
     return this.awaitAnswer(live, seq, question);
@@ -555,7 +524,7 @@ export class Runtime {
 
   private say(stored: Pick<StoredUpdate, "updateId" | "chatId" | "update">, key: RuntimeText, language: string | undefined, runId?: number): void {
     if (stored.chatId === null) return;
-    this.outbox.enqueue({ chatId: stored.chatId, text: runtimeText(key, language), options: threadOptions(stored.update), updateId: stored.updateId, ...(runId !== undefined ? { runId } : {}) });
+    this.outbox.enqueue({ chatId: stored.chatId, text: runtimeText(key, language), options: replyTargetOf(stored.update), updateId: stored.updateId, ...(runId !== undefined ? { runId } : {}) });
   }
 
   private activeRun(conversation: string): RunRow | undefined {
@@ -630,9 +599,4 @@ export class Runtime {
   get executing(): number {
     return this.executions.size;
   }
-}
-
-function threadOptions(update: TelegramUpdate): ReplyOptions {
-  const thread = threadOf(update);
-  return thread !== undefined ? { message_thread_id: thread } : {};
 }
