@@ -5,6 +5,7 @@ import { adminRoutes, type AdminParts } from "./admin/routes.ts";
 import { AuthLimiter, DEFAULT_AUTH_LIMITS } from "./admin/auth-limiter.ts";
 import { validationMessage } from "./admin/validation-message.ts";
 import { agents } from "./agents/index.ts";
+import { agentVersionOf } from "./agents/agent-version.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
@@ -139,11 +140,21 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     metrics,
   );
-  const runtime = new Runtime(db, inbox, outbox, options.agent ?? agents[config.agent], clock, log, {
-    agentName: config.agent,
-    maxConcurrency: config.maxConcurrency,
-    askTimeoutSeconds: config.askTimeoutSeconds,
-  }, metrics);
+  const runtime = new Runtime({
+    db,
+    inbox,
+    outbox,
+    agent: options.agent ?? agents[config.agent],
+    clock,
+    log,
+    metrics,
+    settings: {
+      agentName: config.agent,
+      agentVersion: agentVersionOf(options.agent ?? agents[config.agent]),
+      maxConcurrency: config.maxConcurrency,
+      askTimeoutSeconds: config.askTimeoutSeconds,
+    },
+  });
   const dispatcher = new Dispatcher(inbox, (update) => runtime.route(update), config.maxConcurrency, log, metrics);
   // The poller has its own TelegramApi: stopping aborts the long poll without cutting the outbox's sends.
   const poller =

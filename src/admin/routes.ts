@@ -236,13 +236,12 @@ export function adminRoutes(options: AdminOptions) {
         "/runs/:id/cancel",
         ({ params }) => {
           const { runtime } = need();
-          const run = runtime.get(params.id);
-          if (!run) return status(404, { ok: false as const, error: `no run with id ${params.id}; see GET /admin/runs` });
-          if (!runtime.cancel(params.id)) {
-            const now = runtime.get(params.id)?.status ?? run.status;
-            return status(409, { ok: false as const, error: `run ${params.id} is ${now}; only running or waiting runs can be cancelled` });
+          const outcome = runtime.cancel(params.id);
+          if (outcome.kind === "not_found") return status(404, { ok: false as const, error: `no run with id ${params.id}; see GET /admin/runs` });
+          if (outcome.kind === "not_active") {
+            return status(409, { ok: false as const, error: `run ${params.id} is ${outcome.status}; only running or waiting runs can be cancelled` });
           }
-          log.info("admin: run cancelled", { run_id: params.id, chat_id: run.chatId });
+          log.info("admin: run cancelled", { run_id: params.id, chat_id: outcome.run.chatId });
           return { ok: true as const, id: params.id, status: "cancelled" as const };
         },
         {

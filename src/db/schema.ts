@@ -54,7 +54,10 @@ export const outbox = sqliteTable(
   (t) => [index("outbox_status_idx").on(t.status, t.id), index("outbox_chat_idx").on(t.chatId, t.id)],
 );
 
-export type RunStatus = "running" | "waiting" | "done" | "failed" | "cancelled";
+/** A run is active while running (executing, or due to execute) or waiting (on an answer or a timer). */
+export const RUN_STATUSES = ["running", "waiting", "done", "failed", "cancelled"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const ACTIVE_RUN_STATUSES = ["running", "waiting"] as const satisfies readonly RunStatus[];
 
 /** Written by runtime/runs.ts. */
 export const runs = sqliteTable(
@@ -66,11 +69,18 @@ export const runs = sqliteTable(
     chatId: integer("chat_id").notNull(),
     userId: integer("user_id"),
     agent: text("agent").notNull(),
+    /** The agent's `version`, else a hash of its source: which code started the run. */
+    agentVersion: text("agent_version"),
     status: text("status").$type<RunStatus>().notNull(),
     triggerUpdateId: integer("trigger_update_id").notNull(),
     /** The trigger update, kept with the run so replay works after its inbox payload is pruned. */
     trigger: text("trigger").notNull(),
     error: text("error"),
+    /**
+     * The conversation's memory when the run started, kept by its first ctx.remember so replays
+     * still see it (`{"value":...}`, or `{}` for no memory); null while the run has remembered nothing.
+     */
+    memoryBefore: text("memory_before"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     endedAt: integer("ended_at"),
@@ -78,27 +88,47 @@ export const runs = sqliteTable(
   (t) => [index("runs_conversation_idx").on(t.conversation, t.status), index("runs_status_idx").on(t.status, t.id)],
 );
 
-export type StepKind = "reply" | "ask";
-export type StepState = "done" | "waiting" | "answered" | "timed_out" | "cancelled";
+export const STEP_KINDS = ["reply", "ask", "step", "sleep", "remember"] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+/** done: a reply, step, remember or sleep that finished; failed: a step whose retries ran out. */
+export const STEP_STATES = ["done", "failed", "waiting", "answered", "timed_out", "cancelled"] as const;
+export type StepState = (typeof STEP_STATES)[number];
 
-/** The journal of a run: every reply and ask, committed before its effect. Written by runtime/runs.ts. */
+/** The journal of a run: every ctx call, committed before the run goes on. Written by the runtime's run store. */
 export const runSteps = sqliteTable(
   "run_steps",
   {
     runId: integer("run_id").notNull(),
     seq: integer("seq").notNull(),
     kind: text("kind").$type<StepKind>().notNull(),
-    /** The reply or question text. */
+    /** What replay compares: the reply or question text, the step's name; the kind for sleep and remember. */
     text: text("text").notNull(),
     state: text("state").$type<StepState>().notNull(),
     answer: text("answer"),
     answerUpdateId: integer("answer_update_id"),
+    /** When a question times out or a sleep ends. */
     deadlineAt: integer("deadline_at"),
+    /** JSON: a step's result, a remembered value. */
+    result: text("result"),
+    /** A failed step's last error message. */
+    error: text("error"),
+    /** How many times a step's function ran. */
+    attempts: integer("attempts"),
+    /** JSON array: a question's button choices. */
+    choices: text("choices"),
     createdAt: integer("created_at").notNull(),
+    /** When the question was answered or timed out, the step finished, the sleep ended. */
     answeredAt: integer("answered_at"),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.seq] }), index("run_steps_state_idx").on(t.state)],
+  (t) => [primaryKey({ columns: [t.runId, t.seq] }), index("run_steps_state_idx").on(t.state, t.deadlineAt)],
 );
+
+/** Each conversation's durable memory (ctx.memory / ctx.remember) as JSON. Written by the runtime's run store. */
+export const memories = sqliteTable("memories", {
+  conversation: text("conversation").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
 
 /**
  * Updates a busy conversation has queued for its next run (written by runtime/runs.ts).

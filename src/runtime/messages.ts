@@ -10,6 +10,12 @@ const TEXTS = {
     en: "I waited for your answer but it did not come in time, so I stopped. Send me a message to start again.",
     es: "Esperé tu respuesta pero no llegó a tiempo, así que me detuve. Envíame un mensaje para empezar de nuevo.",
   },
+  updated: {
+    en: "I was updated while we were talking, so I cannot go on with this conversation. Send me your next message and we start afresh.",
+    es: "Me actualizaron mientras hablábamos, así que no puedo seguir esta conversación. Envíame tu próximo mensaje y empezamos de nuevo.",
+  },
+  questionClosed: { en: "This question is no longer open.", es: "Esta pregunta ya no está abierta." },
+  notYourQuestion: { en: "This question is for someone else.", es: "Esta pregunta es para otra persona." },
 } as const;
 
 export type RuntimeText = keyof typeof TEXTS;

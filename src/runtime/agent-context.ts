@@ -1,0 +1,154 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Clock } from "../clock.ts";
+import {
+  AskTimeoutError,
+  RunCancelledError,
+  StepFailedError,
+  type AgentContext,
+  type AgentUser,
+  type AskOptions,
+  type ReplyOptions,
+  type StepOptions,
+  type TelegramUpdate,
+} from "./context.ts";
+import type { Execution } from "./engine.ts";
+import type { JournalEntry } from "./journal.ts";
+import { runStepFunction, type StepOutcome } from "./step-runner.ts";
+
+/** The most JSON ctx.remember keeps. */
+export const MEMORY_LIMIT_BYTES = 256 * 1024;
+const MAX_CHOICES = 100;
+const MAX_CHOICE_LENGTH = 64;
+
+/** How new journal entries are committed, each with its effect (the runtime writes them). */
+export interface RunEffects {
+  reply(seq: number, text: string, options: ReplyOptions): Promise<void>;
+  /** The question times out `timeoutMs` after it is recorded. */
+  ask(seq: number, question: string, ask: { timeoutMs: number; choices: string[] | undefined; options: ReplyOptions }): Promise<void>;
+  step(seq: number, name: string, outcome: StepOutcome): Promise<void>;
+  /** The sleep ends `ms` after it is recorded. */
+  sleep(seq: number, ms: number): Promise<void>;
+  remember(seq: number, json: string): Promise<void>;
+}
+
+export interface ContextParts {
+  run: { id: number; chatId: number };
+  update: TelegramUpdate;
+  text: string | undefined;
+  user: AgentUser | undefined;
+  memory: unknown;
+  signal: AbortSignal;
+  execution: Execution;
+  effects: RunEffects;
+  clock: Clock;
+  /** ASK_TIMEOUT_SECONDS in ms. */
+  askTimeoutMs: number;
+}
+
+/** Set while a step's function runs, so a ctx call inside it (which replay would skip) is refused. */
+const insideStep = new AsyncLocalStorage<Execution>();
+
+function checkedChoices(choices: unknown): string[] | undefined {
+  if (choices === undefined) return undefined;
+  if (!Array.isArray(choices) || choices.length === 0 || choices.length > MAX_CHOICES) throw new TypeError(`ctx.ask: choices must be an array of 1 to ${MAX_CHOICES} strings`);
+  return choices.map((choice) => {
+    const text = typeof choice === "string" ? choice.trim() : "";
+    if (text === "" || text.length > MAX_CHOICE_LENGTH) throw new TypeError(`ctx.ask: each choice must be a string of 1 to ${MAX_CHOICE_LENGTH} characters, got ${JSON.stringify(choice)}`);
+    return text;
+  });
+}
+
+function checkedText(what: string, text: unknown): string {
+  if (typeof text !== "string" || text.trim() === "") throw new TypeError(`${what} needs a non-empty string, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+function memoryJson(value: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`ctx.remember: the value is not JSON-serialisable (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (json === undefined) throw new TypeError("ctx.remember: the value must be a JSON value (undefined, functions and symbols are not)");
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MEMORY_LIMIT_BYTES) throw new RangeError(`ctx.remember: the value is ${Math.ceil(bytes / 1024)} KiB of JSON; memory holds at most 256 KiB`);
+  return json;
+}
+
+function replayedStep(name: string, recorded: JournalEntry): unknown {
+  if (recorded.state === "failed") throw new StepFailedError(name, recorded.error ?? "", recorded.attempts ?? 1);
+  return recorded.result === null ? undefined : JSON.parse(recorded.result);
+}
+
+/** ctx for one execution: each ctx call takes its journal position, then replays the record or does the work and records it. */
+export function agentContext(parts: ContextParts): AgentContext {
+  const { execution: x, effects, clock } = parts;
+  const position: Execution["position"] = (kind, key) => {
+    if (insideStep.getStore() === x) return Promise.reject(new Error(`ctx.${kind} inside a step's function: replay skips the function, so call ctx outside it`));
+    return x.position(kind, key);
+  };
+  return {
+    runId: parts.run.id,
+    text: parts.text,
+    chatId: parts.run.chatId,
+    user: parts.user,
+    update: parts.update,
+    signal: parts.signal,
+    memory: parts.memory,
+
+    async reply(text: string, options: ReplyOptions = {}) {
+      checkedText("ctx.reply", text);
+      const { seq, recorded } = await position("reply", text);
+      if (!recorded) await x.effect(effects.reply(seq, text, options));
+    },
+
+    async ask(question: string, options: AskOptions = {}) {
+      checkedText("ctx.ask", question);
+      const { timeoutSeconds, choices, ...sendOptions } = options;
+      const checked = checkedChoices(choices);
+      const { seq, recorded } = await position("ask", question);
+      if (!recorded) {
+        const timeoutMs = timeoutSeconds !== undefined ? timeoutSeconds * 1000 : parts.askTimeoutMs;
+        await x.effect(effects.ask(seq, question, { timeoutMs, choices: checked, options: sendOptions }));
+        return x.suspend();
+      }
+      if (recorded.state === "answered") return recorded.answer ?? "";
+      if (recorded.state === "timed_out") throw new AskTimeoutError(question);
+      if (recorded.state === "cancelled") throw new RunCancelledError();
+      return x.suspend();
+    },
+
+    async step<T>(name: string, fn: () => T | Promise<T>, options: StepOptions = {}): Promise<T> {
+      checkedText("ctx.step", name);
+      const { seq, recorded } = await position("step", name);
+      if (recorded) return replayedStep(name, recorded) as T;
+      const outcome = await x.effect(
+        insideStep.run(x, () => runStepFunction(name, fn, options, clock, parts.signal)).then(async (done) => {
+          await effects.step(seq, name, done);
+          return done;
+        }),
+      );
+      if (!outcome.ok) throw new StepFailedError(name, outcome.message, outcome.attempts);
+      return (outcome.json === null ? undefined : JSON.parse(outcome.json)) as T;
+    },
+
+    async sleep(seconds: number) {
+      if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) throw new TypeError(`ctx.sleep needs a number of seconds >= 0, got ${JSON.stringify(seconds)}`);
+      const { seq, recorded } = await position("sleep", "sleep");
+      if (!recorded) {
+        await x.effect(effects.sleep(seq, Math.round(seconds * 1000)));
+        return x.suspend();
+      }
+      if (recorded.state === "done") return;
+      if (recorded.state === "cancelled") throw new RunCancelledError();
+      return x.suspend();
+    },
+
+    async remember(value: unknown) {
+      const json = memoryJson(value);
+      const { seq, recorded } = await position("remember", "remember");
+      if (!recorded) await x.effect(effects.remember(seq, json));
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { ReplayMismatchError } from "./context.ts";
+
+/** What a run did, as plain data: one entry per ctx call, in call order. */
+
+export type EntryKind = "reply" | "ask" | "step" | "sleep" | "remember";
+export type EntryState = "done" | "failed" | "waiting" | "answered" | "timed_out" | "cancelled";
+
+export interface JournalEntry {
+  seq: number;
+  kind: EntryKind;
+  /** What replay compares besides the kind: the reply or question text, the step's name. */
+  key: string;
+  state: EntryState;
+  /** JSON: a step's result, a remembered value. */
+  result: string | null;
+  /** An answered question's answer. */
+  answer: string | null;
+  /** A failed step's last error message. */
+  error: string | null;
+  attempts: number | null;
+}
+
+const describe = (kind: EntryKind, key: string) => (kind === "sleep" || kind === "remember" ? kind : `${kind} "${key.length > 60 ? `${key.slice(0, 60)}…` : key}"`);
+
+/**
+ * Walks a journal in step with a new execution: each ctx call takes the next position, and the
+ * entry recorded there must have the same kind and key, else the code changed under the run.
+ */
+export class JournalCursor {
+  private position = 0;
+
+  constructor(private readonly entries: readonly JournalEntry[]) {}
+
+  /** The position the next call takes, and the entry recorded there (undefined past the journal's end). */
+  next(kind: EntryKind, key: string): { seq: number; recorded: JournalEntry | undefined } {
+    const seq = this.position++;
+    const recorded = this.entries[seq];
+    if (recorded && (recorded.kind !== kind || recorded.key !== key)) {
+      throw new ReplayMismatchError(`step ${seq}: the journal has ${describe(recorded.kind, recorded.key)} but the agent now makes ${describe(kind, key)}`);
+    }
+    return { seq, recorded };
+  }
+
+  /** How many positions have been taken. */
+  get taken(): number {
+    return this.position;
+  }
+
+  /** Recorded entries no call has reached yet. */
+  get remaining(): number {
+    return Math.max(0, this.entries.length - this.position);
+  }
+
+  /** The mismatch of an execution that ended with entries still unreached. */
+  unreached(): ReplayMismatchError {
+    const next = this.entries[this.position]!;
+    return new ReplayMismatchError(`step ${this.position}: the journal has ${describe(next.kind, next.key)} but the agent now returns before it`);
+  }
+}

@@ -1,0 +1,65 @@
+import type { StoredUpdate } from "../ingest/inbox.ts";
+import { isCancel, textOf, userOf } from "../ingest/update-fields.ts";
+import type { Agent } from "./context.ts";
+import type { RunRow, StepRow } from "./run-store.ts";
+
+/** What one stored update does to its conversation. */
+export type Route =
+  /** Nothing for the agent: marked done without a run or a reply. */
+  | { kind: "ignore"; reason: string }
+  /** /cancel: ends the active run, if any, and says so. */
+  | { kind: "cancel"; run: RunRow | undefined }
+  /** The agent's instantReply answers at once, without a run. */
+  | { kind: "instant"; reply: string }
+  /** The text answers the active run's pending question. */
+  | { kind: "answer"; run: RunRow; step: StepRow; text: string }
+  /** The conversation is busy: the update waits for the next run. */
+  | { kind: "park" }
+  /** The update starts a run. */
+  | { kind: "start" };
+
+/** What routing reads (inside the routing transaction). */
+export interface RouteReads {
+  activeRun(conversation: string): RunRow | undefined;
+  pendingStep(runId: number): StepRow | undefined;
+  hasParked(conversation: string): boolean;
+}
+
+/** The agent's instant reply for a text, undefined when it has none or it threw (reported through `onError`). */
+export function instantReplyOf(agent: Agent, stored: StoredUpdate, text: string, onError: (error: unknown) => void): string | undefined {
+  if (!agent.instantReply) return undefined;
+  try {
+    return agent.instantReply(text, userOf(stored.update));
+  } catch (error) {
+    onError(error);
+    return undefined;
+  }
+}
+
+/**
+ * Decides what `stored` does. Only text messages start or answer runs; every other update
+ * starts a run without text (ctx.update) or waits its turn. Instant replies answer where a text
+ * would start a run or answer a question; while the conversation is busy they wait their turn, so
+ * its messages stay in order.
+ */
+export function routeOf(stored: StoredUpdate, conversation: string, reads: RouteReads, instantReply: (text: string) => string | undefined): Route {
+  if (stored.chatId === null) return { kind: "ignore", reason: "no chat to answer in" };
+  const text = textOf(stored.update);
+  const active = reads.activeRun(conversation);
+  if (text !== undefined && isCancel(text)) return { kind: "cancel", run: active };
+
+  // Asked at most once per update: nothing between here and its last use changes the queue.
+  let parked: boolean | undefined;
+  const hasParked = () => (parked ??= reads.hasParked(conversation));
+  if (text !== undefined) {
+    const busy = active ? active.status === "running" : hasParked();
+    const reply = busy ? undefined : instantReply(text);
+    if (reply !== undefined) return { kind: "instant", reply };
+  }
+  if (active?.status === "waiting" && text !== undefined) {
+    const step = reads.pendingStep(active.id);
+    if (step?.kind === "ask") return { kind: "answer", run: active, step, text };
+  }
+  if (active || hasParked()) return { kind: "park" };
+  return { kind: "start" };
+}

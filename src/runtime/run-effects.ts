@@ -1,0 +1,112 @@
+import type { BatchedTransactions } from "../db/batched-transactions.ts";
+import { replyTargetOf } from "../ingest/update-fields.ts";
+import type { Outbox } from "../telegram/outbox.ts";
+import type { Clock } from "../clock.ts";
+import type { RunEffects } from "./agent-context.ts";
+import { RunCancelledError, type ReplyOptions, type TelegramUpdate } from "./context.ts";
+import { ACTIVE, type RunRow, type RunStore } from "./run-store.ts";
+import type { StepOutcome } from "./step-runner.ts";
+
+export interface EffectDeps {
+  batched: BatchedTransactions;
+  store: RunStore;
+  outbox: Outbox;
+  clock: Clock;
+  /** A question's timeout or a sleep's end was committed. */
+  deadlineAdded(at: number): void;
+}
+
+/** Button data of a question's choice: which run, which journal position, which choice. */
+export function choiceData(runId: number, seq: number, index: number): string {
+  return `timbre:${runId}:${seq}:${index}`;
+}
+
+/** One button per choice: a row of up to three short ones, else one a row. */
+export function choicesKeyboard(runId: number, seq: number, choices: string[]): { inline_keyboard: { text: string; callback_data: string }[][] } {
+  const buttons = choices.map((text, index) => ({ text, callback_data: choiceData(runId, seq, index) }));
+  const oneRow = buttons.length <= 3 && choices.every((choice) => choice.length <= 16);
+  return { inline_keyboard: oneRow ? [buttons] : buttons.map((button) => [button]) };
+}
+
+/**
+ * The journal writes of one run's ctx calls, each with its effect in the same shared commit
+ * (see BatchedTransactions): a reply's outbox row, a question's row and the run's waiting status.
+ * Each first checks in the database that the run is still active: a /cancel routed earlier in the
+ * same batch has ended it there before this execution hears of it.
+ */
+export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate, cancelled: () => boolean): RunEffects {
+  const { batched, store, outbox, clock } = deps;
+  const target = replyTargetOf(update);
+  const write = <T>(fn: (now: number) => T): Promise<T> =>
+    batched.run(() => {
+      if (cancelled() || !ACTIVE.includes(store.runById(run.id)?.status ?? "done")) throw new RunCancelledError();
+      return fn(clock.now());
+    });
+  const send = (text: string, options: ReplyOptions) => outbox.enqueue({ chatId: run.chatId, text, options: { ...target, ...options }, runId: run.id, updateId: run.triggerUpdateId });
+
+  return {
+    reply: (seq, text, options) =>
+      write((now) => {
+        store.insertStep({ runId: run.id, seq, kind: "reply", text, state: "done" }, now);
+        send(text, options);
+      }),
+
+    ask: async (seq, question, { timeoutMs, choices, options }) => {
+      const deadlineAt = await write((now) => {
+        const deadlineAt = now + timeoutMs;
+        store.insertStep({ runId: run.id, seq, kind: "ask", text: question, state: "waiting", deadlineAt, choices: choices ? JSON.stringify(choices) : null, finishedAt: null }, now);
+        store.setRunStatus(run.id, "waiting", now);
+        send(question, choices ? { ...options, reply_markup: choicesKeyboard(run.id, seq, choices) } : options);
+        return deadlineAt;
+      });
+      deps.deadlineAdded(deadlineAt);
+    },
+
+    step: (seq, name, outcome: StepOutcome) =>
+      write((now) =>
+        store.insertStep(
+          {
+            runId: run.id,
+            seq,
+            kind: "step",
+            text: name,
+            state: outcome.ok ? "done" : "failed",
+            result: outcome.ok ? outcome.json : null,
+            error: outcome.ok ? null : outcome.message,
+            attempts: outcome.attempts,
+            startedAt: outcome.startedAt,
+          },
+          now,
+        ),
+      ),
+
+    sleep: async (seq, ms) => {
+      const deadlineAt = await write((now) => {
+        const deadlineAt = now + ms;
+        store.insertStep({ runId: run.id, seq, kind: "sleep", text: "sleep", state: "waiting", deadlineAt, finishedAt: null }, now);
+        store.setRunStatus(run.id, "waiting", now);
+        return deadlineAt;
+      });
+      deps.deadlineAdded(deadlineAt);
+    },
+
+    remember: (seq, json) =>
+      write((now) => {
+        // The first remember of a run keeps what the run started with, so its replays still see that.
+        const before = store.memory(run.conversation);
+        store.keepMemoryBefore(run.id, before === undefined ? "{}" : `{"value":${before}}`);
+        store.insertStep({ runId: run.id, seq, kind: "remember", text: "remember", state: "done", result: json }, now);
+        store.setMemory(run.conversation, json, now);
+      }),
+  };
+}
+
+/** ctx.memory for an execution of `run`: what it started with. */
+export function memoryAtStart(store: RunStore, run: RunRow): unknown {
+  if (run.memoryBefore !== null) {
+    const kept = JSON.parse(run.memoryBefore) as { value?: unknown };
+    return kept.value;
+  }
+  const current = store.memory(run.conversation);
+  return current === undefined ? undefined : JSON.parse(current);
+}

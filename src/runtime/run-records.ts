@@ -1,0 +1,163 @@
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import type { Clock } from "../clock.ts";
+import { relaxedTransaction, type Db } from "../db/index.ts";
+import { countByStatus } from "../db/count-by-status.ts";
+import { runs, runSteps, type RunStatus } from "../db/schema.ts";
+import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
+import { replyTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { Outbox } from "../telegram/outbox.ts";
+import type { Agent, TelegramUpdate } from "./context.ts";
+import { runtimeText, type RuntimeText } from "./messages.ts";
+import type { RunRow, RunStore, StepRow } from "./run-store.ts";
+import { instantReplyOf } from "./routing.ts";
+
+/** A run just recorded, with what its first execution needs. */
+export interface StartedRun {
+  run: RunRow;
+  update: TelegramUpdate;
+}
+
+export interface RecordsDeps {
+  db: Db;
+  store: RunStore;
+  inbox: Inbox;
+  outbox: Outbox;
+  agent: Agent;
+  clock: Clock;
+  log: Logger;
+  metrics?: Metrics;
+  settings: { agentName: string; agentVersion: string };
+}
+
+/**
+ * The writes that start and end runs, inside the caller's transaction: a new run, a run's end,
+ * the runtime's own messages, instant replies, and taking a conversation's next queued update.
+ * Also the admin reads of the runs table.
+ */
+export class RunRecords {
+  constructor(private readonly deps: RecordsDeps) {}
+
+  /** Records a new run for `stored`; the caller executes it after the commit. */
+  create(stored: StoredUpdate, conversation: string): RunRow {
+    const { inbox, store, clock, settings } = this.deps;
+    inbox.setStatus(stored.updateId, "processing");
+    return store.insertRun(
+      {
+        conversation,
+        chatId: stored.chatId ?? 0,
+        userId: stored.userId,
+        agent: settings.agentName,
+        agentVersion: settings.agentVersion,
+        triggerUpdateId: stored.updateId,
+        trigger: JSON.stringify(stored.update),
+      },
+      clock.now(),
+    );
+  }
+
+  /** Records a run's end; a cancelled run's pending question is cancelled with it. */
+  end(run: RunRow, status: "done" | "failed" | "cancelled", error: string | null): void {
+    const { store, inbox, clock } = this.deps;
+    store.endRun(run.id, status, error, clock.now());
+    if (status === "cancelled") store.cancelWaitingSteps(run.id);
+    inbox.setStatus(run.triggerUpdateId, status === "failed" ? "failed" : "done", error);
+  }
+
+  /** One of the runtime's own messages, in the user's language, where the update came from. Never to a chat the update does not name. */
+  say(stored: Pick<StoredUpdate, "updateId" | "chatId" | "update">, key: RuntimeText, runId?: number): void {
+    if (stored.chatId === null) return;
+    this.deps.outbox.enqueue({
+      chatId: stored.chatId,
+      text: runtimeText(key, userOf(stored.update)?.language_code),
+      options: replyTargetOf(stored.update),
+      updateId: stored.updateId,
+      ...(runId !== undefined ? { runId } : {}),
+    });
+  }
+
+  /** Sends the agent's instant reply to `stored` and marks it done. */
+  instantReply(stored: StoredUpdate, reply: string): void {
+    if (stored.chatId !== null) this.deps.outbox.enqueue({ chatId: stored.chatId, text: reply, options: replyTargetOf(stored.update), updateId: stored.updateId });
+    this.deps.inbox.setStatus(stored.updateId, "done");
+  }
+
+  /**
+   * Takes the conversation's queued updates, oldest first, until one starts a run (instant
+   * replies are sent on the way). Returns the in-memory work for after the commit, which gives
+   * the run to execute, if one started.
+   */
+  startNextInTransaction(conversation: string, stopping: boolean): () => StartedRun | undefined {
+    const { store, inbox, metrics, log, agent } = this.deps;
+    let processed = 0;
+    let failed = 0;
+    let started: StartedRun | undefined;
+    while (!stopping && !store.activeRun(conversation)) {
+      const next = store.nextParked(conversation);
+      if (!next) break;
+      store.unpark(next.updateId);
+      const stored = inbox.get(next.updateId);
+      if (!stored) {
+        log.error("runtime: a queued update has no stored payload; skipping it", { update_id: next.updateId, conversation });
+        inbox.setStatus(next.updateId, "failed", "payload missing");
+        failed++;
+        continue;
+      }
+      const text = textOf(stored.update);
+      const reply =
+        text === undefined
+          ? undefined
+          : instantReplyOf(agent, stored, text, (error) => log.error("runtime: the agent's instantReply threw; routing the text as usual", { update_id: stored.updateId, ...errorFields(error) }));
+      if (reply !== undefined) {
+        this.instantReply(stored, reply);
+        processed++;
+        continue;
+      }
+      started = { run: this.create(stored, conversation), update: stored.update };
+      break;
+    }
+    return () => {
+      for (let i = 0; i < failed; i++) metrics?.updatesFailed.inc();
+      for (let i = 0; i < processed; i++) metrics?.updatesProcessed.inc();
+      return started;
+    };
+  }
+
+  counts(): Record<RunStatus, number> {
+    return countByStatus(this.deps.db, runs, runs.status, { running: 0, waiting: 0, done: 0, failed: 0, cancelled: 0 });
+  }
+
+  /** Runs newest first, with the pending question of waiting runs. */
+  list(filter: { status?: RunStatus; limit: number; beforeId?: number }): (RunRow & { pendingQuestion: StepRow | null })[] {
+    const { db, store } = this.deps;
+    const conditions = [filter.status ? eq(runs.status, filter.status) : undefined, filter.beforeId !== undefined ? lt(runs.id, filter.beforeId) : undefined].filter(
+      (c) => c !== undefined,
+    );
+    const rows = db.select().from(runs).where(conditions.length ? and(...conditions) : undefined).orderBy(desc(runs.id)).limit(filter.limit).all();
+    return rows.map((run) => {
+      const pending = run.status === "waiting" ? store.pendingStep(run.id) : undefined;
+      return { ...run, pendingQuestion: pending?.kind === "ask" ? pending : null };
+    });
+  }
+
+  /** Deletes ended runs and their journals older than `olderThanMs`. */
+  prune(olderThanMs: number): number {
+    const { db, clock } = this.deps;
+    const cutoff = clock.now() - olderThanMs;
+    return relaxedTransaction(db.$client, () => {
+      const old = db
+        .select({ id: runs.id })
+        .from(runs)
+        .where(and(inArray(runs.status, ["done", "failed", "cancelled"]), lt(runs.endedAt, cutoff)))
+        .all()
+        .map((r) => r.id);
+      for (let i = 0; i < old.length; i += 500) {
+        const chunk = old.slice(i, i + 500);
+        db.delete(runSteps).where(inArray(runSteps.runId, chunk)).run();
+        db.delete(runs).where(inArray(runs.id, chunk)).run();
+      }
+      return old.length;
+    });
+  }
+}

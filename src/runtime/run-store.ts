@@ -1,0 +1,166 @@
+import type { Statement } from "bun:sqlite";
+import type { Db } from "../db/index.ts";
+import { ACTIVE_RUN_STATUSES, type parkedUpdates, type runs, type runSteps, type RunStatus, type StepKind, type StepState } from "../db/schema.ts";
+import type { JournalEntry } from "./journal.ts";
+
+export type RunRow = typeof runs.$inferSelect;
+export type StepRow = typeof runSteps.$inferSelect;
+export type NewRun = Pick<typeof runs.$inferInsert, "conversation" | "chatId" | "userId" | "agent" | "agentVersion" | "triggerUpdateId" | "trigger">;
+export type ParkedRow = typeof parkedUpdates.$inferSelect;
+
+export const ACTIVE: readonly RunStatus[] = ACTIVE_RUN_STATUSES;
+
+/** A new journal entry; what is not given is null. */
+export interface NewStep {
+  runId: number;
+  seq: number;
+  kind: StepKind;
+  text: string;
+  state: StepState;
+  deadlineAt?: number | null;
+  result?: string | null;
+  error?: string | null;
+  attempts?: number | null;
+  choices?: string | null;
+  /** When the entry's work began (a step's first attempt); defaults to `now`. */
+  startedAt?: number;
+  /** When it finished (a step, a reply); null for a question or a sleep until it settles. */
+  finishedAt?: number | null;
+}
+
+/** Every column of `runs`, named as Drizzle's RunRow names them. */
+const RUN_COLUMNS = `id, conversation, chat_id AS chatId, user_id AS userId, agent, agent_version AS agentVersion, status,
+  trigger_update_id AS triggerUpdateId, trigger, error, memory_before AS memoryBefore, created_at AS createdAt, updated_at AS updatedAt, ended_at AS endedAt`;
+/** Every column of `run_steps`, named as Drizzle's StepRow names them. */
+const STEP_COLUMNS = `run_id AS runId, seq, kind, text, state, answer, answer_update_id AS answerUpdateId, deadline_at AS deadlineAt,
+  result, error, attempts, choices, created_at AS createdAt, answered_at AS answeredAt`;
+/** A journal entry as the replay core reads it. */
+const ENTRY_COLUMNS = `seq, kind, text AS key, state, result, answer, error, attempts`;
+
+/**
+ * The runtime's SQL on its tables (runs, run_steps, memories, parked_updates), prepared once as
+ * raw bun:sqlite statements: every update routed and every step of a run uses several, and
+ * Drizzle's prepared queries cost ~4x more per call than the statement they run. The SQL names
+ * columns as the schema's Drizzle types do, so rows keep those types. This is the seam another
+ * storage engine implements.
+ */
+export function prepareRunStore(db: Db) {
+  const sqlite = db.$client;
+  const activeRun: Statement<RunRow, [{ conversation: string }]> = sqlite.prepare(
+    `SELECT ${RUN_COLUMNS} FROM runs WHERE conversation = $conversation AND status IN ('running', 'waiting') LIMIT 1`,
+  );
+  const runById: Statement<RunRow, [{ id: number }]> = sqlite.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $id`);
+  const runsWithStatus: Statement<RunRow, [{ status: RunStatus }]> = sqlite.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = $status ORDER BY id`);
+  const insertRun: Statement<RunRow, [Required<{ [K in keyof NewRun]: NonNullable<NewRun[K]> | null }> & { now: number }]> = sqlite.prepare(
+    `INSERT INTO runs (conversation, chat_id, user_id, agent, agent_version, status, trigger_update_id, trigger, created_at, updated_at)
+     VALUES ($conversation, $chatId, $userId, $agent, $agentVersion, 'running', $triggerUpdateId, $trigger, $now, $now) RETURNING ${RUN_COLUMNS}`,
+  );
+  const setRunStatus: Statement<unknown, [{ id: number; status: RunStatus; now: number }]> = sqlite.prepare(
+    `UPDATE runs SET status = $status, updated_at = $now WHERE id = $id`,
+  );
+  const endRun: Statement<unknown, [{ id: number; status: RunStatus; error: string | null; now: number }]> = sqlite.prepare(
+    `UPDATE runs SET status = $status, error = $error, updated_at = $now, ended_at = $now WHERE id = $id`,
+  );
+  const keepMemoryBefore: Statement<unknown, [{ id: number; memory: string }]> = sqlite.prepare(
+    `UPDATE runs SET memory_before = $memory WHERE id = $id AND memory_before IS NULL`,
+  );
+
+  const journal: Statement<JournalEntry, [{ runId: number }]> = sqlite.prepare(`SELECT ${ENTRY_COLUMNS} FROM run_steps WHERE run_id = $runId ORDER BY seq`);
+  const steps: Statement<StepRow, [{ runId: number }]> = sqlite.prepare(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $runId ORDER BY seq`);
+  const stepAt: Statement<StepRow, [{ runId: number; seq: number }]> = sqlite.prepare(
+    `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $runId AND seq = $seq`,
+  );
+  const pendingStep: Statement<StepRow, [{ runId: number }]> = sqlite.prepare(
+    `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $runId AND state = 'waiting' LIMIT 1`,
+  );
+  const insertStep: Statement<unknown, [Required<Omit<NewStep, "startedAt" | "finishedAt">> & { createdAt: number; answeredAt: number | null }]> = sqlite.prepare(
+    `INSERT INTO run_steps (run_id, seq, kind, text, state, deadline_at, result, error, attempts, choices, created_at, answered_at)
+     VALUES ($runId, $seq, $kind, $text, $state, $deadlineAt, $result, $error, $attempts, $choices, $createdAt, $answeredAt)`,
+  );
+  const settleStep: Statement<
+    unknown,
+    [{ runId: number; seq: number; state: StepState; answer: string | null; answerUpdateId: number | null; now: number }]
+  > = sqlite.prepare(
+    `UPDATE run_steps SET state = $state, answer = $answer, answer_update_id = $answerUpdateId, answered_at = $now WHERE run_id = $runId AND seq = $seq AND state = 'waiting'`,
+  );
+  const cancelWaitingSteps: Statement<unknown, [{ runId: number }]> = sqlite.prepare(
+    `UPDATE run_steps SET state = 'cancelled' WHERE run_id = $runId AND state = 'waiting'`,
+  );
+  const nextDeadline: Statement<{ at: number | null }, []> = sqlite.prepare(`SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'`);
+  const dueSteps: Statement<{ runId: number; seq: number; kind: StepKind }, [{ now: number; limit: number }]> = sqlite.prepare(
+    `SELECT run_id AS runId, seq, kind FROM run_steps WHERE state = 'waiting' AND deadline_at <= $now ORDER BY deadline_at LIMIT $limit`,
+  );
+
+  const memory: Statement<{ value: string }, [{ conversation: string }]> = sqlite.prepare(`SELECT value FROM memories WHERE conversation = $conversation`);
+  const setMemory: Statement<unknown, [{ conversation: string; value: string; now: number }]> = sqlite.prepare(
+    `INSERT INTO memories (conversation, value, updated_at) VALUES ($conversation, $value, $now)
+     ON CONFLICT (conversation) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+  );
+
+  const park: Statement<unknown, [{ updateId: number; conversation: string; now: number }]> = sqlite.prepare(
+    `INSERT INTO parked_updates (update_id, conversation, created_at) VALUES ($updateId, $conversation, $now) ON CONFLICT DO NOTHING`,
+  );
+  const nextParked: Statement<ParkedRow, [{ conversation: string }]> = sqlite.prepare(
+    `SELECT update_id AS updateId, conversation, created_at AS createdAt FROM parked_updates WHERE conversation = $conversation ORDER BY update_id LIMIT 1`,
+  );
+  const parkedConversations: Statement<{ conversation: string }, []> = sqlite.prepare(`SELECT DISTINCT conversation FROM parked_updates`);
+  const unpark: Statement<unknown, [{ updateId: number }]> = sqlite.prepare(`DELETE FROM parked_updates WHERE update_id = $updateId`);
+
+  return {
+    activeRun: (conversation: string): RunRow | undefined => activeRun.get({ conversation }) ?? undefined,
+    runById: (id: number): RunRow | undefined => runById.get({ id }) ?? undefined,
+    runsWithStatus: (status: RunStatus): RunRow[] => runsWithStatus.all({ status }),
+    insertRun: (run: NewRun, now: number): RunRow =>
+      insertRun.get({
+        conversation: run.conversation,
+        chatId: run.chatId,
+        userId: run.userId ?? null,
+        agent: run.agent,
+        agentVersion: run.agentVersion ?? null,
+        triggerUpdateId: run.triggerUpdateId,
+        trigger: run.trigger,
+        now,
+      })!,
+    setRunStatus: (id: number, status: RunStatus, now: number) => void setRunStatus.run({ id, status, now }),
+    endRun: (id: number, status: RunStatus, error: string | null, now: number) => void endRun.run({ id, status, error, now }),
+    /** Keeps the memory a run started with, the first time it remembers something (later calls change nothing). */
+    keepMemoryBefore: (id: number, memory: string) => void keepMemoryBefore.run({ id, memory }),
+
+    journal: (runId: number): JournalEntry[] => journal.all({ runId }),
+    steps: (runId: number): StepRow[] => steps.all({ runId }),
+    stepAt: (runId: number, seq: number): StepRow | undefined => stepAt.get({ runId, seq }) ?? undefined,
+    pendingStep: (runId: number): StepRow | undefined => pendingStep.get({ runId }) ?? undefined,
+    insertStep: (step: NewStep, now: number) =>
+      void insertStep.run({
+        runId: step.runId,
+        seq: step.seq,
+        kind: step.kind,
+        text: step.text,
+        state: step.state,
+        deadlineAt: step.deadlineAt ?? null,
+        result: step.result ?? null,
+        error: step.error ?? null,
+        attempts: step.attempts ?? null,
+        choices: step.choices ?? null,
+        createdAt: step.startedAt ?? now,
+        answeredAt: step.finishedAt === undefined ? now : step.finishedAt,
+      }),
+    /** Settles a waiting question or sleep; false when it was no longer waiting. */
+    settleStep: (runId: number, seq: number, state: StepState, now: number, answer: { text: string; updateId: number } | null = null): boolean =>
+      settleStep.run({ runId, seq, state, now, answer: answer?.text ?? null, answerUpdateId: answer?.updateId ?? null }).changes > 0,
+    cancelWaitingSteps: (runId: number) => void cancelWaitingSteps.run({ runId }),
+    /** The earliest deadline of a waiting question or sleep. */
+    nextDeadline: (): number | undefined => nextDeadline.get()?.at ?? undefined,
+    dueSteps: (now: number, limit: number) => dueSteps.all({ now, limit }),
+
+    memory: (conversation: string): string | undefined => memory.get({ conversation })?.value,
+    setMemory: (conversation: string, value: string, now: number) => void setMemory.run({ conversation, value, now }),
+
+    park: (updateId: number, conversation: string, now: number) => void park.run({ updateId, conversation, now }),
+    nextParked: (conversation: string): ParkedRow | undefined => nextParked.get({ conversation }) ?? undefined,
+    parkedConversations: (): string[] => parkedConversations.all().map((row) => row.conversation),
+    unpark: (updateId: number) => void unpark.run({ updateId }),
+  };
+}
+
+export type RunStore = ReturnType<typeof prepareRunStore>;

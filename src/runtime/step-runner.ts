@@ -1,0 +1,62 @@
+import type { Clock } from "../clock.ts";
+import { RunCancelledError, type StepOptions } from "./context.ts";
+
+/** How a step's function ended once its retries were done. */
+export type StepOutcome =
+  | { ok: true; json: string | null; attempts: number; startedAt: number }
+  | { ok: false; message: string; attempts: number; startedAt: number };
+
+const MAX_BACKOFF_MS = 60_000;
+
+function checkedOptions(name: string, options: StepOptions): { retries: number; backoffMs: number } {
+  const retries = options.retries ?? 3;
+  const backoffSeconds = options.backoffSeconds ?? 1;
+  if (!Number.isInteger(retries) || retries < 0 || retries > 100) throw new TypeError(`ctx.step("${name}"): retries must be a whole number from 0 to 100, got ${retries}`);
+  if (!Number.isFinite(backoffSeconds) || backoffSeconds < 0) throw new TypeError(`ctx.step("${name}"): backoffSeconds must be a number >= 0, got ${backoffSeconds}`);
+  return { retries, backoffMs: backoffSeconds * 1000 };
+}
+
+/** The result as its journal holds it: JSON text, or null for undefined. Not serialisable is the agent's bug, never retried. */
+function serialise(name: string, value: unknown): string | null {
+  try {
+    return JSON.stringify(value) ?? null;
+  } catch (error) {
+    throw new TypeError(`ctx.step("${name}"): its result is not JSON-serialisable (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+function wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new RunCancelledError());
+    const onAbort = () => {
+      timer.cancel();
+      reject(new RunCancelledError());
+    };
+    const timer = clock.setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Calls a step's function until it returns, retrying a throw after `backoffSeconds`, doubling,
+ * capped at 60 s, `retries` times. Cancelling the run stops the retries.
+ */
+export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>, options: StepOptions, clock: Clock, signal: AbortSignal): Promise<StepOutcome> {
+  const { retries, backoffMs } = checkedOptions(name, options);
+  const startedAt = clock.now();
+  for (let attempt = 1; ; attempt++) {
+    let value: T;
+    try {
+      value = await fn();
+    } catch (error) {
+      if (signal.aborted) throw new RunCancelledError();
+      if (attempt > retries) return { ok: false, message: error instanceof Error ? error.message : String(error), attempts: attempt, startedAt };
+      await wait(clock, Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1)), signal);
+      continue;
+    }
+    return { ok: true, json: serialise(name, value), attempts: attempt, startedAt };
+  }
+}

@@ -1,0 +1,58 @@
+import type { Clock } from "../clock.ts";
+
+/**
+ * One durable deadline scheduler for question timeouts and sleeps. The deadlines live in the
+ * journal; in memory there is only one timer, set for the earliest of them, so a million
+ * waiting runs cost no timers. Re-armed from the journal on start and after each firing.
+ */
+export class DeadlineTimers {
+  private timer: { cancel(): void } | undefined;
+  private armedAt = Infinity;
+  private stopped = false;
+
+  constructor(
+    private readonly clock: Clock,
+    /** The earliest deadline stored, if any. */
+    private readonly earliest: () => number | undefined,
+    /** Handles every deadline due at `now` (each is then settled, so `earliest` moves on). */
+    private readonly fire: (now: number) => void,
+  ) {}
+
+  /** Arms for the earliest stored deadline. */
+  rearm(): void {
+    this.armFor(this.earliest());
+  }
+
+  /** A deadline was just committed; an earlier one than the armed one takes over. */
+  added(at: number): void {
+    if (at < this.armedAt) this.armFor(at);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  private armFor(at: number | undefined): void {
+    if (this.stopped) return;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.armedAt = at ?? Infinity;
+    if (at === undefined) return;
+    this.timer = this.clock.setTimeout(() => this.onTimer(), at - this.clock.now());
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    const now = this.clock.now();
+    // A long timer is clamped and fires early: wait for the rest.
+    if (this.armedAt > now) return this.armFor(this.armedAt);
+    this.armedAt = Infinity;
+    try {
+      this.fire(now);
+    } finally {
+      this.rearm();
+    }
+  }
+}
