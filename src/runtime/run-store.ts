@@ -1,5 +1,4 @@
-import type { Statement } from "bun:sqlite";
-import type { Db } from "../db/index.ts";
+import type { Database, Statement } from "bun:sqlite";
 import { ACTIVE_RUN_STATUSES, type parkedUpdates, type runs, type runSteps, type RunStatus, type StepKind, type StepState } from "../db/schema.ts";
 import type { JournalEntry } from "./journal.ts";
 
@@ -44,8 +43,7 @@ const ENTRY_COLUMNS = `seq, kind, text AS key, state, result, answer, error, att
  * columns as the schema's Drizzle types do, so rows keep those types. This is the seam another
  * storage engine implements.
  */
-export function prepareRunStore(db: Db) {
-  const sqlite = db.$client;
+export function prepareRunStore(sqlite: Database) {
   const activeRun: Statement<RunRow, [{ conversation: string }]> = sqlite.prepare(
     `SELECT ${RUN_COLUMNS} FROM runs WHERE conversation = $conversation AND status IN ('running', 'waiting') LIMIT 1`,
   );

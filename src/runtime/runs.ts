@@ -84,7 +84,7 @@ export class Runtime {
 
   constructor(private readonly deps: RuntimeDeps) {
     const { db, clock, settings } = deps;
-    this.store = prepareRunStore(db);
+    this.store = prepareRunStore(db.$client);
     this.batched = new BatchedTransactions(db.$client);
     this.records = new RunRecords({ ...deps, store: this.store });
     this.slots = new RunSlots(settings.maxConcurrency, clock, { afterMs: settings.typingAfterMs ?? 1000, everyMs: settings.typingEveryMs ?? 4000 });

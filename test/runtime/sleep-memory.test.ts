@@ -62,7 +62,7 @@ test("a text sent while the run sleeps waits for it, and starts the next run whe
 test("ctx.memory is the conversation's memory as the run started, across its replays; remember is refused over 256 KiB", async () => {
   const ran = gate();
   let tooBig = "";
-  const agent: Agent<{ names: string[] }> = async (ctx) => {
+  const agent: Agent<{ names: string[]; blob?: string }> = async (ctx) => {
     const names = [...(ctx.memory?.names ?? []), ctx.text ?? ""];
     await ctx.remember({ names });
     const answer = await ctx.ask(`now ${names.join(",")}; memory was ${JSON.stringify(ctx.memory ?? null)}. ok?`);

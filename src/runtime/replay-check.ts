@@ -1,0 +1,78 @@
+import { Database } from "bun:sqlite";
+import { systemClock } from "../clock.ts";
+import { textOf, userOf } from "../ingest/update-fields.ts";
+import { agentContext, type RunEffects } from "./agent-context.ts";
+import type { Agent, TelegramUpdate } from "./context.ts";
+import { Execution, type ExecutionOutcome } from "./engine.ts";
+import { memoryAtStart } from "./run-effects.ts";
+import { prepareRunStore, type RunRow } from "./run-store.ts";
+
+/** A run whose journal the current agent would not replay. */
+export interface ReplayProblem {
+  run: Pick<RunRow, "id" | "conversation" | "agent" | "agentVersion" | "status">;
+  /** The first mismatching step, or what the agent did instead of replaying. */
+  problem: string;
+}
+
+/** How long one run's replay may take (agent code between ctx calls that hangs). */
+const RUN_CHECK_MS = 10_000;
+
+/** Check mode never reaches a new call: the execution ends where the journal does. */
+const noEffects: RunEffects = new Proxy({} as RunEffects, {
+  get: () => () => Promise.reject(new Error("replay-check does nothing new")),
+});
+
+function problemOf(outcome: ExecutionOutcome | "timeout"): string | undefined {
+  if (outcome === "timeout") return `the agent did not reach the end of the journal within ${RUN_CHECK_MS / 1000} s (code between ctx calls that waits on something?)`;
+  if (outcome.kind === "mismatch") return outcome.error.message;
+  if (outcome.kind === "threw") {
+    const error = outcome.error;
+    return `the agent throws while replaying: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+  }
+  return undefined;
+}
+
+/**
+ * Replays the journal of every running or waiting run against `agent`, reading the database
+ * only (no instance lock, no writes, nothing sent), and returns the runs that would not replay.
+ */
+export async function replayCheck(databasePath: string, agent: Agent): Promise<{ checked: number; problems: ReplayProblem[] }> {
+  const sqlite = new Database(databasePath, { readonly: true });
+  try {
+    const store = prepareRunStore(sqlite);
+    const active = [...store.runsWithStatus("running"), ...store.runsWithStatus("waiting")].sort((a, b) => a.id - b.id);
+    const problems: ReplayProblem[] = [];
+    for (const run of active) {
+      const update = JSON.parse(run.trigger) as TelegramUpdate;
+      const execution = new Execution(store.journal(run.id), "check");
+      const ctx = agentContext({
+        run,
+        update,
+        text: textOf(update),
+        user: userOf(update),
+        memory: memoryAtStart(store, run),
+        signal: new AbortController().signal,
+        execution,
+        effects: noEffects,
+        clock: systemClock,
+        askTimeoutMs: 0,
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const outcome = await Promise.race([
+        execution.run(() => agent(ctx)),
+        new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), RUN_CHECK_MS))),
+      ]);
+      clearTimeout(timer);
+      const problem = problemOf(outcome);
+      if (problem) problems.push({ run: { id: run.id, conversation: run.conversation, agent: run.agent, agentVersion: run.agentVersion, status: run.status }, problem });
+    }
+    return { checked: active.length, problems };
+  } finally {
+    sqlite.close();
+  }
+}
+
+/** One line per problem, as `timbre replay-check` prints them. */
+export function problemLine({ run, problem }: ReplayProblem): string {
+  return `run ${run.id} (conversation ${run.conversation}, ${run.status}, started by ${run.agent}${run.agentVersion ? ` ${run.agentVersion}` : ""}): ${problem}`;
+}

@@ -1,0 +1,50 @@
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import type { Agent } from "../../src/runtime/context.ts";
+import { problemLine, replayCheck } from "../../src/runtime/replay-check.ts";
+import { serviceRig, connectWebhook, serviceEnv, startInProcess, waitFor } from "../helpers.ts";
+import { newUser, Person } from "./support.ts";
+
+const { emulator, apiUrl, dir, services } = serviceRig();
+
+const survey =
+  (secondQuestion: string): Agent =>
+  async (ctx) => {
+    const name = await ctx.ask("name?");
+    const id = await ctx.step("lookup", () => name.length);
+    await ctx.reply(`hello ${name} #${id}`);
+    await ctx.ask(secondQuestion);
+    await ctx.reply("thanks");
+  };
+
+test("replay-check passes the unchanged agent, names the first mismatching step of a changed one, and changes nothing", async () => {
+  const dbPath = `${dir.path}/check.db`;
+  const service = await startInProcess(serviceEnv(emulator, apiUrl, dbPath, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }), { agent: survey("city?") });
+  services.push(service);
+  await connectWebhook(emulator, service.url);
+  const early = new Person(emulator, newUser("Early"));
+  const late = new Person(emulator, newUser("Late"));
+  expect(await early.say("go")).toBe("name?");
+  expect(await late.say("go")).toBe("name?");
+  expect(await late.say("Lu")).toBe("hello Lu #2");
+  expect(await late.hear()).toBe("city?");
+  await waitFor(() => service.runtime.counts().waiting === 2, "both runs to wait");
+  await service.outbox.whenIdle();
+  const sentBefore = emulator.calls.length;
+  const filesBefore = [readFileSync(dbPath), readFileSync(`${dbPath}-wal`)];
+
+  // Beside the running service.
+  expect(await replayCheck(dbPath, survey("city?"))).toEqual({ checked: 2, problems: [] });
+  const changed = await replayCheck(dbPath, survey("which city?"));
+  expect(changed.checked).toBe(2);
+  const [runEarly, runLate] = service.runtime.list({ limit: 2 }).reverse();
+  // The early run has not reached the changed question: it still replays.
+  expect(changed.problems.map(problemLine)).toEqual([
+    `run ${runLate!.id} (conversation ${late.chatId}, waiting, started by coach ${runLate!.agentVersion}): step 3: the journal has ask "city?" but the agent now makes ask "which city?"`,
+  ]);
+  expect(runEarly!.status).toBe("waiting");
+
+  expect(emulator.calls.length).toBe(sentBefore);
+  expect([readFileSync(dbPath), readFileSync(`${dbPath}-wal`)].map((now, i) => now.equals(filesBefore[i]!))).toEqual([true, true]);
+  expect(service.runtime.counts().waiting).toBe(2);
+});
