@@ -18,7 +18,11 @@ export type ExecutionOutcome =
  */
 export type ExecutionMode = "live" | "check";
 
-const never = new Promise<never>(() => {});
+/**
+ * A promise that never settles, fresh each time: a shared one would keep every suspended
+ * function alive through its list of reactions.
+ */
+const never = () => new Promise<never>(() => {});
 
 /**
  * One execution of an agent function against a run's journal: the replay core. It knows nothing
@@ -51,7 +55,7 @@ export class Execution {
    * has ended (mismatch, suspension, caught up in check mode).
    */
   position(kind: EntryKind, key: string): Promise<{ seq: number; recorded: JournalEntry | undefined }> {
-    if (this.ended) return never;
+    if (this.ended) return never();
     if (this.cancelled) return Promise.reject(new RunCancelledError());
     if (this.finished) return Promise.reject(new Error("the run has ended: ctx calls only work while the agent function runs (await each one)"));
     let taken: { seq: number; recorded: JournalEntry | undefined };
@@ -59,11 +63,11 @@ export class Execution {
       taken = this.cursor.next(kind, key);
     } catch (error) {
       this.end({ kind: "mismatch", error: error as ReplayMismatchError });
-      return never;
+      return never();
     }
     if (!taken.recorded && this.mode === "check") {
       this.end({ kind: "caught-up" });
-      return never;
+      return never();
     }
     return Promise.resolve(taken);
   }
@@ -71,7 +75,7 @@ export class Execution {
   /** Ends the execution: the run waits (on an answer or a timer) and a later execution replays it. */
   suspend(): Promise<never> {
     this.end({ kind: "suspended" });
-    return never;
+    return never();
   }
 
   /** Tracks an effect in flight, so a suspension in the meantime still waits for its commit. */
