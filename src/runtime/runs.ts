@@ -88,7 +88,9 @@ export class Runtime {
     this.batched = new BatchedTransactions(db.$client);
     this.records = new RunRecords({ ...deps, store: this.store });
     this.slots = new RunSlots(settings.maxConcurrency, clock, { afterMs: settings.typingAfterMs ?? 1000, everyMs: settings.typingEveryMs ?? 4000 });
-    this.timers = new DeadlineTimers(clock, () => this.store.nextDeadline(), (now) => this.wakeDue(now));
+    this.timers = new DeadlineTimers(clock, () => this.store.nextDeadline(), (now) => this.wakeDue(now), (error) =>
+      deps.log[isTransientStorageError(error) ? "warn" : "error"]("runtime: could not wake due questions and sleeps; trying again shortly", errorFields(error)),
+    );
   }
 
   /** Resumes what a previous process left: running runs are replayed, deadlines re-armed, idle conversations start their queued update. */
@@ -205,27 +207,31 @@ export class Runtime {
     }
     const live: LiveRun = { execution: new Execution([]), abort: new AbortController(), slot: undefined, again: false };
     this.live.set(runId, live);
-    const execution = this.executeWhileWoken(runId, live, fresh).finally(() => {
-      live.slot?.release();
-      this.live.delete(runId);
-      this.executions.delete(execution);
-    });
+    const execution = this.executeWhileWoken(runId, live, fresh)
+      .catch((error: unknown) => this.deps.log.error("runtime: a run's execution failed unexpectedly; it replays on the next start", { run_id: runId, ...errorFields(error) }))
+      .finally(() => {
+        live.slot?.release();
+        this.live.delete(runId);
+        this.executions.delete(execution);
+      });
     this.executions.add(execution);
     return execution;
   }
 
   private async executeWhileWoken(runId: number, live: LiveRun, fresh: FreshRun | undefined): Promise<void> {
     let first = fresh;
+    let typingTo: { chatId: number; thread: number | undefined } | undefined;
     do {
       live.again = false;
+      live.slot ??= await this.slots.acquire(() => typingTo && void this.deps.outbox.typing(typingTo.chatId, typingTo.thread));
+      // Read with the slot held: cancelled (or stopping) while it waited, the agent never starts.
+      if (live.abort.signal.aborted || this.stopping) return;
       const run = first?.run ?? this.store.runById(runId);
-      if (!run || run.status !== "running" || live.abort.signal.aborted || this.stopping) return;
+      if (!run || run.status !== "running") return;
       const update = first?.update ?? (JSON.parse(run.trigger) as TelegramUpdate);
       const journal: JournalEntry[] = first ? [] : this.store.journal(run.id);
       first = undefined;
-      live.slot ??= await this.slots.acquire(() => void this.deps.outbox.typing(run.chatId, threadOf(update)));
-      // Cancelled while it waited for a slot: the agent never starts.
-      if (live.abort.signal.aborted || this.stopping) return;
+      typingTo = { chatId: run.chatId, thread: threadOf(update) };
       live.execution = new Execution(journal);
       const outcome = await this.executeOnce(run, update, live);
       await this.finish(run, update, outcome, live);

@@ -16,11 +16,18 @@ export class DeadlineTimers {
     private readonly earliest: () => number | undefined,
     /** Handles every deadline due at `now` (each is then settled, so `earliest` moves on). */
     private readonly fire: (now: number) => void,
+    /** `fire` or `earliest` threw (the database failed): reported here, tried again after `retryMs`. */
+    private readonly onError: (error: unknown) => void,
+    private readonly retryMs = 1_000,
   ) {}
 
   /** Arms for the earliest stored deadline. */
   rearm(): void {
-    this.armFor(this.earliest());
+    try {
+      this.armFor(this.earliest());
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   /** A deadline was just committed; an earlier one than the armed one takes over. */
@@ -51,8 +58,17 @@ export class DeadlineTimers {
     this.armedAt = Infinity;
     try {
       this.fire(now);
-    } finally {
-      this.rearm();
+    } catch (error) {
+      return this.failed(error);
     }
+    this.rearm();
+  }
+
+  private failed(error: unknown): void {
+    this.onError(error);
+    if (this.stopped) return;
+    this.timer?.cancel();
+    this.armedAt = this.clock.now() + this.retryMs;
+    this.timer = this.clock.setTimeout(() => this.onTimer(), this.retryMs);
   }
 }
