@@ -4,18 +4,15 @@ import { relaxedTransaction, type Db } from "../db/index.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
-import { conversationOf, textOf, threadOf, userOf } from "../ingest/update-fields.ts";
+import { conversationOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbox } from "../telegram/outbox.ts";
-import { agentContext } from "./agent-context.ts";
 import { AskTimeoutError, RunCancelledError, type Agent, type TelegramUpdate } from "./context.ts";
-import { Execution, type ExecutionOutcome } from "./engine.ts";
-import type { JournalEntry } from "./journal.ts";
-import { runtimeText, type RuntimeText } from "./messages.ts";
-import { memoryAtStart, runEffects } from "./run-effects.ts";
+import type { ExecutionOutcome } from "./engine.ts";
+import type { RuntimeText } from "./messages.ts";
 import { RunRecords, type StartedRun } from "./run-records.ts";
-import { RunSlots, type HeldSlot } from "./run-slots.ts";
+import { RunExecutor } from "./executor.ts";
 import { ACTIVE, prepareRunStore, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
 import { instantReplyOf, routeOf } from "./routing.ts";
 import { DeadlineTimers } from "./timers.ts";
@@ -52,18 +49,6 @@ export interface RuntimeDeps {
 
 export type CancelOutcome = { kind: "cancelled"; run: RunRow } | { kind: "not_found" } | { kind: "not_active"; status: RunStatus };
 
-/** A run executing in this process. A waiting or sleeping run has none: it is only its journal. */
-interface LiveRun {
-  execution: Execution;
-  abort: AbortController;
-  slot: HeldSlot | undefined;
-  /** Woken while executing (an answer came during a suspension): execute again at once. */
-  again: boolean;
-}
-
-/** A new run's first execution needs no reads: its row, trigger and (empty) journal are at hand. */
-type FreshRun = StartedRun;
-
 /**
  * The agent runtime: routes each update of a conversation (routing.ts), executes runs on the
  * replay core (engine.ts, agent-context.ts) so that they replay from their journal, and ends
@@ -72,11 +57,9 @@ type FreshRun = StartedRun;
  * and parked_updates tables (run-store.ts).
  */
 export class Runtime {
-  private readonly live = new Map<number, LiveRun>();
-  private readonly executions = new Set<Promise<void>>();
   private readonly store: RunStore;
   private readonly records: RunRecords;
-  private readonly slots: RunSlots;
+  private readonly executor: RunExecutor;
   private readonly timers: DeadlineTimers;
   private stopping = false;
   /** Commits shared by the writes of many runs and chats in one turn (routing, journal writes, ends). */
@@ -87,7 +70,16 @@ export class Runtime {
     this.store = prepareRunStore(db.$client);
     this.batched = new BatchedTransactions(db.$client);
     this.records = new RunRecords({ ...deps, store: this.store });
-    this.slots = new RunSlots(settings.maxConcurrency, clock, { afterMs: settings.typingAfterMs ?? 1000, everyMs: settings.typingEveryMs ?? 4000 });
+    this.executor = new RunExecutor({
+      ...deps,
+      store: this.store,
+      batched: this.batched,
+      maxConcurrency: settings.maxConcurrency,
+      askTimeoutMs: settings.askTimeoutSeconds * 1000,
+      typing: { afterMs: settings.typingAfterMs ?? 1000, everyMs: settings.typingEveryMs ?? 4000 },
+      deadlineAdded: (at) => this.timers.added(at),
+      finish: (run, update, outcome, aborted) => this.finish(run, update, outcome, aborted),
+    });
     this.timers = new DeadlineTimers(clock, () => this.store.nextDeadline(), (now) => this.wakeDue(now), (error) =>
       deps.log[isTransientStorageError(error) ? "warn" : "error"]("runtime: could not wake due questions and sleeps; trying again shortly", errorFields(error)),
     );
@@ -97,7 +89,7 @@ export class Runtime {
   start(): void {
     const startedAt = Date.now();
     const running = this.store.runsWithStatus("running");
-    const resumed = running.map((run) => this.execute(run.id));
+    const resumed = running.map((run) => this.executor.execute(run.id));
     if (running.length > 0) {
       this.deps.log.info("runtime: resuming runs from their journal", { count: running.length });
       void Promise.all(resumed).then(() => {
@@ -145,7 +137,7 @@ export class Runtime {
         inbox.setStatus(stored.updateId, "done");
         return () => {
           processed();
-          void this.execute(route.run.id);
+          void this.executor.execute(route.run.id);
         };
       }
       case "park":
@@ -191,86 +183,19 @@ export class Runtime {
   }
 
   private startRun(started: StartedRun | undefined): void {
-    if (started) void this.execute(started.run.id, started);
-  }
-
-  /**
-   * Executes a run (again) in this process, from its journal, unless it already executes here:
-   * then that execution goes on once more when it suspends. Resolves when the execution ends.
-   */
-  private execute(runId: number, fresh?: FreshRun): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    const existing = this.live.get(runId);
-    if (existing) {
-      existing.again = true;
-      return Promise.resolve();
-    }
-    const live: LiveRun = { execution: new Execution([]), abort: new AbortController(), slot: undefined, again: false };
-    this.live.set(runId, live);
-    const execution = this.executeWhileWoken(runId, live, fresh)
-      .catch((error: unknown) => this.deps.log.error("runtime: a run's execution failed unexpectedly; it replays on the next start", { run_id: runId, ...errorFields(error) }))
-      .finally(() => {
-        live.slot?.release();
-        this.live.delete(runId);
-        this.executions.delete(execution);
-      });
-    this.executions.add(execution);
-    return execution;
-  }
-
-  private async executeWhileWoken(runId: number, live: LiveRun, fresh: FreshRun | undefined): Promise<void> {
-    let first = fresh;
-    let typingTo: { chatId: number; thread: number | undefined } | undefined;
-    do {
-      live.again = false;
-      live.slot ??= await this.slots.acquire(() => typingTo && void this.deps.outbox.typing(typingTo.chatId, typingTo.thread));
-      // Read with the slot held: cancelled (or stopping) while it waited, the agent never starts.
-      if (live.abort.signal.aborted || this.stopping) return;
-      const run = first?.run ?? this.store.runById(runId);
-      if (!run || run.status !== "running") return;
-      const update = first?.update ?? (JSON.parse(run.trigger) as TelegramUpdate);
-      const journal: JournalEntry[] = first ? [] : this.store.journal(run.id);
-      first = undefined;
-      typingTo = { chatId: run.chatId, thread: threadOf(update) };
-      live.execution = new Execution(journal);
-      const outcome = await this.executeOnce(run, update, live);
-      await this.finish(run, update, outcome, live);
-    } while (live.again && !this.stopping && !live.abort.signal.aborted);
-  }
-
-  private executeOnce(run: RunRow, update: TelegramUpdate, live: LiveRun): Promise<ExecutionOutcome> {
-    const { clock, settings, agent } = this.deps;
-    const effects = runEffects(
-      { batched: this.batched, store: this.store, outbox: this.deps.outbox, clock, deadlineAdded: (at) => this.timers.added(at) },
-      run,
-      update,
-      () => live.abort.signal.aborted,
-    );
-    const ctx = agentContext({
-      run,
-      update,
-      text: textOf(update),
-      user: userOf(update),
-      memory: memoryAtStart(this.store, run),
-      signal: live.abort.signal,
-      execution: live.execution,
-      effects,
-      clock,
-      askTimeoutMs: settings.askTimeoutSeconds * 1000,
-    });
-    return live.execution.run(() => agent(ctx));
+    if (started) void this.executor.execute(started.run.id, started);
   }
 
   /** Records how an execution ended. A suspended run is already waiting in the database. */
-  private async finish(run: RunRow, update: TelegramUpdate, outcome: ExecutionOutcome, live: LiveRun): Promise<void> {
-    if (live.abort.signal.aborted || this.stopping || outcome.kind === "suspended" || outcome.kind === "caught-up") return;
+  private async finish(run: RunRow, update: TelegramUpdate, outcome: ExecutionOutcome, aborted: () => boolean): Promise<void> {
+    if (aborted() || outcome.kind === "suspended" || outcome.kind === "caught-up") return;
     const ids = { run_id: run.id, chat_id: run.chatId, update_id: run.triggerUpdateId };
     try {
       if (outcome.kind === "returned") {
         // The end and the start of the conversation's next queued update are one commit.
         const startNext = await this.batched.run(() => {
           // Cancelled or stopping while the write waited for its batch: the run is not done.
-          if (this.stopping || live.abort.signal.aborted || !ACTIVE.includes(this.store.runById(run.id)?.status ?? "done")) return undefined;
+          if (aborted() || !ACTIVE.includes(this.store.runById(run.id)?.status ?? "done")) return undefined;
           this.records.end(run, "done", null);
           return this.records.startNextInTransaction(run.conversation, this.stopping);
         });
@@ -321,7 +246,7 @@ export class Runtime {
           return settled;
         }),
       );
-      for (const step of woken) void this.execute(step.runId);
+      for (const step of woken) void this.executor.execute(step.runId);
       if (due.length < 500) return;
     }
   }
@@ -332,10 +257,10 @@ export class Runtime {
    */
   private replayLater(runId: number): void {
     this.deps.clock.setTimeout(() => {
-      if (this.stopping || this.live.has(runId)) return;
+      if (this.stopping || this.executor.isExecuting(runId)) return;
       try {
         const run = this.store.runById(runId);
-        if (run?.status === "running") void this.execute(runId);
+        if (run?.status === "running") void this.executor.execute(runId);
         else if (run && !ACTIVE.includes(run.status)) this.startNext(run.conversation);
       } catch (error) {
         if (!isTransientStorageError(error)) {
@@ -351,13 +276,7 @@ export class Runtime {
   private afterEnd(run: RunRow, status: RunStatus, startNext?: () => StartedRun | undefined): void {
     // A cancelled run's trigger update is done too (done and failed runs count where they end).
     if (status === "cancelled") this.deps.metrics?.updatesProcessed.inc();
-    const live = this.live.get(run.id);
-    if (live && status === "cancelled") {
-      live.abort.abort(new RunCancelledError());
-      live.execution.cancel();
-      // A cancelled agent that ignores its signal must not keep a slot from other chats.
-      live.slot?.release();
-    }
+    if (status === "cancelled") this.executor.cancel(run.id);
     // `startNext`: the next update was already recorded in the end's own transaction.
     if (startNext) this.startRun(startNext());
     else this.startNext(run.conversation);
@@ -374,10 +293,11 @@ export class Runtime {
   /** Stops starting runs; runs in flight are left at their last journaled step and replay on the next start. */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopping = true;
+    this.executor.stop();
     this.timers.stop();
     // Waiting runs hold no execution; only wait for those actually executing.
     const deadline = Date.now() + timeoutMs;
-    while (this.slots.inUse > 0 && Date.now() < deadline) await Bun.sleep(10);
+    while (this.executor.busy > 0 && Date.now() < deadline) await Bun.sleep(10);
   }
 
   counts(): Record<RunStatus, number> {
@@ -405,6 +325,6 @@ export class Runtime {
 
   /** Live executions (tests and shutdown). */
   get executing(): number {
-    return this.executions.size;
+    return this.executor.executing;
   }
 }
