@@ -103,6 +103,26 @@ test("GET /metrics also has prom-client's standard process, heap, GC and event-l
   // nodejs_gc_duration_seconds{kind} is declared, but Bun 1.4 emits no "gc" performance entries: it stays without series.
 });
 
+test("the Grafana dashboard in docs/ asks only for series GET /metrics serves, through its datasource variable", async () => {
+  type Panel = { type: string; title: string; datasource?: { uid: string }; targets?: { expr: string }[] };
+  const dashboard = (await Bun.file(`${import.meta.dir}/../../docs/grafana-dashboard.json`).json()) as { panels: Panel[]; templating: { list: { name: string }[] } };
+  expect(dashboard.templating.list.map((v) => v.name)).toEqual(["datasource", "job", "instance"]);
+  const families = await scrape();
+  const served = new Set([...families.values()].flatMap((family) => [family.name, ...family.samples.map((s) => s.name)]));
+  const queried = new Set<string>();
+  for (const panel of dashboard.panels.filter((p) => p.type !== "row")) {
+    expect(panel.datasource?.uid, panel.title).toBe("${datasource}");
+    expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+    for (const { expr } of panel.targets!) for (const [name] of expr.matchAll(/\b(?:timbre|process|nodejs)_[a-z0-9_]+/g)) queried.add(name);
+  }
+  // A histogram's _bucket/_sum/_count only appear once something was observed; the family is enough.
+  const missing = [...queried].filter((name) => !served.has(name) && !served.has(name.replace(/_(bucket|sum|count)$/, "")));
+  expect(missing).toEqual([]);
+  for (const name of ["timbre_updates_received_total", "timbre_webhook_latency_seconds_bucket", "timbre_outbox_messages", "timbre_runs", "timbre_bot_api_calls_total", "nodejs_eventloop_lag_p99_seconds", "process_resident_memory_bytes", "nodejs_heap_size_used_bytes"]) {
+    expect(queried.has(name), name).toBe(true);
+  }
+});
+
 test("the event-loop series see this process's loop blocked", async () => {
   const { Metrics } = await import("../../src/observability/metrics.ts");
   const metrics = new Metrics();
