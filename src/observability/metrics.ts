@@ -8,13 +8,17 @@ import { collectDefaultMetrics, Counter as PromCounter, Gauge as PromGauge, Hist
 
 type Labels = Record<string, string>;
 
-/** One series of a gauge read at scrape time. */
-export interface GaugeSample {
+/** One series: its labels and its value. */
+export interface Series {
   labels: Labels;
   value: number;
 }
 
-const labelKey = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+/** The same key for the same labels in any order; "" for none (the webhook's counters, once per request). */
+function labelKey(labels: Labels): string {
+  const entries = Object.entries(labels);
+  return entries.length === 0 ? "" : JSON.stringify(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
+}
 
 /**
  * A prom-client metric whose label names may grow. prom-client fixes them when a metric is made,
@@ -35,10 +39,16 @@ class GrowingLabels<M> {
   }
 
   /** The metric that takes these label sets; `remade` when it had to be made anew (its values are then gone). */
-  for(labelSets: Labels[]): { metric: M; remade: boolean } {
-    const fresh = [...new Set(labelSets.flatMap((labels) => Object.keys(labels)))].filter((name) => !this.names.includes(name));
-    if (fresh.length === 0) return { metric: this.metric, remade: false };
-    this.names.push(...fresh);
+  metricFor(labelSets: Labels[]): { metric: M; remade: boolean } {
+    let fresh = false;
+    for (const labels of labelSets) {
+      for (const name in labels) {
+        if (this.names.includes(name)) continue;
+        this.names.push(name);
+        fresh = true;
+      }
+    }
+    if (!fresh) return { metric: this.metric, remade: false };
     this.registry.removeSingleMetric(this.name);
     this.metric = this.make(this.names);
     return { metric: this.metric, remade: true };
@@ -49,14 +59,14 @@ class GrowingLabels<M> {
 export class Counter {
   private readonly prom: GrowingLabels<PromCounter>;
   /** The same totals as the prom-client counter, which only answers asynchronously. */
-  private readonly totals = new Map<string, GaugeSample>();
+  private readonly totals = new Map<string, Series>();
 
   constructor(registry: Registry, name: string, help: string, labelNames: readonly string[] = []) {
     this.prom = new GrowingLabels(registry, name, (names) => new PromCounter({ name, help, labelNames: names, registers: [registry] }), labelNames);
   }
 
   inc(labels: Labels = {}, by = 1): void {
-    const { metric, remade } = this.prom.for([labels]);
+    const { metric, remade } = this.prom.metricFor([labels]);
     if (remade) for (const total of this.totals.values()) metric.inc(total.labels, total.value);
     metric.inc(labels, by);
     const key = labelKey(labels);
@@ -77,20 +87,20 @@ class ScrapedGauge {
     registry: Registry,
     name: string,
     help: string,
-    private readonly read: () => GaugeSample[],
+    private readonly read: () => Series[],
   ) {
     this.prom = new GrowingLabels(registry, name, (names) => new PromGauge({ name, help, labelNames: names, registers: [registry] }), []);
   }
 
   refresh(): void {
-    let samples: GaugeSample[];
+    let samples: Series[];
     try {
       samples = this.read().filter((sample) => Number.isFinite(sample.value));
     } catch {
       // A failing source (the database mid-fault) leaves this gauge empty; the scrape still answers.
       samples = [];
     }
-    const { metric } = this.prom.for(samples.map((sample) => sample.labels));
+    const { metric } = this.prom.metricFor(samples.map((sample) => sample.labels));
     metric.reset();
     // reset() leaves a label-free gauge at 0; only what `read` gave is shown.
     metric.remove({});
@@ -150,7 +160,7 @@ export class Metrics {
   }
 
   /** Adds a gauge read at scrape time (queue depths, run counts); its labels are whatever `read` gives. */
-  gauge(name: string, help: string, read: () => GaugeSample[]): void {
+  gauge(name: string, help: string, read: () => Series[]): void {
     this.gauges.push(new ScrapedGauge(this.registry, name, help, read));
   }
 
