@@ -105,7 +105,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       },
       { detail: { hide: true } },
     )
-    .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }), { detail: { hide: true } });
+    .get("/metrics", async () => new Response(await metrics.render(), { headers: { "content-type": Metrics.contentType } }), { detail: { hide: true } });
 
   if (emulator) {
     app.all("/sandbox/api/*", ({ request }) => emulator.fetch(request), { parse: "none", detail: { hide: true } });

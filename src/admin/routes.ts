@@ -24,6 +24,7 @@ import {
   OkAnswer,
   OUTBOX_STATUSES,
   OutboxList,
+  OutboxRetried,
   outboxAnswer,
   RetryAnswer,
   RUN_STATUSES,
@@ -332,7 +333,38 @@ export function adminRoutes(options: AdminOptions) {
           detail: {
             tags: ["outbox"],
             summary: "List outbox messages, newest first",
-            description: "Replies waiting to be sent, sent or failed. `?status=failed` shows messages Telegram refused (bot blocked, chat not found) or that ran out of attempts, with `last_error`.",
+            description: "Replies waiting to be sent, sent or failed. `?status=failed` shows messages Telegram refused (bot blocked, chat not found) or that ran out of attempts, with `last_error`; retry one with POST /admin/outbox/{id}/retry.",
+            security: SECURITY,
+          },
+        },
+      )
+      .post(
+        "/outbox/:id/retry",
+        ({ params }) => {
+          const { outbox } = need();
+          const result = outbox.retry(params.id);
+          if (result.outcome === "not_found") return status(404, { ok: false as const, error: `no outbox message with id ${params.id}; see GET /admin/outbox` });
+          if (result.outcome === "not_failed") {
+            return status(409, { ok: false as const, error: `message ${params.id} is ${result.status}; only failed messages can be retried` });
+          }
+          log.info("admin: failed message put back in its chat's queue", { outbox_id: params.id, chat_id: result.row.chatId, last_error: result.row.lastError });
+          return outboxAnswer(result.row);
+        },
+        {
+          params: IdParam("message id (`id` in GET /admin/outbox)"),
+          response: {
+            200: OutboxRetried,
+            400: BadRequest,
+            401: Unauthorized,
+            404: NotFound("outbox message", "no outbox message with id 42; see GET /admin/outbox"),
+            409: errorBody("The message is not failed (queued, sending or already sent).", "message 42 is sent; only failed messages can be retried"),
+            503: Starting,
+          },
+          detail: {
+            tags: ["outbox"],
+            summary: "Retry a failed message",
+            description:
+              "Puts a failed message back in its chat's queue, with its attempts reset: it is sent after the messages already queued for that chat, with the same per-chat spacing and SEND_RATE_GLOBAL as any reply, and retried on 429/5xx as usual. `last_error` stays until it is sent. Answers the message as it is now (`status: queued`). 404 for an unknown id, 409 when the message is not failed.",
             security: SECURITY,
           },
         },

@@ -256,6 +256,24 @@ export const OutboxList = t.Array(OutboxItem, {
   ],
 });
 
+export const OutboxRetried = t.Object(OutboxItem.properties, {
+  description: "The message is queued again with its attempts reset; `last_error` (why it failed) stays until it is sent.",
+  example: {
+    id: 31,
+    chat_id: 501,
+    text: "Here is your plan",
+    status: "queued",
+    attempts: 0,
+    last_error: "Forbidden: bot was blocked by the user",
+    message_id: null,
+    run_id: 7,
+    update_id: 100012,
+    next_attempt_at: "2025-02-01T09:30:00.000Z",
+    created_at: "2025-01-31T12:00:00.000Z",
+    updated_at: "2025-02-01T09:30:00.000Z",
+  },
+});
+
 // ---- rows -> answers ----
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,133 +1,172 @@
 /**
- * A small Prometheus registry: counters with labels, gauges read at scrape time, and one
- * histogram type. Enough for timbre's handful of series without a dependency.
+ * timbre's Prometheus metrics, kept and rendered by prom-client: timbre's own series (the Metrics
+ * fields and the gauges added with `gauge()`) beside prom-client's default process and runtime
+ * series (process_*, nodejs_eventloop_lag_*, nodejs_heap_*, nodejs_gc_duration_seconds), which
+ * ready-made dashboards expect.
  */
+import { collectDefaultMetrics, Counter as PromCounter, Gauge as PromGauge, Histogram, Registry } from "prom-client";
 
 type Labels = Record<string, string>;
 
+/** One series: its labels and its value. */
+export interface Series {
+  labels: Labels;
+  value: number;
+}
+
+/** The same key for the same labels in any order; "" for none (the webhook's counters, once per request). */
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
-  return keys.map((k) => `${k}="${labels[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",");
+  const entries = Object.entries(labels);
+  return entries.length === 0 ? "" : JSON.stringify(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-function series(name: string, key: string, value: number): string {
-  return `${name}${key ? `{${key}}` : ""} ${Number.isFinite(value) ? value : 0}`;
+/**
+ * A prom-client metric whose label names may grow. prom-client fixes them when a metric is made,
+ * while timbre's callers name their labels where they count (`inc({ reason: "429" })`); a label
+ * name not seen before remakes the metric with it, once per new name.
+ */
+class GrowingLabels<M> {
+  private readonly names: string[];
+  private metric: M;
+  constructor(
+    private readonly registry: Registry,
+    private readonly name: string,
+    private readonly make: (labelNames: string[]) => M,
+    labelNames: readonly string[],
+  ) {
+    this.names = [...labelNames];
+    this.metric = make(this.names);
+  }
+
+  /** The metric that takes these label sets; `remade` when it had to be made anew (its values are then gone). */
+  metricFor(labelSets: Labels[]): { metric: M; remade: boolean } {
+    let fresh = false;
+    for (const labels of labelSets) {
+      for (const name in labels) {
+        if (this.names.includes(name)) continue;
+        this.names.push(name);
+        fresh = true;
+      }
+    }
+    if (!fresh) return { metric: this.metric, remade: false };
+    this.registry.removeSingleMetric(this.name);
+    this.metric = this.make(this.names);
+    return { metric: this.metric, remade: true };
+  }
 }
 
+/** A counter kept by prom-client; `get` reads a total back synchronously (tests, checks). */
 export class Counter {
-  private readonly values = new Map<string, number>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
+  private readonly prom: GrowingLabels<PromCounter>;
+  /** The same totals as the prom-client counter, which only answers asynchronously. */
+  private readonly totals = new Map<string, Series>();
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[] = []) {
+    this.prom = new GrowingLabels(registry, name, (names) => new PromCounter({ name, help, labelNames: names, registers: [registry] }), labelNames);
+  }
+
   inc(labels: Labels = {}, by = 1): void {
+    const { metric, remade } = this.prom.metricFor([labels]);
+    if (remade) for (const total of this.totals.values()) metric.inc(total.labels, total.value);
+    metric.inc(labels, by);
     const key = labelKey(labels);
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
+    const total = this.totals.get(key);
+    if (total) total.value += by;
+    else this.totals.set(key, { labels: { ...labels }, value: by });
   }
+
   get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels)) ?? 0;
-  }
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    if (this.values.size === 0) lines.push(series(this.name, "", 0));
-    for (const [key, value] of this.values) lines.push(series(this.name, key, value));
-    return lines;
+    return this.totals.get(labelKey(labels))?.value ?? 0;
   }
 }
 
-/** A gauge (or an outside counter) whose values are read when scraped (e.g. counts from the database). */
-export class Gauge {
+/** A gauge whose series are read from `read` at each scrape (e.g. counts from the database). */
+class ScrapedGauge {
+  private readonly prom: GrowingLabels<PromGauge>;
   constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly read: () => { labels: Labels; value: number }[],
-    /** "counter" for a total kept elsewhere (CPU seconds) that is only read here. */
-    private readonly type: "gauge" | "counter" = "gauge",
-  ) {}
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
-    let values: { labels: Labels; value: number }[];
+    registry: Registry,
+    name: string,
+    help: string,
+    private readonly read: () => Series[],
+  ) {
+    this.prom = new GrowingLabels(registry, name, (names) => new PromGauge({ name, help, labelNames: names, registers: [registry] }), []);
+  }
+
+  refresh(): void {
+    let samples: Series[];
     try {
-      values = this.read();
+      samples = this.read().filter((sample) => Number.isFinite(sample.value));
     } catch {
       // A failing source (the database mid-fault) leaves this gauge empty; the scrape still answers.
-      values = [];
+      samples = [];
     }
-    for (const { labels, value } of values) lines.push(series(this.name, labelKey(labels), value));
-    return lines;
+    const { metric } = this.prom.metricFor(samples.map((sample) => sample.labels));
+    metric.reset();
+    // reset() leaves a label-free gauge at 0; only what `read` gave is shown.
+    metric.remove({});
+    for (const { labels, value } of samples) metric.set(labels, value);
   }
 }
 
-export class Histogram {
-  private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly buckets: number[],
-  ) {
-    this.counts = buckets.map(() => 0);
-  }
-  observe(value: number): void {
-    this.sum += value;
-    this.count++;
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) this.counts[i]!++;
-  }
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.buckets.forEach((le, i) => lines.push(series(`${this.name}_bucket`, `le="${le}"`, this.counts[i]!)));
-    lines.push(series(`${this.name}_bucket`, `le="+Inf"`, this.count));
-    lines.push(series(`${this.name}_sum`, "", this.sum), series(`${this.name}_count`, "", this.count));
-    return lines;
-  }
-}
+let processRegistry: Registry | undefined;
 
-type Metric = Counter | Gauge | Histogram;
+/**
+ * prom-client's default series describe the process, so a process has one set of them however
+ * many services it runs (tests run several). Made on first use: the event-loop monitor and the
+ * GC observer start with the first Metrics.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
 
 export class Metrics {
-  readonly updatesReceived = new Counter("timbre_updates_received_total", "Updates stored for the first time (webhook or polling).");
-  readonly updatesDuplicate = new Counter("timbre_updates_duplicate_total", "Updates whose update_id was already stored (not processed again).");
-  readonly updatesProcessed = new Counter("timbre_updates_processed_total", "Updates handled to the end (status done).");
-  readonly updatesFailed = new Counter("timbre_updates_failed_total", "Updates whose handling failed (status failed).");
-  readonly webhookRejected = new Counter("timbre_webhook_rejected_total", "Webhook requests refused, by HTTP status.");
-  readonly webhookLatency = new Histogram(
-    "timbre_webhook_latency_seconds",
-    "Time from a webhook request's arrival to its answer, including the durable commit.",
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-  );
-  readonly outboxSent = new Counter("timbre_outbox_sent_total", "Messages delivered to Telegram.");
-  readonly outboxFailed = new Counter("timbre_outbox_failed_total", "Messages given up on (4xx or too many attempts).");
-  readonly outboxRetries = new Counter("timbre_outbox_retries_total", "Send attempts that will be retried, by reason.");
-  readonly botApiCalls = new Counter("timbre_bot_api_calls_total", "Bot API calls by method and outcome (ok, error, network).");
-  private readonly extra: Metric[] = [
-    new Gauge("process_resident_memory_bytes", "Resident memory of the timbre process.", () => [{ labels: {}, value: process.memoryUsage.rss() }]),
-    new Gauge("process_cpu_seconds_total", "CPU time used by the timbre process (user + system), in seconds.", () => {
-      const { user, system } = process.cpuUsage();
-      return [{ labels: {}, value: (user + system) / 1e6 }];
-    }, "counter"),
-    new Gauge("process_start_time_seconds", "When the timbre process started, in Unix seconds.", () => [{ labels: {}, value: Math.round(Date.now() / 1000 - process.uptime()) }]),
-  ];
+  /** The Content-Type of `render()`'s text (Prometheus text format 0.0.4). */
+  static readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
 
-  /** Adds a gauge read at scrape time (queue depths, run counts). */
-  gauge(name: string, help: string, read: () => { labels: Labels; value: number }[]): void {
-    this.extra.push(new Gauge(name, help, read));
+  private readonly registry = new Registry();
+  private readonly gauges: ScrapedGauge[] = [];
+
+  readonly updatesReceived = this.counter("timbre_updates_received_total", "Updates stored for the first time (webhook or polling).");
+  readonly updatesDuplicate = this.counter("timbre_updates_duplicate_total", "Updates whose update_id was already stored (not processed again).");
+  readonly updatesProcessed = this.counter("timbre_updates_processed_total", "Updates handled to the end (status done).");
+  readonly updatesFailed = this.counter("timbre_updates_failed_total", "Updates whose handling failed (status failed).");
+  readonly webhookRejected = this.counter("timbre_webhook_rejected_total", "Webhook requests refused, by HTTP status.", ["status"]);
+  readonly webhookLatency = new Histogram({
+    name: "timbre_webhook_latency_seconds",
+    help: "Time from a webhook request's arrival to its answer, including the durable commit.",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly outboxSent = this.counter("timbre_outbox_sent_total", "Messages delivered to Telegram.");
+  readonly outboxFailed = this.counter("timbre_outbox_failed_total", "Messages given up on (4xx or too many attempts).");
+  readonly outboxRetries = this.counter("timbre_outbox_retries_total", "Send attempts that will be retried, by reason.", ["reason"]);
+  readonly botApiCalls = this.counter("timbre_bot_api_calls_total", "Bot API calls by method and outcome (ok, error, network).", ["method", "outcome"]);
+
+  constructor() {
+    processMetrics();
   }
 
-  render(): string {
-    const all: Metric[] = [
-      this.updatesReceived,
-      this.updatesDuplicate,
-      this.updatesProcessed,
-      this.updatesFailed,
-      this.webhookRejected,
-      this.webhookLatency,
-      this.outboxSent,
-      this.outboxFailed,
-      this.outboxRetries,
-      this.botApiCalls,
-      ...this.extra,
-    ];
-    return all.flatMap((m) => m.render()).join("\n") + "\n";
+  /**
+   * Adds a counter: one field line like those above. `labelNames` are the labels its `inc()`
+   * carries, listed so the family is shown before the first count; a label `inc()` names that is
+   * not listed is added then.
+   */
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    return new Counter(this.registry, name, help, labelNames);
+  }
+
+  /** Adds a gauge read at scrape time (queue depths, run counts); its labels are whatever `read` gives. */
+  gauge(name: string, help: string, read: () => Series[]): void {
+    this.gauges.push(new ScrapedGauge(this.registry, name, help, read));
+  }
+
+  /** The Prometheus text of timbre's series and the process's (prom-client renders asynchronously). */
+  async render(): Promise<string> {
+    for (const gauge of this.gauges) gauge.refresh();
+    return Registry.merge([processMetrics(), this.registry]).metrics();
   }
 }

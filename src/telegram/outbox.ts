@@ -34,6 +34,9 @@ export interface OutboxSettings {
 
 export type OutboxRow = typeof outbox.$inferSelect;
 
+/** What `Outbox.retry` did: queued the row again, or why not. */
+export type OutboxRetry = { outcome: "queued"; row: OutboxRow } | { outcome: "not_found" } | { outcome: "not_failed"; status: OutboxStatus };
+
 /** What a send needs of its row. */
 interface SendRow {
   id: number;
@@ -422,6 +425,29 @@ export class Outbox {
       .orderBy(desc(outbox.id))
       .limit(filter.limit)
       .all();
+  }
+
+  /**
+   * Puts a failed message back in its chat's queue (the admin retry): `queued` again with its
+   * attempts reset, sent after whatever that chat already has queued, with the same per-chat
+   * spacing and global rate as any message. `last_error` stays until it is sent. After a restart
+   * before it is sent, queued rows resume in id order, so it then goes in its first place.
+   */
+  retry(id: number): OutboxRetry {
+    const now = this.clock.now();
+    const [row] = this.db
+      .update(outbox)
+      .set({ status: "queued", attempts: 0, nextAttemptAt: now, updatedAt: now })
+      .where(and(eq(outbox.id, id), eq(outbox.status, "failed")))
+      .returning()
+      .all();
+    if (!row) {
+      const current = this.db.select({ status: outbox.status }).from(outbox).where(eq(outbox.id, id)).get();
+      return current ? { outcome: "not_failed", status: current.status } : { outcome: "not_found" };
+    }
+    this.track(row.chatId, row.id, now);
+    this.schedule();
+    return { outcome: "queued", row };
   }
 
   /** Deletes sent rows older than `olderThanMs`; failed rows are kept twice as long. */

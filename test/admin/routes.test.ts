@@ -16,6 +16,7 @@ const ROUTES: [string, string][] = [
   ["GET", "/admin/updates?status=failed"],
   ["POST", "/admin/updates/1/retry"],
   ["GET", "/admin/outbox?status=failed"],
+  ["POST", "/admin/outbox/1/retry"],
 ];
 
 let failBoom = true;
@@ -195,6 +196,50 @@ describe("with the token", () => {
     emulator.faults.blockedChats.delete(user.id);
   });
 
+  test("outbox retry: a refused message is failed in ?status=failed; retry queues it again, it is sent once and marked sent; then 409; unknown 404", async () => {
+    type Message = { id: number; chat_id: number; text: string; status: string; attempts: number; last_error: string | null; message_id: number | null };
+    const user = { id: 4005, first_name: "Zoe" };
+    const sendsOf = (text: string) => emulator.callsOf("sendMessage").filter((c) => Number(c.params.chat_id) === user.id && c.params.text === text);
+    // The user has blocked the bot: Telegram refuses the reply (403), which is never retried on its own.
+    emulator.faults.blockedChats.add(user.id);
+    emulator.sendText(user, "still there?");
+    const failed = await waitFor(async () => {
+      const list = await json<Message[]>(await admin("GET", "/admin/outbox?status=failed"));
+      return list.find((m) => m.chat_id === user.id);
+    }, "the refused message in ?status=failed");
+    expect(failed).toMatchObject({ text: "echo: still there?", status: "failed", attempts: 1, message_id: null });
+    expect(failed.last_error).toContain("blocked");
+    expect(sendsOf("echo: still there?").map((c) => c.status)).toEqual([403]);
+
+    // The user unblocks the bot; the operator retries.
+    emulator.faults.blockedChats.delete(user.id);
+    const retried = await admin("POST", `/admin/outbox/${failed.id}/retry`);
+    expect(retried.status).toBe(200);
+    const answer = await json<Message>(retried);
+    expect(answer).toMatchObject({ id: failed.id, chat_id: user.id, text: "echo: still there?", status: "queued", attempts: 0, message_id: null });
+    expect(answer.last_error).toBe(failed.last_error);
+
+    await waitFor(() => emulator.sentTo(user.id).some((m) => m.text === "echo: still there?"), "the retried message to reach Telegram");
+    const sent = await waitFor(async () => {
+      const list = await json<Message[]>(await admin("GET", "/admin/outbox?status=sent"));
+      return list.find((m) => m.id === failed.id);
+    }, "the retried message to be marked sent");
+    const delivered = emulator.sentTo(user.id).filter((m) => m.text === "echo: still there?");
+    expect(delivered).toHaveLength(1);
+    expect(sent).toMatchObject({ status: "sent", attempts: 1, last_error: null, message_id: delivered[0]!.message_id });
+    expect(sendsOf("echo: still there?").map((c) => c.status)).toEqual([403, 200]);
+
+    const again = await admin("POST", `/admin/outbox/${failed.id}/retry`);
+    expect(again.status).toBe(409);
+    expect(await json(again)).toEqual({ ok: false, error: `message ${failed.id} is sent; only failed messages can be retried` });
+    const unknown = await admin("POST", "/admin/outbox/987654/retry");
+    expect(unknown.status).toBe(404);
+    expect((await json<{ ok: boolean; error: string }>(unknown)).error).toContain("GET /admin/outbox");
+    // Nothing more was sent by the refused retries.
+    await service.outbox.whenIdle();
+    expect(sendsOf("echo: still there?")).toHaveLength(2);
+  });
+
   test("bad params, query or body answer 400 {ok:false,error} with an actionable message", async () => {
     const cases: [string, string, string | undefined, string][] = [
       ["GET", "/admin/runs?limit=0", undefined, "limit"],
@@ -205,6 +250,9 @@ describe("with the token", () => {
       ["GET", "/admin/outbox?status=bogus", undefined, "status must be one of"],
       ["POST", "/admin/runs/abc/cancel", undefined, "id"],
       ["POST", "/admin/updates/1.5/retry", undefined, "id"],
+      ["POST", "/admin/outbox/abc/retry", undefined, "id must be a whole number"],
+      ["POST", "/admin/outbox/-3/retry", undefined, "id must be a whole number"],
+      ["POST", "/admin/outbox/2.5/retry", undefined, "id must be a whole number"],
       ["DELETE", "/admin/webhook?drop_pending_updates=maybe", undefined, "drop_pending_updates"],
       ["PUT", "/admin/webhook", "{not json", "JSON"],
       ["PUT", "/admin/webhook", '{"max_connections": 0}', "max_connections"],

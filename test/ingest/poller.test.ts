@@ -83,7 +83,7 @@ test("polling survives injected 5xx and 429 on getUpdates: every update is handl
   expect(failed.length).toBeGreaterThan(0);
   expect(lines.some((l) => l.includes("backing off"))).toBe(true);
   await waitFor(() => getSetting(slot.service!.database.db, POLL_OFFSET_KEY) === String(Math.max(...pushed) + 1), "the offset to be the last update + 1");
-  expect(slot.service.metrics.render()).toContain("timbre_updates_duplicate_total 0");
+  expect(await slot.service.metrics.render()).toContain("timbre_updates_duplicate_total 0");
 }, 30_000);
 
 test("the stored offset survives a restart: polling goes on from it and nothing is handled twice", async () => {
@@ -111,7 +111,7 @@ test("the stored offset survives a restart: polling goes on from it and nothing 
   expect(asked[0]).toBeUndefined();
   expect(asked.slice(1).every((offset) => offset !== undefined && offset >= first.update_id + 1)).toBe(true);
   await waitFor(() => getSetting(slot.service!.database.db, POLL_OFFSET_KEY) === String(second.update_id + 1), "the offset past the second update");
-  expect(slot.service.metrics.render()).toContain("timbre_updates_duplicate_total 0");
+  expect(await slot.service.metrics.render()).toContain("timbre_updates_duplicate_total 0");
 }, 30_000);
 
 test("409 Conflict: one clear log line, slow retries, and polling resumes when the conflict ends", async () => {

@@ -55,6 +55,7 @@ test("GET /metrics is valid Prometheus text and lists every series SPEC names", 
     ["timbre_updates", "gauge"],
     ["process_resident_memory_bytes", "gauge"],
     ["process_cpu_seconds_total", "counter"],
+    ["process_start_time_seconds", "gauge"],
   ];
   for (const [name, type] of expected) {
     expect(families.get(name)?.type).toBe(type);
@@ -65,6 +66,97 @@ test("GET /metrics is valid Prometheus text and lists every series SPEC names", 
   for (const status of ["running", "waiting", "done", "failed", "cancelled"]) expect(sampleValue(families, "timbre_runs", { status })).toBe(0);
   for (const status of ["received", "processing", "done", "failed"]) expect(sampleValue(families, "timbre_updates", { status })).toBe(0);
   expect(sampleValue(families, "process_resident_memory_bytes")).toBeGreaterThan(1_000_000);
+});
+
+test("GET /metrics also has prom-client's standard process, heap, GC and event-loop series, as dashboards expect them", async () => {
+  const families = await scrape();
+  const expected: [string, Family["type"]][] = [
+    ["process_cpu_user_seconds_total", "counter"],
+    ["process_cpu_system_seconds_total", "counter"],
+    ["process_open_fds", "gauge"],
+    ["process_max_fds", "gauge"],
+    ["process_virtual_memory_bytes", "gauge"],
+    ["nodejs_eventloop_lag_seconds", "gauge"],
+    ["nodejs_eventloop_lag_p50_seconds", "gauge"],
+    ["nodejs_eventloop_lag_p99_seconds", "gauge"],
+    ["nodejs_eventloop_lag_max_seconds", "gauge"],
+    ["nodejs_heap_size_total_bytes", "gauge"],
+    ["nodejs_heap_size_used_bytes", "gauge"],
+    ["nodejs_external_memory_bytes", "gauge"],
+    ["nodejs_active_handles_total", "gauge"],
+    ["nodejs_gc_duration_seconds", "histogram"],
+    ["nodejs_version_info", "gauge"],
+  ];
+  for (const [name, type] of expected) expect(families.get(name)?.type, name).toBe(type);
+  // From JavaScriptCore through process.memoryUsage(): "used" can exceed "total" on Bun, so only their size is checked.
+  expect(sampleValue(families, "nodejs_heap_size_used_bytes")).toBeGreaterThan(1_000_000);
+  expect(sampleValue(families, "nodejs_heap_size_total_bytes")).toBeGreaterThan(1_000_000);
+  expect(sampleValue(families, "process_open_fds")).toBeGreaterThan(2);
+  expect(sampleValue(families, "process_cpu_seconds_total")).toBeGreaterThan(0);
+  // Seconds since the epoch, before now: this process started.
+  expect(sampleValue(families, "process_start_time_seconds")).toBeLessThanOrEqual(Date.now() / 1000);
+  expect(sampleValue(families, "process_start_time_seconds")).toBeGreaterThan(Date.now() / 1000 - 3600);
+  for (const name of ["nodejs_eventloop_lag_seconds", "nodejs_eventloop_lag_p99_seconds"]) {
+    const lag = sampleValue(families, name)!;
+    expect(Number.isFinite(lag) && lag >= 0 && lag < 60, `${name} = ${lag}`).toBe(true);
+  }
+  // nodejs_gc_duration_seconds{kind} is declared, but Bun 1.4 emits no "gc" performance entries: it stays without series.
+});
+
+test("the Grafana dashboard in docs/ asks only for series GET /metrics serves, through its datasource variable", async () => {
+  type Panel = { type: string; title: string; datasource?: { uid: string }; targets?: { expr: string }[] };
+  const dashboard = (await Bun.file(`${import.meta.dir}/../../docs/grafana-dashboard.json`).json()) as { panels: Panel[]; templating: { list: { name: string }[] } };
+  expect(dashboard.templating.list.map((v) => v.name)).toEqual(["datasource", "job", "instance"]);
+  const families = await scrape();
+  const served = new Set([...families.values()].flatMap((family) => [family.name, ...family.samples.map((s) => s.name)]));
+  const queried = new Set<string>();
+  for (const panel of dashboard.panels.filter((p) => p.type !== "row")) {
+    expect(panel.datasource?.uid, panel.title).toBe("${datasource}");
+    expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+    for (const { expr } of panel.targets!) for (const [name] of expr.matchAll(/\b(?:timbre|process|nodejs)_[a-z0-9_]+/g)) queried.add(name);
+  }
+  // A histogram's _bucket/_sum/_count only appear once something was observed; the family is enough.
+  const missing = [...queried].filter((name) => !served.has(name) && !served.has(name.replace(/_(bucket|sum|count)$/, "")));
+  expect(missing).toEqual([]);
+  for (const name of ["timbre_updates_received_total", "timbre_webhook_latency_seconds_bucket", "timbre_outbox_messages", "timbre_runs", "timbre_bot_api_calls_total", "nodejs_eventloop_lag_p99_seconds", "process_resident_memory_bytes", "nodejs_heap_size_used_bytes"]) {
+    expect(queried.has(name), name).toBe(true);
+  }
+});
+
+test("the event-loop series see this process's loop blocked", async () => {
+  const { Metrics } = await import("../../src/observability/metrics.ts");
+  const metrics = new Metrics();
+  await metrics.render(); // each scrape starts a new measuring window
+  const until = performance.now() + 250;
+  while (performance.now() < until); // a synchronous 250 ms, as a CPU-bound agent would
+  await Bun.sleep(30);
+  const families = parsePrometheusText(await metrics.render());
+  expect(sampleValue(families, "nodejs_eventloop_lag_max_seconds")).toBeGreaterThanOrEqual(0.2);
+});
+
+test("a counter added without label names takes labels where it counts, as before prom-client", async () => {
+  const { Metrics } = await import("../../src/observability/metrics.ts");
+  const metrics = new Metrics();
+  const calls = metrics.counter("timbre_test_calls_total", "Calls of a test counter, by outcome.");
+  calls.inc();
+  calls.inc({ outcome: "ok" });
+  calls.inc({ outcome: "ok" });
+  calls.inc({ outcome: "error" }, 3);
+  // A second label name later keeps the totals counted so far.
+  calls.inc({ outcome: "error", kind: "prompt" });
+  expect(calls.get({ outcome: "ok" })).toBe(2);
+  expect(calls.get({ kind: "prompt", outcome: "error" })).toBe(1);
+  const family = parsePrometheusText(await metrics.render()).get("timbre_test_calls_total")!;
+  expect(family.type).toBe("counter");
+  expect(family.samples.map(({ labels, value }) => ({ labels, value }))).toEqual([
+    { labels: {}, value: 1 },
+    { labels: { outcome: "ok" }, value: 2 },
+    { labels: { outcome: "error" }, value: 3 },
+    { labels: { outcome: "error", kind: "prompt" }, value: 1 },
+  ]);
+  // Declared label names show the family before anything is counted.
+  metrics.counter("timbre_test_tokens_total", "Tokens of a test counter, by kind.", ["kind"]);
+  expect(parsePrometheusText(await metrics.render()).get("timbre_test_tokens_total")).toMatchObject({ type: "counter", samples: [] });
 });
 
 test("after traffic the counters, the histogram and the gauges say what happened", async () => {
@@ -161,7 +253,7 @@ test("a Bot API call that cannot reach Telegram counts as outcome=network", asyn
   const outcome = await api.call("sendMessage", { chat_id: 1, text: "x" });
   expect(outcome.ok).toBe(false);
   expect(metrics.botApiCalls.get({ method: "sendMessage", outcome: "network" })).toBe(1);
-  expect(parsePrometheusText(metrics.render()).get("timbre_bot_api_calls_total")!.samples).toEqual([
+  expect(parsePrometheusText(await metrics.render()).get("timbre_bot_api_calls_total")!.samples).toEqual([
     { name: "timbre_bot_api_calls_total", labels: { method: "sendMessage", outcome: "network" }, value: 1 },
   ]);
 });
@@ -170,7 +262,7 @@ test("label values with quotes, backslashes and newlines are escaped", async () 
   const { Metrics } = await import("../../src/observability/metrics.ts");
   const metrics = new Metrics();
   metrics.botApiCalls.inc({ method: 'we"ird\\name\nx', outcome: "ok" });
-  const families = parsePrometheusText(metrics.render());
+  const families = parsePrometheusText(await metrics.render());
   expect(sampleValue(families, "timbre_bot_api_calls_total", { method: 'we"ird\\name\nx', outcome: "ok" })).toBe(1);
 });
 
@@ -180,7 +272,7 @@ test("a gauge whose source fails (database mid-fault) is left empty; the scrape 
   metrics.gauge("timbre_broken", "A gauge whose source throws.", () => {
     throw new Error("database is locked");
   });
-  const families = parsePrometheusText(metrics.render());
+  const families = parsePrometheusText(await metrics.render());
   expect(families.get("timbre_broken")!.samples).toEqual([]);
   expect(sampleValue(families, "timbre_updates_received_total")).toBe(0);
 });
@@ -194,7 +286,12 @@ test("the format checker itself refuses what Prometheus would refuse", () => {
     "# TYPE timbre_x counter\ntimbre_x 1", // no final newline
     "# TYPE timbre_h histogram\ntimbre_h_bucket{le=\"1\"} 2\ntimbre_h_bucket{le=\"+Inf\"} 1\ntimbre_h_sum 1\ntimbre_h_count 1\n", // not cumulative
     "# TYPE timbre_h histogram\ntimbre_h_bucket{le=\"+Inf\"} 2\ntimbre_h_sum 1\ntimbre_h_count 3\n", // +Inf != count
+    // One labelled series of two lacks its +Inf bucket.
+    '# TYPE timbre_h histogram\ntimbre_h_bucket{k="a",le="+Inf"} 1\ntimbre_h_sum{k="a"} 1\ntimbre_h_count{k="a"} 1\ntimbre_h_bucket{k="b",le="1"} 1\ntimbre_h_sum{k="b"} 1\ntimbre_h_count{k="b"} 1\n',
   ];
   for (const text of bad) expect(() => parsePrometheusText(text)).toThrow();
   expect(sampleValue(parsePrometheusText('# HELP timbre_x A thing.\n# TYPE timbre_x gauge\ntimbre_x{a="b"} 2.5\n'), "timbre_x", { a: "b" })).toBe(2.5);
+  // What Prometheus also reads: NaN in any case, and a labelled histogram with no series yet.
+  expect(sampleValue(parsePrometheusText("# TYPE timbre_x gauge\ntimbre_x Nan\n"), "timbre_x")).toBeNaN();
+  expect(parsePrometheusText("# HELP timbre_h A histogram.\n# TYPE timbre_h histogram\n").get("timbre_h")!.samples).toEqual([]);
 });

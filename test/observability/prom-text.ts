@@ -23,7 +23,8 @@ const TYPES = new Set(["counter", "gauge", "histogram", "summary", "untyped"]);
 function parseValue(text: string, line: string): number {
   if (text === "+Inf") return Infinity;
   if (text === "-Inf") return -Infinity;
-  if (text === "NaN") return NaN;
+  // Prometheus reads values with Go's ParseFloat, which takes NaN in any case (prom-client writes "Nan").
+  if (/^nan$/i.test(text)) return NaN;
   if (!/^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`bad sample value ${JSON.stringify(text)} in ${JSON.stringify(line)}`);
   return Number(text);
 }
@@ -121,23 +122,35 @@ export function parsePrometheusText(text: string): Map<string, Family> {
   return families;
 }
 
-/** Buckets are cumulative, end with le="+Inf", and +Inf equals _count. */
+/**
+ * Per series (the labels besides `le`): buckets are cumulative, end with le="+Inf", and +Inf
+ * equals _count. A labelled histogram nothing was observed in yet has no series at all.
+ */
 function checkHistogram(family: Family): void {
-  const buckets = family.samples.filter((s) => s.name === `${family.name}_bucket`);
-  const count = family.samples.find((s) => s.name === `${family.name}_count`);
-  const sum = family.samples.find((s) => s.name === `${family.name}_sum`);
-  if (!count || !sum || buckets.length === 0) throw new Error(`histogram ${family.name} lacks _bucket, _sum or _count`);
-  let previousLe = -Infinity;
-  let previous = 0;
-  for (const bucket of buckets) {
-    const le = bucket.labels.le === "+Inf" ? Infinity : Number(bucket.labels.le);
-    if (!(le > previousLe)) throw new Error(`histogram ${family.name}: le values not increasing`);
-    if (bucket.value < previous) throw new Error(`histogram ${family.name}: buckets not cumulative at le=${bucket.labels.le}`);
-    previousLe = le;
-    previous = bucket.value;
+  const series = new Map<string, Sample[]>();
+  for (const sample of family.samples) {
+    const { le: _, ...rest } = sample.labels;
+    const key = JSON.stringify(Object.entries(rest).sort());
+    series.set(key, [...(series.get(key) ?? []), sample]);
   }
-  if (previousLe !== Infinity) throw new Error(`histogram ${family.name}: no le="+Inf" bucket`);
-  if (previous !== count.value) throw new Error(`histogram ${family.name}: +Inf bucket ${previous} != _count ${count.value}`);
+  for (const [key, samples] of series) {
+    const where = `histogram ${family.name}${key === "[]" ? "" : ` ${key}`}`;
+    const buckets = samples.filter((s) => s.name === `${family.name}_bucket`);
+    const count = samples.find((s) => s.name === `${family.name}_count`);
+    const sum = samples.find((s) => s.name === `${family.name}_sum`);
+    if (!count || !sum || buckets.length === 0) throw new Error(`${where} lacks _bucket, _sum or _count`);
+    let previousLe = -Infinity;
+    let previous = 0;
+    for (const bucket of buckets) {
+      const le = bucket.labels.le === "+Inf" ? Infinity : Number(bucket.labels.le);
+      if (!(le > previousLe)) throw new Error(`${where}: le values not increasing`);
+      if (bucket.value < previous) throw new Error(`${where}: buckets not cumulative at le=${bucket.labels.le}`);
+      previousLe = le;
+      previous = bucket.value;
+    }
+    if (previousLe !== Infinity) throw new Error(`${where}: no le="+Inf" bucket`);
+    if (previous !== count.value) throw new Error(`${where}: +Inf bucket ${previous} != _count ${count.value}`);
+  }
 }
 
 /** The value of one series (labels must match exactly); undefined when absent. */
