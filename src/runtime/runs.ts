@@ -31,6 +31,8 @@ export type { RunRow, StepRow };
 
 export interface RuntimeSettings {
   agentName: string;
+  /** The agent's version (agents/load-agent.ts): its module's `version`, a hash of its source, or timbre's version for built-ins. */
+  agentVersion: string;
   maxConcurrency: number;
   askTimeoutSeconds: number;
   /** "typing" shows after a run has worked this long, and is refreshed at this interval. */
