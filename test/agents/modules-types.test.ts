@@ -116,3 +116,14 @@ test("without a tsconfig.json, naming both files to tsc works too", () => {
   expect(without.exitCode).not.toBe(0);
   expect(without.stdout.toString()).toContain("Cannot find module 'timbre'");
 });
+
+test("README's bot.ts (Write your own agent) type-checks against the printed declarations", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const bot = /```ts\n(\/\/ bot\.ts\n[\s\S]*?)```/.exec(readme)?.[1];
+  expect(bot).toContain('from "timbre"');
+  const folder = folderWithTypes();
+  folder.write("bot.ts", bot!);
+  const checked = typeCheck(folder);
+  expect(checked.output).toBe("");
+  expect(checked.code).toBe(0);
+});
