@@ -87,11 +87,15 @@ test("timbre types from the binary prints the declarations embedded at build tim
   expect(run.stdout).toBe(agentTypes);
 });
 
-test("a module that throws on import stops the binary with one line naming AGENT", async () => {
+test("a module that throws on import, or does not parse, stops the binary with one line naming AGENT", async () => {
   folder.write("broken.ts", 'import "./questions.ts";\nthrow new Error("no config for the bot");\n');
-  const run = await runTimbre(["./broken.ts"], folder.path, env(), [binary]);
-  expect(run.code).toBe(1);
-  expect(run.stderr.trim().split("\n")).toEqual([`timbre: AGENT="${folder.path}/broken.ts" threw while loading: Error: no config for the bot`]);
+  const thrown = await runTimbre(["./broken.ts"], folder.path, env(), [binary]);
+  expect(thrown.code).toBe(1);
+  expect(thrown.stderr.trim().split("\n")).toEqual([`timbre: AGENT="${folder.path}/broken.ts" threw while loading: Error: no config for the bot`]);
+  folder.write("typo.ts", "export default async (ctx) => { await ctx.reply(; };\n");
+  const unparsed = await runTimbre([], folder.path, { ...env(), AGENT: "typo.ts" }, [binary]);
+  expect(unparsed.code).toBe(1);
+  expect(unparsed.stderr.trim().split("\n")).toEqual([`timbre: AGENT="${folder.path}/typo.ts" could not be loaded: Unexpected ; (line 1, column 49)`]);
 });
 
 test("the binary serves ./bot.ts (sibling file, own package, timbre's AskTimeoutError); a run waiting on ask survives kill -9", async () => {
