@@ -12,8 +12,8 @@ export interface LoadedAgent {
   name: string;
   agent: Agent;
   /**
-   * The module's `version` string (a property of its default export, or a named export), else
-   * `sha256:` and 12 hex digits of the module file's source. Built-ins: timbre's version line.
+   * The module's `version` string (a property of its default export, or a named export; trimmed),
+   * else the first 12 hex digits of the sha256 of the module file's source. Built-ins: timbre's version line.
    */
   version: string;
 }
@@ -31,7 +31,7 @@ export async function loadAgent(agent: string): Promise<LoadedAgent> {
 
 /** An agent handed over in code (tests): its `version`, else a hash of its function's source. */
 export function agentFromCode(name: string, agent: Agent): LoadedAgent {
-  return { name, agent, version: typeof agent.version === "string" ? agent.version : sourceHash(String(agent)) };
+  return { name, agent, version: typeof agent.version === "string" && agent.version.trim() !== "" ? agent.version.trim() : sourceHash(String(agent)) };
 }
 
 let cachedVersionLine: string | undefined;
@@ -41,7 +41,7 @@ function timbreVersion(): string {
 }
 
 function sourceHash(source: string): string {
-  return `sha256:${createHash("sha256").update(source).digest("hex").slice(0, 12)}`;
+  return createHash("sha256").update(source).digest("hex").slice(0, 12);
 }
 
 /** One line of an error's message: no stack, no code frame. */
@@ -95,5 +95,5 @@ async function loadAgentModule(path: string): Promise<LoadedAgent> {
   if (version !== undefined && (typeof version !== "string" || version.trim() === "")) {
     throw new AgentLoadError(`${named} is invalid: its version is ${describe(version)}${typeof version === "string" ? " (empty)" : ""}; expected a non-empty string such as "2024-06-01"`);
   }
-  return { name: path, agent: agent as Agent, version: version ?? sourceHash(source) };
+  return { name: path, agent: agent as Agent, version: version?.trim() ?? sourceHash(source) };
 }
