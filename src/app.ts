@@ -4,8 +4,7 @@ import { apiDocs } from "./admin/docs.ts";
 import { adminRoutes, type AdminParts } from "./admin/routes.ts";
 import { AuthLimiter, DEFAULT_AUTH_LIMITS } from "./admin/auth-limiter.ts";
 import { validationMessage } from "./admin/validation-message.ts";
-import { agents } from "./agents/index.ts";
-import { agentVersionOf } from "./agents/agent-version.ts";
+import { agentFromCode, loadAgent } from "./agents/load-agent.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
@@ -28,7 +27,7 @@ import { desiredWebhook, ensureWebhookOnStart } from "./telegram/webhook-control
 export interface ServiceOptions {
   clock?: Clock;
   logger?: Logger;
-  /** Replaces the agent AGENT names (tests). */
+  /** Replaces the agent AGENT names (tests); its version is its `version`, else a hash of its source. */
   agent?: Agent;
   /** Outbox retry timing (tests shorten it). */
   backoffBaseMs?: number;
@@ -62,8 +61,12 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 /** How long stop() waits for runs and sends in flight; the rest of SPEC's 10 s is for closing. */
 const STOP_BUDGET_MS = 8_000;
 
-/** Wires every part together and starts serving. The caller owns signals and exit codes. */
+/**
+ * Wires every part together and starts serving. The caller owns signals and exit codes. An agent
+ * module that cannot serve throws AgentLoadError (a ConfigError) before anything is opened.
+ */
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  const loaded = options.agent ? agentFromCode(config.agent, options.agent) : await loadAgent(config.agent);
   const clock = options.clock ?? systemClock;
   const startedAt = clock.now();
   const database = openDatabase(config.databasePath);
@@ -144,13 +147,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
     db,
     inbox,
     outbox,
-    agent: options.agent ?? agents[config.agent],
+    agent: loaded.agent,
     clock,
     log,
     metrics,
     settings: {
-      agentName: config.agent,
-      agentVersion: agentVersionOf(options.agent ?? agents[config.agent]),
+      agentName: loaded.name,
+      agentVersion: loaded.version,
       maxConcurrency: config.maxConcurrency,
       askTimeoutSeconds: config.askTimeoutSeconds,
     },
@@ -203,7 +206,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       port: server.port,
     });
   }
-  log.info("timbre is serving", { url, mode: config.botMode, agent: config.agent, sandbox: config.sandbox, uptime_ms: clock.now() - startedAt });
+  log.info("timbre is serving", { url, mode: config.botMode, agent: loaded.name, agent_version: loaded.version, sandbox: config.sandbox, uptime_ms: clock.now() - startedAt });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

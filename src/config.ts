@@ -1,6 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { agentNames, type RegisteredAgent } from "./agents/index.ts";
+import { agentNames, isBuiltInAgent, type RegisteredAgent } from "./agents/index.ts";
 
 export type BotMode = "webhook" | "polling";
 /** A built-in agent's name: a key of the registry in src/agents/index.ts. */
@@ -23,7 +23,8 @@ export interface Config {
   /** Absolute path of the SQLite file. */
   databasePath: string;
   adminToken: string | undefined;
-  agent: AgentName;
+  /** A built-in agent's name, or the absolute path of an agent module (loaded by agents/load-agent.ts). */
+  agent: AgentName | string;
   maxConcurrency: number;
   askTimeoutSeconds: number;
   sendRateGlobal: number;
@@ -167,6 +168,18 @@ function tlsPath(env: Env, name: string): string | undefined {
   return resolve(raw);
 }
 
+/** AGENT: a built-in name (any case), else the path of an agent module, resolved against `cwd`. */
+function agent(env: Env, cwd: string): string {
+  const raw = read(env, "AGENT");
+  if (raw === undefined) return "coach";
+  if (isBuiltInAgent(raw.toLowerCase())) return raw.toLowerCase();
+  const path = resolve(cwd, raw);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    fail("AGENT", raw, `expected one of ${agentNames.join(", ")}, or the path of an agent module such as ./bot.ts (no file at ${path})`);
+  }
+  return path;
+}
+
 function allowedUpdates(env: Env): string[] {
   const raw = read(env, "ALLOWED_UPDATES") ?? "message,edited_message,callback_query,my_chat_member";
   const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
@@ -206,7 +219,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port: integer(env, "PORT", 8080, 0, 65535),
     databasePath: databasePath === ":memory:" ? databasePath : resolve(cwd, databasePath),
     adminToken: read(env, "ADMIN_TOKEN"),
-    agent: oneOf(env, "AGENT", "coach", agentNames),
+    agent: agent(env, cwd),
     maxConcurrency: integer(env, "MAX_CONCURRENCY", 32, 1, 10_000),
     askTimeoutSeconds: integer(env, "ASK_TIMEOUT_SECONDS", 86_400, 1, 365 * 86_400),
     sendRateGlobal: positiveNumber(env, "SEND_RATE_GLOBAL", 30, 100_000),

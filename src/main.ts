@@ -1,5 +1,6 @@
 import { startService } from "./app.ts";
 import { EXIT_USAGE, parseWebhookArgs, runWebhookCommand, WEBHOOK_USAGE } from "./cli/webhook.ts";
+import { agentTypes } from "./cli/agent-types.generated.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DatabaseError } from "./db/index.ts";
 import { BackupError, backupFile } from "./db/backup.ts";
@@ -10,6 +11,9 @@ const HELP = `timbre ${pkg.version}: a durable Telegram bot runtime for slow age
 
 Usage:
   timbre                 serve (webhook or polling; sandbox when TELEGRAM_BOT_TOKEN is unset)
+  timbre ./bot.ts        serve with the agent module ./bot.ts (the same as AGENT=./bot.ts)
+  timbre types           print the agent API's TypeScript declarations (import ... from "timbre"):
+                         timbre types > timbre.d.ts, beside your bot.ts
   timbre webhook info    show the webhook Telegram has (getWebhookInfo, JSON)
   timbre webhook set [--url URL] [--drop-pending]
                          setWebhook to URL (default {PUBLIC_URL}/telegram/webhook) with the secret
@@ -31,7 +35,7 @@ Environment (see README.md for details):
   HOST / PORT            listen address (default 0.0.0.0 / 8080)
   DATABASE_PATH          SQLite file (default ./data/timbre.db)
   ADMIN_TOKEN            bearer token for /admin/*
-  AGENT                  coach (default) or echo
+  AGENT                  coach (default), echo, or the path of an agent module (./bot.ts, /srv/bot/index.js)
   MAX_CONCURRENCY        agent runs in flight at once (default 32)
   ASK_TIMEOUT_SECONDS    how long a question waits for its answer (default 86400)
   SEND_RATE_GLOBAL       outbox messages per second overall (default 30)
@@ -46,8 +50,13 @@ Environment (see README.md for details):
   LOG_LEVEL              debug, info (default), warn, error
 `;
 
-async function serve(): Promise<void> {
-  const config = loadConfig();
+/** An argument that names an agent module rather than a command: a path or a script file name. */
+function isAgentModule(arg: string): boolean {
+  return !arg.startsWith("-") && (arg.includes("/") || /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/.test(arg));
+}
+
+async function serve(agentModule?: string): Promise<void> {
+  const config = loadConfig(agentModule === undefined ? process.env : { ...process.env, AGENT: agentModule });
   const service = await startService(config);
   let exiting = false;
   const shutdown = async (signal: NodeJS.Signals) => {
@@ -74,6 +83,8 @@ async function serve(): Promise<void> {
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
 }
+
+const TYPES_USAGE = "usage: timbre types > timbre.d.ts   (the declarations of the \"timbre\" module agents import)\n";
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -110,6 +121,26 @@ async function main(argv: string[]): Promise<number | undefined> {
       return 0;
     }
     return runWebhookCommand(parsed, loadConfig(), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+  }
+  if (command === "types") {
+    if (rest.length === 1 && (rest[0] === "--help" || rest[0] === "-h")) {
+      process.stdout.write(TYPES_USAGE);
+      return 0;
+    }
+    if (rest.length > 0) {
+      process.stderr.write(`timbre types: takes no arguments; ${TYPES_USAGE}`);
+      return 2;
+    }
+    process.stdout.write(agentTypes);
+    return 0;
+  }
+  if (command !== undefined && isAgentModule(command)) {
+    if (rest.length > 0) {
+      process.stderr.write(`timbre: unexpected ${JSON.stringify(rest.join(" "))} after the agent module ${command}; usage: timbre ${command}\n`);
+      return 2;
+    }
+    await serve(command);
+    return undefined;
   }
   if (command !== undefined) {
     process.stderr.write(`timbre: unknown command or flag ${JSON.stringify(command)}${rest.length ? " " + rest.join(" ") : ""}; see timbre --help\n`);

@@ -44,7 +44,7 @@ describe("timbre --help and --version", () => {
   test("--help lists the commands and the environment, exit 0", async () => {
     const run = await timbre(["--help"]);
     expect(run.code).toBe(0);
-    for (const word of ["webhook info", "webhook set", "webhook delete", "--drop-pending", "--url", "TELEGRAM_BOT_TOKEN", "BOT_MODE", "PUBLIC_URL", "ADMIN_TOKEN"]) {
+    for (const word of ["webhook info", "webhook set", "webhook delete", "--drop-pending", "--url", "TELEGRAM_BOT_TOKEN", "BOT_MODE", "PUBLIC_URL", "ADMIN_TOKEN", "timbre ./bot.ts", "timbre types > timbre.d.ts", "the path of an agent module"]) {
       expect(run.stdout).toContain(word);
     }
   });
@@ -54,6 +54,12 @@ describe("timbre --help and --version", () => {
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toStartWith(`timbre ${pkg.version}`);
     expect(run.stdout.trim().split("\n")).toHaveLength(1);
+  });
+
+  test("types --help prints its usage, exit 0", async () => {
+    const run = await timbre(["types", "--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("timbre types > timbre.d.ts");
   });
 
   test("webhook --help prints the webhook usage, exit 0", async () => {
@@ -72,6 +78,8 @@ describe("usage errors: one line, exit 2", () => {
     [["webhook", "info", "--url", "https://x.example"], "--url"],
     [["webhook", "delete", "--force"], "--force"],
     [["webhook", "set", "--url"], "--url needs a value"],
+    [["types", "--out", "x.d.ts"], "takes no arguments"],
+    [["./bot.ts", "extra"], "after the agent module ./bot.ts"],
   ];
   for (const [args, mention] of cases) {
     test(`timbre ${args.join(" ")}`, async () => {

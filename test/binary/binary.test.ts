@@ -10,7 +10,7 @@ import { join } from "node:path";
 import journal from "../../drizzle/meta/_journal.json";
 import pkg from "../../package.json";
 import { connectWebhook, postUntilStopped, postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
-import { builtBinary, runBinary } from "./build.ts";
+import { builtBinary, removeBuiltBinary, runBinary } from "./build.ts";
 
 const { emulator, apiUrl } = startEmulator(7);
 const dirs: { cleanup(): void }[] = [];
@@ -30,9 +30,10 @@ beforeAll(async () => {
   builtFrom = built.commit;
 });
 
-afterAll(() => {
+afterAll(async () => {
   emulator.stop();
   for (const dir of dirs) dir.cleanup();
+  await removeBuiltBinary();
 });
 
 test("--version names the version and the commit the binary was built from; --help answers; both exit 0", () => {

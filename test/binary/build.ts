@@ -1,21 +1,30 @@
 /**
- * Builds the real executable once per test process (bun test runs every file in one process
- * unless --isolate/--parallel: then once per file) into a temp folder removed at exit.
+ * Builds the real executable once per test file into a temp folder. bun test runs no exit
+ * hooks, so each file that builds calls removeBuiltBinary() in its afterAll (even when its
+ * tests fail); a later file in the same process then builds again (about 2 s).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBinary, type BuiltBinary } from "../../scripts/build.ts";
 
-let built: Promise<BuiltBinary> | undefined;
+let built: { dir: string; binary: Promise<BuiltBinary> } | undefined;
 
 export function builtBinary(): Promise<BuiltBinary> {
-  built ??= (async () => {
+  if (!built) {
     const dir = mkdtempSync(join(tmpdir(), "timbre-binary-"));
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-    return buildBinary({ outfile: join(dir, "timbre") });
-  })();
-  return built;
+    built = { dir, binary: buildBinary({ outfile: join(dir, "timbre") }) };
+  }
+  return built.binary;
+}
+
+/** Deletes the executable and its folder; call in afterAll of every file that used builtBinary(). */
+export async function removeBuiltBinary(): Promise<void> {
+  if (!built) return;
+  const { dir, binary } = built;
+  built = undefined;
+  await binary.catch(() => undefined); // a build still writing would recreate the file
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs the binary to completion in `cwd` with exactly `env` (plus PATH/HOME). */

@@ -1,0 +1,99 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { versionLine } from "../build-info.ts";
+import { ConfigError } from "../config.ts";
+import type { Agent } from "../runtime/context.ts";
+import { agents, isBuiltInAgent } from "./index.ts";
+import { provideTimbreModule } from "./timbre-module.ts";
+
+/** The agent a service runs, with what each run records about it. */
+export interface LoadedAgent {
+  /** A built-in agent's name, or the absolute path of the agent module. */
+  name: string;
+  agent: Agent;
+  /**
+   * The module's `version` string (a property of its default export, or a named export; trimmed),
+   * else the first 12 hex digits of the sha256 of the module file's source. Built-ins: timbre's version line.
+   */
+  version: string;
+}
+
+/** An agent module that cannot serve; the message is the one line printed before exiting 1. */
+export class AgentLoadError extends ConfigError {
+  override name = "AgentLoadError";
+}
+
+/** Loads what Config.agent names: a built-in (see ./index.ts) or an agent module's absolute path. */
+export async function loadAgent(agent: string): Promise<LoadedAgent> {
+  if (isBuiltInAgent(agent)) return { name: agent, agent: agents[agent], version: timbreVersion() };
+  return loadAgentModule(agent);
+}
+
+/** An agent handed over in code (tests): its `version`, else a hash of its function's source. */
+export function agentFromCode(name: string, agent: Agent): LoadedAgent {
+  return { name, agent, version: typeof agent.version === "string" && agent.version.trim() !== "" ? agent.version.trim() : sourceHash(String(agent)) };
+}
+
+let cachedVersionLine: string | undefined;
+/** From source this asks git once per process, not once per service a test starts. */
+function timbreVersion(): string {
+  return (cachedVersionLine ??= versionLine());
+}
+
+function sourceHash(source: string): string {
+  return createHash("sha256").update(source).digest("hex").slice(0, 12);
+}
+
+/** One line of an error's message: no stack, no code frame. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "missing";
+  if (value === null) return "null";
+  const kind = Array.isArray(value) ? "array" : typeof value;
+  return `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}`;
+}
+
+/** Where a transpile error is, when Bun says (BuildMessage.position). */
+function positionOf(error: unknown): string {
+  const position = (error as { position?: { line?: number; column?: number } | null }).position;
+  return position?.line ? ` (line ${position.line}, column ${position.column ?? 0})` : "";
+}
+
+async function loadAgentModule(path: string): Promise<LoadedAgent> {
+  const named = `AGENT=${JSON.stringify(path)}`;
+  let source: string;
+  try {
+    source = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new AgentLoadError(`${named} could not be read: ${oneLine(error instanceof Error ? error.message : String(error))}`);
+  }
+  provideTimbreModule();
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(path)) as Record<string, unknown>;
+  } catch (error) {
+    // Bun rejects with a BuildMessage (syntax) or a ResolveMessage (an import it cannot find);
+    // anything else was thrown by the module's own top-level code.
+    const bunMessage = typeof BuildMessage !== "undefined" && (error instanceof BuildMessage || error instanceof ResolveMessage);
+    const message = error instanceof Error || bunMessage ? (error as { message: string }).message : String(error);
+    const cause = oneLine(`${message}${bunMessage ? positionOf(error) : ""}`);
+    throw new AgentLoadError(bunMessage ? `${named} could not be loaded: ${cause}` : `${named} threw while loading: ${error instanceof Error ? `${error.name}: ` : ""}${cause}`);
+  }
+  const agent = module.default;
+  if (typeof agent !== "function") {
+    const found = "default" in module ? `its default export is ${describe(agent)}` : "it has no default export";
+    throw new AgentLoadError(`${named} is invalid: ${found}; expected the agent function, as in export default async (ctx) => { await ctx.reply("hi"); }`);
+  }
+  const instantReply = (agent as Agent).instantReply;
+  if (instantReply !== undefined && typeof instantReply !== "function") {
+    throw new AgentLoadError(`${named} is invalid: its instantReply is ${describe(instantReply)}; expected a function (text, user) => string | undefined`);
+  }
+  const version = (agent as Agent).version ?? module.version;
+  if (version !== undefined && (typeof version !== "string" || version.trim() === "")) {
+    throw new AgentLoadError(`${named} is invalid: its version is ${describe(version)}${typeof version === "string" ? " (empty)" : ""}; expected a non-empty string such as "2024-06-01"`);
+  }
+  return { name: path, agent: agent as Agent, version: version?.trim() ?? sourceHash(source) };
+}
