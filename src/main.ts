@@ -1,6 +1,7 @@
 import { startService } from "./app.ts";
 import { EXIT_USAGE, parseWebhookArgs, runWebhookCommand, WEBHOOK_USAGE } from "./cli/webhook.ts";
 import { agentTypes } from "./cli/agent-types.generated.ts";
+import { REPLAY_CHECK_USAGE, runReplayCheck } from "./cli/replay-check.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DatabaseError } from "./db/index.ts";
 import { BackupError, backupFile } from "./db/backup.ts";
@@ -12,6 +13,9 @@ const HELP = `timbre ${pkg.version}: a durable Telegram bot runtime for slow age
 Usage:
   timbre                 serve (webhook or polling; sandbox when TELEGRAM_BOT_TOKEN is unset)
   timbre ./bot.ts        serve with the agent module ./bot.ts (the same as AGENT=./bot.ts)
+  timbre replay-check [./bot.ts]
+                         check that every running or waiting run replays against AGENT (or the
+                         module given): one line per run that would not, exit 1 if any; read-only
   timbre types           print the agent API's TypeScript declarations (import ... from "timbre"):
                          timbre types > timbre.d.ts, beside your bot.ts
   timbre webhook info    show the webhook Telegram has (getWebhookInfo, JSON)
@@ -121,6 +125,18 @@ async function main(argv: string[]): Promise<number | undefined> {
       return 0;
     }
     return runWebhookCommand(parsed, loadConfig(), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+  }
+  if (command === "replay-check") {
+    if (rest.length === 1 && (rest[0] === "--help" || rest[0] === "-h")) {
+      process.stdout.write(REPLAY_CHECK_USAGE);
+      return 0;
+    }
+    if (rest.length > 1 || (rest.length === 1 && !isAgentModule(rest[0]!))) {
+      process.stderr.write(`timbre replay-check: expected at most an agent module path; ${REPLAY_CHECK_USAGE}`);
+      return 2;
+    }
+    const env = rest.length === 1 ? { ...process.env, AGENT: rest[0] } : process.env;
+    return runReplayCheck(loadConfig(env), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   }
   if (command === "types") {
     if (rest.length === 1 && (rest[0] === "--help" || rest[0] === "-h")) {

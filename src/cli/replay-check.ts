@@ -1,0 +1,31 @@
+import { existsSync } from "node:fs";
+import { loadAgent } from "../agents/load-agent.ts";
+import type { Config } from "../config.ts";
+import { problemLine, replayCheck } from "../runtime/replay-check.ts";
+
+export const REPLAY_CHECK_USAGE = `usage: timbre replay-check [./bot.ts]
+  Replays the journal of every running or waiting run in DATABASE_PATH against AGENT (or the
+  module given), read-only and beside a running timbre; prints one line per run that would not
+  replay and exits 1 if there is any, else 0. Run it before deploying new agent code.
+`;
+
+/** `timbre replay-check`: exit 0 when every active run replays, 1 when one would not (or the check cannot run). */
+export async function runReplayCheck(config: Config, io: { out(text: string): void; err(text: string): void }): Promise<number> {
+  if (!existsSync(config.databasePath)) {
+    io.err(`timbre replay-check: DATABASE_PATH=${JSON.stringify(config.databasePath)} does not exist; point it at the database of the timbre you are about to update\n`);
+    return 1;
+  }
+  const loaded = await loadAgent(config.agent);
+  let result: Awaited<ReturnType<typeof replayCheck>>;
+  try {
+    result = await replayCheck(config.databasePath, loaded.agent);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    io.err(`timbre replay-check: cannot read the runs in DATABASE_PATH=${JSON.stringify(config.databasePath)} (${reason}); start this timbre version on it once to migrate it\n`);
+    return 1;
+  }
+  for (const problem of result.problems) io.out(`${problemLine(problem)}\n`);
+  const verdict = result.problems.length === 0 ? "all replay" : `${result.problems.length} would not replay`;
+  io.err(`timbre replay-check: ${result.checked} running or waiting run${result.checked === 1 ? "" : "s"} checked against ${loaded.name} ${loaded.version}: ${verdict}\n`);
+  return result.problems.length === 0 ? 0 : 1;
+}
