@@ -1,9 +1,9 @@
 // The file side of the image check: the build stage rehearsed on this machine, the stand-in for
 // the distroless runtime base (the glibc files `ldd` names, CA certificates, the nonroot user),
 // the runtime stage's COPY lines applied to a folder, and a listing to compare two root folders.
-import { chownSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { ContainerfileError, ignoreMatcher, type BuildStep, type Copy } from "./containerfile.ts";
+import { ignoreMatcher, type BuildStep, type Copy } from "./containerfile.ts";
 
 /**
  * The runtime base the Containerfile names, and what of it the binary uses. The check stands
@@ -95,8 +95,8 @@ export function standInBase(binary: string, into: string): void {
   }
   writeFileSync(join(into, "etc/passwd"), RUNTIME_BASE.passwd);
   writeFileSync(join(into, "etc/group"), RUNTIME_BASE.group);
-  mkdirSync(join(into, "tmp"), { mode: 0o1777 });
-  Bun.spawnSync(["chmod", "1777", join(into, "tmp")]);
+  mkdirSync(join(into, "tmp"));
+  chmodSync(join(into, "tmp"), 0o1777);
 }
 
 /** `user` ("65532:65532", "nonroot" or "65532") as numbers, read from the root folder's passwd. */
@@ -168,4 +168,3 @@ export function listing(root: string): string[] {
   return lines;
 }
 
-export { ContainerfileError };
