@@ -1,4 +1,5 @@
 import { startService } from "./app.ts";
+import { HEALTHCHECK_USAGE, runHealthcheck } from "./cli/healthcheck.ts";
 import { EXIT_USAGE, parseWebhookArgs, runWebhookCommand, WEBHOOK_USAGE } from "./cli/webhook.ts";
 import { agentTypes } from "./cli/agent-types.generated.ts";
 import { REPLAY_CHECK_USAGE, runReplayCheck } from "./cli/replay-check.ts";
@@ -25,6 +26,8 @@ Usage:
                          deleteWebhook (pending updates kept unless --drop-pending)
   timbre backup PATH     write an online backup of DATABASE_PATH to the new file PATH (VACUUM INTO;
                          safe while timbre runs; never replaces a file)
+  timbre healthcheck     GET /healthz of the running server (HOST, PORT, TLS_CERT_PATH); exit 0 on 200,
+                         else 1 (the container image's HEALTHCHECK: it has no curl)
   timbre --help          this help
   timbre --version       the version and the git commit it was built from
 
@@ -113,6 +116,17 @@ async function main(argv: string[]): Promise<number | undefined> {
     const done = backupFile(loadConfig().databasePath, rest[0]!);
     process.stdout.write(`${JSON.stringify({ ok: true, path: done.path, bytes: done.bytes, ms: done.ms })}\n`);
     return 0;
+  }
+  if (command === "healthcheck") {
+    if (rest.length === 1 && (rest[0] === "--help" || rest[0] === "-h")) {
+      process.stdout.write(HEALTHCHECK_USAGE);
+      return 0;
+    }
+    if (rest.length > 0) {
+      process.stderr.write(`timbre healthcheck: takes no arguments; ${HEALTHCHECK_USAGE}`);
+      return 2;
+    }
+    return runHealthcheck(loadConfig(), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   }
   if (command === "webhook") {
     const parsed = parseWebhookArgs(rest);
