@@ -73,9 +73,9 @@ const SECURITY = [{ bearerAuth: [] }];
 const NotFound = (what: string, example: string) => errorBody(`No such ${what}.`, example);
 
 function telegramError(method: string, outcome: Extract<ApiOutcome<unknown>, { ok: false }>): string {
-  return outcome.code === 0
-    ? `could not reach Telegram for ${method}: ${outcome.description}`
-    : `Telegram refused ${method} (${outcome.code}): ${outcome.description}`;
+  if (outcome.code === 0) return `could not reach Telegram for ${method}: ${outcome.description}`;
+  if (outcome.code >= 500) return `Telegram failed ${method} (${outcome.code}): ${outcome.description}`;
+  return `Telegram refused ${method} (${outcome.code}): ${outcome.description}`;
 }
 
 /** /admin/*: bearer-protected management and inspection routes, documented for /swagger. */
