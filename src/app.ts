@@ -131,6 +131,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     log,
     {
       ratePerChat: config.sendRatePerChat,
+      ratePerGroup: config.sendRatePerGroup,
       rateGlobal: config.sendRateGlobal,
       concurrency: config.sendConcurrency,
       maxAttempts: config.sendMaxAttempts,

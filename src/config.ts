@@ -29,6 +29,8 @@ export interface Config {
   askTimeoutSeconds: number;
   sendRateGlobal: number;
   sendRatePerChat: number;
+  /** Messages a second to one group, supergroup or channel (SEND_RATE_PER_GROUP). */
+  sendRatePerGroup: number;
   sendConcurrency: number;
   sendMaxAttempts: number;
   tlsCertPath: string | undefined;
@@ -206,6 +208,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     askTimeoutSeconds: integer(env, "ASK_TIMEOUT_SECONDS", 86_400, 1, 365 * 86_400),
     sendRateGlobal: positiveNumber(env, "SEND_RATE_GLOBAL", 30, 100_000),
     sendRatePerChat: positiveNumber(env, "SEND_RATE_PER_CHAT", 1, 100_000),
+    sendRatePerGroup: positiveNumber(env, "SEND_RATE_PER_GROUP", 0.33, 100_000),
     sendConcurrency: integer(env, "SEND_CONCURRENCY", 8, 1, 1_000),
     sendMaxAttempts: integer(env, "SEND_MAX_ATTEMPTS", 10, 1, 1_000),
     tlsCertPath,
