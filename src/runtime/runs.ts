@@ -7,7 +7,7 @@ import { isTransientStorageError } from "../db/storage-error.ts";
 import { parkedUpdates, runs, runSteps, type RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
 import type { TelegramUpdate } from "../ingest/update-shape.ts";
-import { conversationOf, isCancel, replyTargetOf, textOf, threadOf, userOf } from "../ingest/update-fields.ts";
+import { callbackQueryIdOf, chatActionTargetOf, conversationOf, isCancel, noRunReasonOf, replyTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbox } from "../telegram/outbox.ts";
@@ -36,6 +36,8 @@ export interface RuntimeSettings {
   /** "typing" shows after a run has worked this long, and is refreshed at this interval. */
   typingAfterMs?: number;
   typingEveryMs?: number;
+  /** The bot's username (getMe), undefined until known: commands addressed to other bots start nothing. */
+  botUsername?: () => string | undefined;
 }
 
 /** A run executing in this process: what replay and wake-ups need. */
@@ -117,10 +119,19 @@ export class Runtime {
   async route(stored: StoredUpdate): Promise<void> {
     const afterCommit = await this.batched.run(() => this.routeInTransaction(stored));
     afterCommit();
+    // Every tap is acknowledged once routed, so no button spins in the user's app.
+    const callbackQueryId = callbackQueryIdOf(stored.update);
+    if (callbackQueryId !== undefined) void this.outbox.answerCallbackQuery(callbackQueryId);
   }
 
   /** Records what `stored` does to its conversation; returns the in-memory work for after the commit. */
   private routeInTransaction(stored: StoredUpdate): () => void {
+    const noRun = noRunReasonOf(stored, this.settings.botUsername?.());
+    if (noRun !== undefined) {
+      this.inbox.setStatus(stored.updateId, "done");
+      this.log.debug("runtime: the update starts nothing", { update_id: stored.updateId, chat_id: stored.chatId, kind: stored.kind, reason: noRun });
+      return () => this.metrics?.updatesProcessed.inc();
+    }
     const conversation = conversationOf(stored);
     const text = textOf(stored.update);
     const active = this.activeRun(conversation);
@@ -465,7 +476,7 @@ export class Runtime {
     let handle: { cancel(): void } | undefined;
     const tick = () => {
       if (cancelled) return;
-      void this.outbox.typing(live.run.chatId, threadOf(live.update));
+      void this.outbox.typing(live.run.chatId, chatActionTargetOf(live.update));
       handle = this.clock.setTimeout(tick, this.typingEveryMs);
     };
     handle = this.clock.setTimeout(tick, this.typingAfterMs);
