@@ -8,7 +8,7 @@ import { agentFromCode, loadAgent } from "./agents/load-agent.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
-import { Inbox } from "./ingest/inbox.ts";
+import { Inbox, type StoredUpdate } from "./ingest/inbox.ts";
 import { Poller, type PollerTiming } from "./ingest/poller.ts";
 import { trustedSourceCheck } from "./ingest/trusted-ips.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
@@ -20,7 +20,9 @@ import { Dispatcher } from "./runtime/dispatcher.ts";
 import { Runtime } from "./runtime/runs.ts";
 import { BotApiEmulator } from "./sandbox/emulator.ts";
 import { sandboxRoutes } from "./sandbox/routes.ts";
+import { needsBotUsername } from "./ingest/update-fields.ts";
 import { TelegramApi } from "./telegram/api.ts";
+import { BotIdentity } from "./telegram/bot-identity.ts";
 import { Outbox } from "./telegram/outbox.ts";
 import { desiredWebhook, ensureWebhookOnStart } from "./telegram/webhook-control.ts";
 
@@ -48,6 +50,8 @@ export interface Service {
   runtime: Runtime;
   outbox: Outbox;
   api: TelegramApi;
+  /** The bot's username from getMe (asked in the background on start). */
+  identity: BotIdentity;
   metrics: Metrics;
   /** The in-process Bot API emulator (sandbox mode only). */
   emulator: BotApiEmulator | undefined;
@@ -135,6 +139,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     log,
     {
       ratePerChat: config.sendRatePerChat,
+      ratePerGroup: config.sendRatePerGroup,
       rateGlobal: config.sendRateGlobal,
       concurrency: config.sendConcurrency,
       maxAttempts: config.sendMaxAttempts,
@@ -143,6 +148,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     metrics,
   );
+  // getMe in the background: the username tells timbre's commands from other bots' (`/start@other_bot`).
+  const identity = new BotIdentity({ api, clock, log });
   const runtime = new Runtime({
     db,
     inbox,
@@ -156,9 +163,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
       agentVersion: loaded.version,
       maxConcurrency: config.maxConcurrency,
       askTimeoutSeconds: config.askTimeoutSeconds,
+      botUsername: () => identity.username,
     },
   });
-  const dispatcher = new Dispatcher(inbox, (update) => runtime.route(update), config.maxConcurrency, log, metrics);
+  const route = async (update: StoredUpdate) => {
+    // A command addressed to some bot waits (a few seconds at most, only after start) until timbre knows its name.
+    if (identity.username === undefined && needsBotUsername(update.update)) await identity.whenKnown();
+    return runtime.route(update);
+  };
+  const dispatcher = new Dispatcher(inbox, route, config.maxConcurrency, log, metrics);
   // The poller has its own TelegramApi: stopping aborts the long poll without cutting the outbox's sends.
   const poller =
     config.botMode === "polling"
@@ -169,6 +182,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       : undefined;
   adminParts = { db, secret, api, inbox, runtime, outbox, dispatcher, clock, startedAt };
 
+  identity.start();
   outbox.start();
   runtime.start();
   dispatcher.start();
@@ -216,6 +230,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       shuttingDown = true;
       log.info("shutting down: refusing new updates, finishing work in flight");
       webhookSetup.abort();
+      identity.stop();
       await poller?.stop();
       clearInterval(janitor);
       emulator?.stop();
@@ -232,5 +247,5 @@ export async function startService(config: Config, options: ServiceOptions = {})
       log.info("stopped", { stop_ms: Math.round(performance.now() - stopStarted) });
     })());
 
-  return { url, port: server.port!, config, secret, database, inbox, dispatcher, runtime, outbox, api, metrics, emulator, poller, stop };
+  return { url, port: server.port!, config, secret, database, inbox, dispatcher, runtime, outbox, api, identity, metrics, emulator, poller, stop };
 }

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { agentNames, isBuiltInAgent, type RegisteredAgent } from "./agents/index.ts";
+import { UPDATE_TYPES, unknownUpdateType } from "./ingest/update-types.ts";
 
 export type BotMode = "webhook" | "polling";
 /** A built-in agent's name: a key of the registry in src/agents/index.ts. */
@@ -29,6 +30,8 @@ export interface Config {
   askTimeoutSeconds: number;
   sendRateGlobal: number;
   sendRatePerChat: number;
+  /** Messages a second to one group, supergroup or channel (SEND_RATE_PER_GROUP). */
+  sendRatePerGroup: number;
   sendConcurrency: number;
   sendMaxAttempts: number;
   tlsCertPath: string | undefined;
@@ -45,13 +48,6 @@ export const TELEGRAM_IP_RANGES = ["149.154.160.0/20", "91.108.4.0/22"];
 export const TELEGRAM_WEBHOOK_PORTS = [443, 80, 88, 8443];
 export const DEFAULT_API_URL = "https://api.telegram.org";
 const SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
-const UPDATE_TYPES = new Set([
-  "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-  "business_message", "edited_business_message", "deleted_business_messages", "message_reaction",
-  "message_reaction_count", "inline_query", "chosen_inline_result", "callback_query",
-  "shipping_query", "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer",
-  "my_chat_member", "chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
-]);
 
 /** A bad environment value; the message is the one line printed before exiting. */
 export class ConfigError extends Error {
@@ -183,9 +179,10 @@ function agent(env: Env, cwd: string): string {
 function allowedUpdates(env: Env): string[] {
   const raw = read(env, "ALLOWED_UPDATES") ?? "message,edited_message,callback_query,my_chat_member";
   const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
-  const unknown = list.find((s) => !UPDATE_TYPES.has(s));
+  const unknown = unknownUpdateType(list);
   if (unknown !== undefined || list.length === 0) {
-    fail("ALLOWED_UPDATES", raw, `expected a comma-separated list of Telegram update types (${[...UPDATE_TYPES].join(", ")})`);
+    const which = unknown !== undefined ? `${JSON.stringify(unknown)} is not one; they are` : "they are";
+    fail("ALLOWED_UPDATES", raw, `expected a comma-separated list of Telegram update types (${which} ${UPDATE_TYPES.join(", ")})`);
   }
   return [...new Set(list)];
 }
@@ -224,6 +221,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     askTimeoutSeconds: integer(env, "ASK_TIMEOUT_SECONDS", 86_400, 1, 365 * 86_400),
     sendRateGlobal: positiveNumber(env, "SEND_RATE_GLOBAL", 30, 100_000),
     sendRatePerChat: positiveNumber(env, "SEND_RATE_PER_CHAT", 1, 100_000),
+    sendRatePerGroup: positiveNumber(env, "SEND_RATE_PER_GROUP", 0.33, 100_000),
     sendConcurrency: integer(env, "SEND_CONCURRENCY", 8, 1, 1_000),
     sendMaxAttempts: integer(env, "SEND_MAX_ATTEMPTS", 10, 1, 1_000),
     tlsCertPath,

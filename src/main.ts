@@ -46,7 +46,8 @@ Environment (see README.md for details):
   MAX_CONCURRENCY        agent runs in flight at once (default 32)
   ASK_TIMEOUT_SECONDS    how long a question waits for its answer (default 86400)
   SEND_RATE_GLOBAL       outbox messages per second overall (default 30)
-  SEND_RATE_PER_CHAT     outbox messages per second per chat (default 1)
+  SEND_RATE_PER_CHAT     outbox messages per second per private chat (default 1)
+  SEND_RATE_PER_GROUP    outbox messages per second per group, supergroup or channel (default 0.33)
   SEND_CONCURRENCY       Bot API sends in flight at once (default 8)
   SEND_MAX_ATTEMPTS      attempts before a message fails on 5xx/network errors (default 10)
   TLS_CERT_PATH / TLS_KEY_PATH   serve HTTPS directly

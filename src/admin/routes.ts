@@ -12,6 +12,7 @@ import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../te
 import { BackupError, backupInto } from "../db/backup.ts";
 import { MAX_UPDATE_DEPTH, nestsDeeperThan } from "../ingest/json-depth.ts";
 import { clientAddress } from "../ingest/trusted-ips.ts";
+import { UPDATE_TYPES, unknownUpdateType } from "../ingest/update-types.ts";
 import { checkAdminToken, type AuthAttemptGuard } from "./auth.ts";
 import {
   BadRequest,
@@ -74,9 +75,9 @@ const SECURITY = [{ bearerAuth: [] }];
 const NotFound = (what: string, example: string) => errorBody(`No such ${what}.`, example);
 
 function telegramError(method: string, outcome: Extract<ApiOutcome<unknown>, { ok: false }>): string {
-  return outcome.code === 0
-    ? `could not reach Telegram for ${method}: ${outcome.description}`
-    : `Telegram refused ${method} (${outcome.code}): ${outcome.description}`;
+  if (outcome.code === 0) return `could not reach Telegram for ${method}: ${outcome.description}`;
+  if (outcome.code >= 500) return `Telegram failed ${method} (${outcome.code}): ${outcome.description}`;
+  return `Telegram refused ${method} (${outcome.code}): ${outcome.description}`;
 }
 
 /** /admin/*: bearer-protected management and inspection routes, documented for /swagger. */
@@ -135,6 +136,10 @@ export function adminRoutes(options: AdminOptions) {
         "/webhook",
         async ({ body }) => {
           const parts = need();
+          const unknownType = body?.allowed_updates !== undefined ? unknownUpdateType(body.allowed_updates) : undefined;
+          if (unknownType !== undefined) {
+            return status(400, { ok: false as const, error: `allowed_updates: ${JSON.stringify(unknownType)} is not a Bot API update type; expected some of ${UPDATE_TYPES.join(", ")}` });
+          }
           const desired = desiredWebhook(config, parts.secret, {
             ...(body?.url !== undefined ? { url: body.url } : {}),
             ...(body?.max_connections !== undefined ? { maxConnections: body.max_connections } : {}),
@@ -160,7 +165,7 @@ export function adminRoutes(options: AdminOptions) {
             tags: ["webhook"],
             summary: "Set the webhook",
             description:
-              "Calls setWebhook. Without `url`, {PUBLIC_URL}/telegram/webhook is used; without either the answer is 400. The stored webhook secret is always sent, max_connections and allowed_updates default to MAX_CONNECTIONS and ALLOWED_UPDATES, and TLS_CERT_PATH is uploaded when set. timbre does not second-guess the URL: when Telegram refuses it, the answer is 502 with Telegram's description.",
+              "Calls setWebhook. Without `url`, {PUBLIC_URL}/telegram/webhook is used; without either the answer is 400. The stored webhook secret is always sent, max_connections and allowed_updates default to MAX_CONNECTIONS and ALLOWED_UPDATES (an allowed_updates entry that is not a current Bot API update type is a 400), and TLS_CERT_PATH is uploaded when set. timbre does not second-guess the URL: when Telegram refuses it, the answer is 502 with Telegram's description.",
             security: SECURITY,
           },
         },

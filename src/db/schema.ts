@@ -31,6 +31,8 @@ export const settings = sqliteTable("settings", {
 });
 
 export type OutboxStatus = "queued" | "sending" | "sent" | "failed";
+/** What an outbox row asks of Telegram: a message, or a new inline keyboard for a message already sent. */
+export type OutboxMethod = "sendMessage" | "editMessageReplyMarkup";
 
 /** Written by telegram/outbox.ts. */
 export const outbox = sqliteTable(
@@ -38,12 +40,15 @@ export const outbox = sqliteTable(
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     chatId: integer("chat_id").notNull(),
+    method: text("method").$type<OutboxMethod>().notNull().default("sendMessage"),
+    /** The message's text ("" for editMessageReplyMarkup). */
     text: text("text").notNull(),
-    /** sendMessage options other than chat_id and text, as JSON. */
+    /** The method's options other than chat_id, text and message_id, as JSON (reply_markup, message_thread_id...). */
     options: text("options"),
     status: text("status").$type<OutboxStatus>().notNull().default("queued"),
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at").notNull(),
+    /** The sent message's id (Telegram's answer); for editMessageReplyMarkup, the message edited. */
     messageId: integer("message_id"),
     lastError: text("last_error"),
     runId: integer("run_id"),

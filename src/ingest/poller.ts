@@ -21,6 +21,11 @@ export interface PollerTiming {
   backoffCapMs: number;
   /** 409 Conflict and other refusals: retry this slowly (another instance may hold the updates for long). */
   slowRetryMs: number;
+  /**
+   * An empty answer sooner than this (a server that ignores `timeout`) is followed by a pause
+   * this long, so such a server never makes timbre spin.
+   */
+  emptyAnswerPauseMs: number;
 }
 
 export const DEFAULT_POLLER_TIMING: PollerTiming = {
@@ -29,6 +34,7 @@ export const DEFAULT_POLLER_TIMING: PollerTiming = {
   backoffBaseMs: 500,
   backoffCapMs: 30_000,
   slowRetryMs: 7_500,
+  emptyAnswerPauseMs: 1_000,
 };
 
 export type PollerState = "starting" | "polling" | "retrying" | "conflict" | "unauthorized" | "stopped";
@@ -99,7 +105,9 @@ export class Poller {
     if (!(await this.removeWebhook())) return;
     this.state = "polling";
     log.info("polling: long-polling getUpdates", { offset: this.offset ?? null, timeout_s: this.timing.longPollSeconds });
+    let spinWarned = false;
     while (!this.stopped) {
+      const askedAt = this.deps.clock.now();
       const outcome = await api.call(
         "getUpdates",
         {
@@ -114,6 +122,11 @@ export class Poller {
       if (outcome.ok) {
         this.recovered();
         if (outcome.result.length > 0) await this.storeBatch(outcome.result as unknown[]);
+        else if (this.deps.clock.now() - askedAt < this.timing.emptyAnswerPauseMs && !this.stopped) {
+          if (!spinWarned) log.warn("polling: getUpdates answered at once with nothing (the server ignores timeout); pausing between calls", { pause_ms: this.timing.emptyAnswerPauseMs });
+          spinWarned = true;
+          await this.sleep(this.timing.emptyAnswerPauseMs);
+        }
         continue;
       }
       if (this.stopped) return;

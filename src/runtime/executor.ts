@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { BatchedTransactions } from "../db/batched-transactions.ts";
-import { textOf, threadOf, userOf } from "../ingest/update-fields.ts";
+import { chatActionTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Outbox } from "../telegram/outbox.ts";
 import { agentContext } from "./agent-context.ts";
@@ -106,10 +106,10 @@ export class RunExecutor {
 
   private async executeWhileWoken(runId: number, live: LiveRun, fresh: StartedRun | undefined): Promise<void> {
     let first = fresh;
-    let typingTo: { chatId: number; thread: number | undefined } | undefined;
+    let typingTo: { chatId: number; target: Record<string, unknown> } | undefined;
     do {
       live.again = false;
-      live.slot ??= await this.slots.acquire(() => typingTo && void this.deps.outbox.typing(typingTo.chatId, typingTo.thread));
+      live.slot ??= await this.slots.acquire(() => typingTo && void this.deps.outbox.typing(typingTo.chatId, typingTo.target));
       // Read with the slot held: cancelled (or stopping) while it waited, the agent never starts.
       if (live.abort.signal.aborted || this.stopping) return;
       const run = first?.run ?? this.deps.store.runById(runId);
@@ -117,7 +117,7 @@ export class RunExecutor {
       const update = first?.update ?? (JSON.parse(run.trigger) as TelegramUpdate);
       const journal: JournalEntry[] = first ? [] : this.deps.store.journal(run.id);
       first = undefined;
-      typingTo = { chatId: run.chatId, thread: threadOf(update) };
+      typingTo = { chatId: run.chatId, target: chatActionTargetOf(update) };
       live.execution = new Execution(journal);
       const outcome = await this.executeOnce(run, update, live);
       await this.deps.finish(run, update, outcome, () => live.abort.signal.aborted || this.stopping);

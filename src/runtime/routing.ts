@@ -1,5 +1,5 @@
 import type { StoredUpdate } from "../ingest/inbox.ts";
-import { isCancel, textOf, userOf } from "../ingest/update-fields.ts";
+import { isCancel, noRunReasonOf, textOf, userOf } from "../ingest/update-fields.ts";
 import type { Agent } from "./context.ts";
 import type { RunRow, StepRow } from "./run-store.ts";
 
@@ -42,8 +42,16 @@ export function instantReplyOf(agent: Agent, stored: StoredUpdate, text: string,
  * would start a run or answer a question; while the conversation is busy they wait their turn, so
  * its messages stay in order.
  */
-export function routeOf(stored: StoredUpdate, conversation: string, reads: RouteReads, instantReply: (text: string) => string | undefined): Route {
-  if (stored.chatId === null) return { kind: "ignore", reason: "no chat to answer in" };
+export function routeOf(
+  stored: StoredUpdate,
+  conversation: string,
+  reads: RouteReads,
+  instantReply: (text: string) => string | undefined,
+  botUsername: string | undefined,
+): Route {
+  // No chat to answer in, a command for another bot, an automatic forward: nothing for the agent.
+  const noRun = noRunReasonOf(stored, botUsername);
+  if (noRun !== undefined) return { kind: "ignore", reason: noRun };
   const text = textOf(stored.update);
   const active = reads.activeRun(conversation);
   if (text !== undefined && isCancel(text)) return { kind: "cancel", run: active };

@@ -4,7 +4,7 @@ import { relaxedTransaction, type Db } from "../db/index.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
-import { conversationOf } from "../ingest/update-fields.ts";
+import { callbackQueryIdOf, conversationOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbox } from "../telegram/outbox.ts";
@@ -31,6 +31,8 @@ export interface RuntimeSettings {
   maxConcurrency: number;
   /** ASK_TIMEOUT_SECONDS. */
   askTimeoutSeconds: number;
+  /** timbre's username (getMe), to tell its commands from other bots'; undefined until known. */
+  botUsername?: () => string | undefined;
   /** "typing" shows after a run has worked this long (default 1 s), and is refreshed at this interval (default 4 s). */
   typingAfterMs?: number;
   typingEveryMs?: number;
@@ -108,16 +110,20 @@ export class Runtime {
   async route(stored: StoredUpdate): Promise<void> {
     const afterCommit = await this.batched.run(() => this.routeInTransaction(stored));
     afterCommit();
+    // Every button tap is acknowledged, so no button spins in the user's app.
+    const callbackQueryId = callbackQueryIdOf(stored.update);
+    if (callbackQueryId !== undefined) void this.deps.outbox.answerCallbackQuery(callbackQueryId);
   }
 
   private routeInTransaction(stored: StoredUpdate): () => void {
     const { inbox, metrics } = this.deps;
     const conversation = conversationOf(stored);
-    const route = routeOf(stored, conversation, this.reads, (text) => this.instantReply(stored, text));
+    const route = routeOf(stored, conversation, this.reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
     const processed = () => metrics?.updatesProcessed.inc();
     switch (route.kind) {
       case "ignore":
         inbox.setStatus(stored.updateId, "done");
+        this.deps.log.debug("runtime: the update starts nothing", { update_id: stored.updateId, chat_id: stored.chatId, kind: stored.kind, reason: route.reason });
         return processed;
       case "cancel":
         if (route.run) this.records.end(route.run, "cancelled", null);

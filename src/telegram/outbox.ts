@@ -7,20 +7,42 @@ import { outbox, type OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { ApiOutcome, TelegramApi } from "./api.ts";
+import { CallbackAnswers } from "./callback-answers.ts";
+import { sendRow, type SendRow } from "./outbox-send.ts";
 import { splitText } from "./split-text.ts";
+import { TokenBucket } from "./token-bucket.ts";
 
-export interface OutboundMessage {
+interface OutboundBase {
   chatId: number;
-  text: string;
-  /** sendMessage options besides chat_id and text (parse_mode, reply_markup, message_thread_id...). */
-  options?: Record<string, unknown>;
   runId?: number;
   updateId?: number;
 }
 
+/** A message to send (the default). */
+export interface OutboundText extends OutboundBase {
+  method?: "sendMessage";
+  text: string;
+  /** sendMessage options besides chat_id and text (parse_mode, reply_markup, message_thread_id...). */
+  options?: Record<string, unknown>;
+}
+
+/** A new inline keyboard for a message already sent (editMessageReplyMarkup), in the chat's order and rate like messages. */
+export interface OutboundMarkupEdit extends OutboundBase {
+  method: "editMessageReplyMarkup";
+  messageId: number;
+  /** The new keyboard; omitted, the keyboard is removed. */
+  replyMarkup?: Record<string, unknown>;
+  /** Other editMessageReplyMarkup options (business_connection_id). */
+  options?: Record<string, unknown>;
+}
+
+export type OutboundMessage = OutboundText | OutboundMarkupEdit;
+
 export interface OutboxSettings {
-  /** Messages a second to one chat (SEND_RATE_PER_CHAT). */
+  /** Messages a second to one private chat (SEND_RATE_PER_CHAT). */
   ratePerChat: number;
+  /** Messages a second to one group, supergroup or channel: a negative chat id (SEND_RATE_PER_GROUP, default ratePerChat). */
+  ratePerGroup?: number;
   /** Messages a second overall (SEND_RATE_GLOBAL). */
   rateGlobal: number;
   /** Sends in flight at once (SEND_CONCURRENCY). */
@@ -36,18 +58,6 @@ export type OutboxRow = typeof outbox.$inferSelect;
 
 /** What `Outbox.retry` did: queued the row again, or why not. */
 export type OutboxRetry = { outcome: "queued"; row: OutboxRow } | { outcome: "not_found" } | { outcome: "not_failed"; status: OutboxStatus };
-
-/** What a send needs of its row. */
-interface SendRow {
-  id: number;
-  chat_id: number;
-  text: string;
-  options: string | null;
-  status: OutboxStatus;
-  attempts: number;
-  run_id: number | null;
-  update_id: number | null;
-}
 
 interface ChatQueue {
   chatId: number;
@@ -67,40 +77,13 @@ interface Answered {
   at: number;
 }
 
-/** A token bucket: `rate` tokens a second, holding at most one second's worth (the largest burst). */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  private readonly capacity: number;
-  constructor(
-    private readonly rate: number,
-    now: number,
-  ) {
-    this.capacity = Math.max(1, rate);
-    this.tokens = this.capacity;
-    this.last = now;
-  }
-  private refill(now: number) {
-    this.tokens = Math.min(this.capacity, this.tokens + (Math.max(0, now - this.last) / 1000) * this.rate);
-    this.last = Math.max(this.last, now);
-  }
-  take(now: number): boolean {
-    this.refill(now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-  nextTokenAt(now: number): number {
-    this.refill(now);
-    return now + Math.max(0, Math.ceil(((1 - this.tokens) / this.rate) * 1000));
-  }
-}
-
 /**
  * The durable outbox. `enqueue` writes rows (inside the caller's transaction when there is one);
  * a sender delivers them in order per chat (only a chat's oldest row is ever in flight), chats
- * in parallel, within SEND_RATE_PER_CHAT, SEND_RATE_GLOBAL and SEND_CONCURRENCY, without polling
- * (it wakes on enqueue, on an answer, or on a timer set to the next due time).
+ * in parallel, within SEND_RATE_PER_CHAT (private chats) or SEND_RATE_PER_GROUP (groups,
+ * supergroups and channels: negative chat ids), SEND_RATE_GLOBAL and SEND_CONCURRENCY, without
+ * polling (it wakes on enqueue, on an answer, or on a timer set to the next due time). A row is
+ * a message (sendMessage) or a new inline keyboard for a sent message (editMessageReplyMarkup).
  *
  * A row is marked `sending` before the call and `sent` with Telegram's message_id after the
  * answer, in a fsynced commit; a send counts as in flight until that record is committed. So
@@ -112,10 +95,12 @@ export class TokenBucket {
  *
  * Errors: a 429 pauses the chat it came from for exactly `retry_after` seconds and does not
  * count as an attempt (Telegram's sendMessage 429 names no scope, so other chats go on; the
- * global rate is kept below Telegram's by SEND_RATE_GLOBAL instead). 5xx and network errors
- * retry with capped exponential backoff and jitter, up to SEND_MAX_ATTEMPTS. Any other error
- * (400 chat not found / message too long, 403 bot blocked, ...) fails the row at once with
- * Telegram's description. A failed row never blocks the chat's later messages.
+ * global rate is kept below Telegram's by SEND_RATE_GLOBAL instead). Any HTTP 5xx (whatever its
+ * body) and network errors retry with capped exponential backoff and jitter, up to
+ * SEND_MAX_ATTEMPTS. A 400 with migrate_to_chat_id (the group became a supergroup) moves the row,
+ * and the chat's rows queued behind it, to the new chat, in order, without counting an attempt.
+ * Any other error (400 chat not found / message too long, 403 bot blocked, ...) fails the row at
+ * once with Telegram's description. A failed row never blocks the chat's later messages.
  */
 export class Outbox {
   private readonly chats = new Map<number, ChatQueue>();
@@ -129,7 +114,9 @@ export class Outbox {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private drainWaiters: (() => void)[] = [];
-  private readonly intervalMs: number;
+  private readonly privateIntervalMs: number;
+  private readonly groupIntervalMs: number;
+  private readonly callbackAnswers: CallbackAnswers;
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
   private readonly statements: {
@@ -139,6 +126,8 @@ export class Outbox {
     markSent: Statement;
     markRetry: Statement;
     markFailed: Statement;
+    moveQueued: Statement<unknown, [{ from: number; to: number; at: number }]>;
+    markMoved: Statement<unknown, [{ id: number; to: number; error: string; at: number }]>;
   };
 
   constructor(
@@ -151,21 +140,25 @@ export class Outbox {
     private readonly random: () => number = Math.random,
   ) {
     this.bucket = new TokenBucket(settings.rateGlobal, clock.now());
-    this.intervalMs = 1000 / settings.ratePerChat;
+    this.privateIntervalMs = 1000 / settings.ratePerChat;
+    this.groupIntervalMs = 1000 / (settings.ratePerGroup ?? settings.ratePerChat);
+    this.callbackAnswers = new CallbackAnswers({ api, clock, log });
     this.backoffBaseMs = settings.backoffBaseMs ?? 1000;
     this.backoffCapMs = settings.backoffCapMs ?? 30_000;
     // The send path runs once or twice per message: prepared statements, not a query builder.
     const sqlite = db.$client;
     this.statements = {
       insert: sqlite.prepare(
-        `INSERT INTO outbox (chat_id, text, options, status, attempts, next_attempt_at, run_id, update_id, created_at, updated_at)
-         VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?) RETURNING id`,
+        `INSERT INTO outbox (chat_id, method, text, options, message_id, status, attempts, next_attempt_at, run_id, update_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?) RETURNING id`,
       ),
-      read: sqlite.prepare<SendRow, [number]>(`SELECT id, chat_id, text, options, status, attempts, run_id, update_id FROM outbox WHERE id = ?`),
+      read: sqlite.prepare<SendRow, [number]>(`SELECT id, chat_id, method, text, options, message_id, status, attempts, run_id, update_id FROM outbox WHERE id = ?`),
       markSending: sqlite.prepare(`UPDATE outbox SET status = 'sending', updated_at = ? WHERE id = ?`),
       markSent: sqlite.prepare(`UPDATE outbox SET status = 'sent', message_id = ?, attempts = ?, last_error = NULL, updated_at = ? WHERE id = ?`),
       markRetry: sqlite.prepare(`UPDATE outbox SET status = 'queued', attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`),
       markFailed: sqlite.prepare(`UPDATE outbox SET status = 'failed', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?`),
+      moveQueued: sqlite.prepare(`UPDATE outbox SET chat_id = $to, updated_at = $at WHERE chat_id = $from AND status = 'queued'`),
+      markMoved: sqlite.prepare(`UPDATE outbox SET status = 'queued', chat_id = $to, next_attempt_at = $at, last_error = $error, updated_at = $at WHERE id = $id`),
     };
   }
 
@@ -188,17 +181,22 @@ export class Outbox {
   }
 
   /**
-   * Stores a message (split into parts of at most 4096 characters, one row each, in order) and
-   * returns the row ids. Inside a transaction the rows commit with it; the sender only looks at
-   * them once the current synchronous work (and so the transaction) is over.
+   * Stores a message (split into parts of at most 4096 characters, one row each, in order), or a
+   * keyboard edit (one row), and returns the row ids. Inside a transaction the rows commit with
+   * it; the sender only looks at them once the current synchronous work (and so the transaction)
+   * is over.
    */
   enqueue(message: OutboundMessage): number[] {
     const now = this.clock.now();
-    const options = message.options && Object.keys(message.options).length ? JSON.stringify(message.options) : null;
-    const parts = splitText(message.text);
+    const edit = message.method === "editMessageReplyMarkup";
+    const fields = edit ? { ...message.options, ...(message.replyMarkup !== undefined ? { reply_markup: message.replyMarkup } : {}) } : message.options;
+    const options = fields && Object.keys(fields).length ? JSON.stringify(fields) : null;
+    const parts = edit ? [""] : splitText(message.text);
+    const method = edit ? "editMessageReplyMarkup" : "sendMessage";
+    const messageId = edit ? message.messageId : null;
     const insertAll = () =>
       parts.map((part) => {
-        const row = this.statements.insert.get(message.chatId, part, options, now, message.runId ?? null, message.updateId ?? null, now, now) as { id: number };
+        const row = this.statements.insert.get(message.chatId, method, part, options, messageId, now, message.runId ?? null, message.updateId ?? null, now, now) as { id: number };
         return row.id;
       });
     // Alone, the parts still commit together (a nested call becomes a savepoint).
@@ -261,7 +259,7 @@ export class Outbox {
     const ids = { outbox_id: row.id, chat_id: row.chat_id, run_id: row.run_id ?? undefined, update_id: row.update_id ?? undefined };
     const attempts = row.attempts + 1;
     let done = true;
-    let notBefore = at + this.intervalMs;
+    let notBefore = at + this.intervalFor(row.chat_id);
     if (outcome.ok) {
       this.statements.markSent.run(outcome.result.message_id, attempts, at, row.id);
       this.metrics?.outboxSent.inc();
@@ -280,6 +278,8 @@ export class Outbox {
       this.metrics?.outboxRetries.inc({ reason: outcome.code === 0 ? "network" : "5xx" });
       this.log.warn("outbox: send failed, will retry", { ...ids, attempts, retry_in_ms: Math.round(backoff), error: outcome.description });
       done = false;
+    } else if (outcome.code === 400 && outcome.migrateToChatId !== undefined && outcome.migrateToChatId !== row.chat_id) {
+      return this.moveToSupergroup(chat, row, outcome.migrateToChatId, outcome.description, at);
     } else {
       this.statements.markFailed.run(attempts, outcome.description, at, row.id);
       this.metrics?.outboxFailed.inc();
@@ -291,6 +291,29 @@ export class Outbox {
       chat.busy = false;
       this.inFlight--;
     };
+  }
+
+  /**
+   * A group became a supergroup (inside recordAnswers' transaction): the row and every row queued
+   * behind it go to the new chat, in order, and are sent there under its rate. Telegram's answer,
+   * with the new id, stays in last_error until the row is sent.
+   */
+  private moveToSupergroup(chat: ChatQueue, row: SendRow, to: number, description: string, at: number): () => void {
+    this.statements.markMoved.run({ id: row.id, to, error: description, at });
+    this.statements.moveQueued.run({ from: row.chat_id, to, at });
+    this.metrics?.outboxRetries.inc({ reason: "migrated" });
+    this.log.info("outbox: the group became a supergroup; sending its messages there", { outbox_id: row.id, chat_id: row.chat_id, migrate_to_chat_id: to, queued: chat.ids.length });
+    return () => {
+      const moving = chat.ids.splice(0);
+      chat.busy = false;
+      this.inFlight--;
+      for (const id of moving) this.track(to, id, at);
+    };
+  }
+
+  /** The spacing between two messages to one chat: groups, supergroups and channels have negative ids. */
+  private intervalFor(chatId: number): number {
+    return chatId < 0 ? this.groupIntervalMs : this.privateIntervalMs;
   }
 
   /** Starts every send that is due, marking the rows `sending` first; sets a timer for the next one. */
@@ -353,13 +376,7 @@ export class Outbox {
   }
 
   private async send(chat: ChatQueue, row: SendRow): Promise<void> {
-    let outcome: ApiOutcome<{ message_id: number }>;
-    try {
-      const options = row.options ? (JSON.parse(row.options) as Record<string, unknown>) : {};
-      outcome = await this.api.call("sendMessage", { ...options, chat_id: row.chat_id, text: row.text });
-    } catch (error) {
-      outcome = { ok: false, code: 400, description: `timbre could not send this row: ${errorFields(error).error}` };
-    }
+    const outcome = await sendRow(this.api, row);
     this.answered.push({ chat, row, outcome, at: this.clock.now() });
     this.schedule();
   }
@@ -376,10 +393,24 @@ export class Outbox {
     }, at - this.clock.now());
   }
 
-  /** Shows "typing" in a chat; not stored and never retried (it only matters now). */
-  async typing(chatId: number, threadId?: number): Promise<void> {
-    const outcome = await this.api.call("sendChatAction", { chat_id: chatId, action: "typing", ...(threadId ? { message_thread_id: threadId } : {}) });
+  /**
+   * Shows "typing" in a chat; not stored and never retried (it only matters now). `target`: the
+   * sendChatAction options that put it where the update came from (message_thread_id,
+   * business_connection_id); a bare number is a forum topic.
+   */
+  async typing(chatId: number, target?: number | Record<string, unknown>): Promise<void> {
+    const where = typeof target === "number" ? { message_thread_id: target } : (target ?? {});
+    const outcome = await this.api.call("sendChatAction", { ...where, chat_id: chatId, action: "typing" });
     if (!outcome.ok) this.log.debug("typing indicator not shown", { chat_id: chatId, error: outcome.description });
+  }
+
+  /**
+   * Answers a callback query at once (not stored, not spaced per chat), with `text` as a short
+   * notice when given; retried a few times on network errors, 5xx and 429, and logged when it
+   * finally fails. Resolves with the last outcome.
+   */
+  answerCallbackQuery(callbackQueryId: string, text?: string): Promise<ApiOutcome<true>> {
+    return this.callbackAnswers.answer(callbackQueryId, text);
   }
 
   /** Resolves when nothing is queued or in flight (tests and benchmarks). */

@@ -313,6 +313,44 @@ describe("webhook routes", () => {
     }
   });
 
+  test("a Bot API server answering 500 with a body that is not the Bot API's: 502 naming the HTTP status and the body's start", async () => {
+    emulator.faults = { ...emulator.faults, methods: ["getWebhookInfo"] };
+    emulator.faults.rawAnswers.push(
+      { status: 500, body: "<html><body>oops: the upstream exploded</body></html>" },
+      { status: 500, body: '{"ok":false}', contentType: "application/json" },
+    );
+    try {
+      for (const bodyStart of ["<html><body>oops: the upstream exploded", '{"ok":false}']) {
+        const response = await admin("GET", "/admin/webhook");
+        expect(response.status).toBe(502);
+        const { error } = await json<{ error: string }>(response);
+        expect(error).toContain("getWebhookInfo");
+        expect(error).toContain("HTTP 500");
+        expect(error).toContain(bodyStart);
+        expect(error).not.toContain("undefined");
+      }
+    } finally {
+      emulator.faults = { ...emulator.faults, methods: [], rawAnswers: [] };
+    }
+  });
+
+  test("PUT /admin/webhook refuses an allowed_updates entry that is not a Bot API update type (400, nothing sent); current types pass", async () => {
+    const url = "https://bot.example.com/telegram/webhook";
+    const before = emulator.callsOf("setWebhook").length;
+    const refused = await admin("PUT", "/admin/webhook", { body: JSON.stringify({ url, allowed_updates: ["message", "not_a_type"] }) });
+    expect(refused.status).toBe(400);
+    const { error } = await json<{ error: string }>(refused);
+    expect(error).toContain('"not_a_type" is not a Bot API update type');
+    expect(error).toContain("managed_bot");
+    expect(emulator.callsOf("setWebhook")).toHaveLength(before);
+
+    const current = ["message", "managed_bot", "guest_message", "business_message"];
+    const accepted = await admin("PUT", "/admin/webhook", { body: JSON.stringify({ url, allowed_updates: current }) });
+    expect(accepted.status).toBe(200);
+    expect(emulator.callsOf("setWebhook").at(-1)!.params.allowed_updates).toEqual(current);
+    await connectWebhook(emulator, service.url);
+  });
+
   test("Telegram unreachable answers 502 saying so", async () => {
     const other = await startInProcess({ ...serviceEnv(emulator, "http://127.0.0.1:1", `${dir.path}/unreachable.db`), ADMIN_TOKEN });
     try {

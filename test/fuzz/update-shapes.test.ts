@@ -9,7 +9,7 @@ const { emulator, apiUrl, dir, services } = serviceRig();
 const DATE = 1_717_000_000;
 const ana = { id: 3001, is_bot: false, first_name: "Ana", username: "ana", language_code: "es" };
 const bob = { id: 3002, is_bot: false, first_name: "Bob", language_code: "en" };
-const bot = { id: 7_000_000_001, is_bot: true, first_name: "timbre", username: "timbre_bot" };
+const bot = { id: 7_000_000_001, is_bot: true, first_name: "timbre", username: "timbre_sandbox_bot" };
 const privateChat = (user: { id: number; first_name: string }) => ({ id: user.id, type: "private", first_name: user.first_name });
 const group = { id: -1001234, type: "group", title: "Runners" };
 const forum = { id: -1009876543210, type: "supergroup", title: "Club", is_forum: true };
@@ -20,6 +20,7 @@ interface Shape {
   /** The update without update_id (each service numbers its own). */
   body: Record<string, unknown>;
   kind: string;
+  /** The chat replies go to; null: the update names none, so it is done without reaching the agent. */
   chatId: number | null;
   /** ctx.text the agent must see: only a `message` with `text` has one. */
   text?: string;
@@ -90,7 +91,8 @@ const SHAPES: Shape[] = [
     chatId: group.id,
     body: { chat_member: { chat: group, from: ana, date: DATE, old_chat_member: { status: "left", user: ana }, new_chat_member: { status: "member", user: ana } } },
   },
-  { name: "join request", kind: "chat_join_request", chatId: group.id, body: { chat_join_request: { chat: group, from: bob, user_chat_id: bob.id, date: DATE, bio: "runner" } } },
+  // The applicant is not in the group yet: the bot answers them in private (user_chat_id).
+  { name: "join request", kind: "chat_join_request", chatId: bob.id, body: { chat_join_request: { chat: group, from: bob, user_chat_id: bob.id, date: DATE, bio: "runner" } } },
   {
     name: "new members service message in a group",
     kind: "message",
@@ -112,14 +114,15 @@ const SHAPES: Shape[] = [
   { name: "inline query (no chat)", kind: "inline_query", chatId: bob.id, body: { inline_query: { id: "iq1", from: bob, query: "plan", offset: "" } } },
   { name: "poll state (no chat, no sender)", kind: "poll", chatId: null, body: { poll: { id: "p1", question: "Best day?", options: [{ text: "Mon", voter_count: 1 }], total_voter_count: 1, is_closed: false, is_anonymous: true, type: "regular", allows_multiple_answers: false } } },
   { name: "a type timbre has never heard of", kind: "future_update_type", chatId: null, body: { future_update_type: { some: ["new", { shape: true }] } } },
+  { name: "a type timbre has never heard of, naming a chat", kind: "future_chat_update", chatId: group.id, body: { future_chat_update: { chat: group, date: DATE } } },
   // Texts: these do reach the agent with ctx.text.
   { name: "text in a private chat", kind: "message", chatId: bob.id, text: "hola", body: { message: { message_id: 50, from: bob, chat: privateChat(bob), date: DATE, text: "hola" } } },
   {
     name: "command with an entity in a group",
     kind: "message",
     chatId: group.id,
-    text: "/plan@timbre_bot",
-    body: { message: { message_id: 31, from: ana, chat: group, date: DATE, text: "/plan@timbre_bot", entities: [{ type: "bot_command", offset: 0, length: 16 }] } },
+    text: "/plan@timbre_sandbox_bot",
+    body: { message: { message_id: 31, from: ana, chat: group, date: DATE, text: "/plan@timbre_sandbox_bot", entities: [{ type: "bot_command", offset: 0, length: 24 }] } },
   },
   {
     name: "text in a forum topic",
@@ -136,7 +139,7 @@ const SHAPES: Shape[] = [
     body: {
       message: {
         message_id: 32, sender_chat: group, chat: group, date: DATE, text: "as admin",
-        reply_to_message: { message_id: 31, from: ana, chat: group, date: DATE, text: "/plan@timbre_bot" },
+        reply_to_message: { message_id: 31, from: ana, chat: group, date: DATE, text: "/plan@timbre_sandbox_bot" },
       },
     },
   },
@@ -145,7 +148,7 @@ const SHAPES: Shape[] = [
 let dbCount = 0;
 async function start(extra: Record<string, string>, agent?: Agent) {
   const log = capturingLogger();
-  const env = serviceEnv(emulator, apiUrl, `${dir.path}/shapes${dbCount++}.db`, { SEND_RATE_PER_CHAT: "10000", SEND_RATE_GLOBAL: "10000", ...extra });
+  const env = serviceEnv(emulator, apiUrl, `${dir.path}/shapes${dbCount++}.db`, { SEND_RATE_PER_CHAT: "10000", SEND_RATE_PER_GROUP: "10000", SEND_RATE_GLOBAL: "10000", ...extra });
   const service = await startInProcess(env, { logger: log, ...(agent ? { agent } : {}) });
   services.push(service);
   return { service, log };
@@ -167,7 +170,7 @@ const sendsTo = (chatIds: number[]) => emulator.calls.filter((c) => c.method ===
 const allChats = [ana.id, bob.id, group.id, forum.id, channel.id, 0];
 
 describe("real-world update shapes", () => {
-  test("each is stored with its kind and chat, and reaches the agent as ctx.update when it names a chat; only texts carry ctx.text", async () => {
+  test("each is stored with its kind and chat and, when it names a chat, reaches the agent as ctx.update; only texts carry ctx.text", async () => {
     const seen = new Map<number, Pick<AgentContext, "text" | "chatId" | "update" | "user">>();
     const recorder: Agent = async (ctx) => {
       seen.set(ctx.update.update_id, { text: ctx.text, chatId: ctx.chatId, update: ctx.update, user: ctx.user });
@@ -181,9 +184,8 @@ describe("real-world update shapes", () => {
       const row = service.inbox.row(id)!;
       expect({ shape: shape.name, kind: row.kind, chatId: row.chatId, status: row.status }).toEqual({ shape: shape.name, kind: shape.kind, chatId: shape.chatId, status: "done" });
       const ctx = seen.get(id);
-      // With no chat to answer in, an update is stored and done without a run.
       if (shape.chatId === null) {
-        expect({ shape: shape.name, reached: ctx !== undefined }).toEqual({ shape: shape.name, reached: false });
+        expect({ shape: shape.name, reachedTheAgent: ctx !== undefined }).toEqual({ shape: shape.name, reachedTheAgent: false });
         continue;
       }
       expect(ctx ? shape.name : `${shape.name}: never reached the agent`).toBe(shape.name);
@@ -211,7 +213,7 @@ describe("real-world update shapes", () => {
     await waitFor(() => sendsTo(allChats).length === before + texts.length, "an echo per text");
     const topicEcho = sendsTo([forum.id]).at(-1)!;
     expect(topicEcho.params).toMatchObject({ text: "thread hello", message_thread_id: 40 });
-    expect(sendsTo([group.id]).map((c) => c.params.text)).toEqual(expect.arrayContaining(["/plan@timbre_bot", "as admin"]));
+    expect(sendsTo([group.id]).map((c) => c.params.text)).toEqual(expect.arrayContaining(["/plan@timbre_sandbox_bot", "as admin"]));
     noInternalErrors(log.lines);
   });
 

@@ -193,3 +193,21 @@ test("sandbox with BOT_MODE=polling polls the built-in emulator instead of setti
     await service.stop();
   }
 }, 30_000);
+
+test("a server that answers getUpdates at once with nothing (ignoring timeout) is asked again only after a pause of at least 1 s", async () => {
+  const { emulator, apiUrl, dbPath, slot } = setup();
+  emulator.ignoreLongPollTimeout = true;
+  const { lines, logger } = capture();
+  slot.service = await pollingService(emulator, apiUrl, dbPath, logger);
+  await waitFor(() => emulator.callsOf("getUpdates").length >= 4, "four getUpdates calls", 10_000);
+  const calls = emulator.callsOf("getUpdates");
+  const gaps = calls.slice(1, 4).map((call, i) => call.at - calls[i]!.at);
+  // A millisecond of slack for timer rounding.
+  for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(999);
+  expect(calls.every((call) => call.status === 200)).toBe(true);
+  expect(lines.filter((line) => line.includes("the server ignores timeout"))).toHaveLength(1);
+  // Updates still come through at once when there are some.
+  const user = { id: 1301, first_name: "Vic" };
+  emulator.sendText(user, "still polled");
+  await waitFor(() => emulator.sentTo(user.id).length === 1, "the echo through the misbehaving server");
+});

@@ -1,0 +1,1 @@
+ALTER TABLE `outbox` ADD `method` text DEFAULT 'sendMessage' NOT NULL;

@@ -1,0 +1,291 @@
+import { injectFaults, noFaults, takeRawAnswer } from "./emulator-faults.ts";
+import { ApiError, isTrue, jsonParam, readParams, requireChat } from "./emulator-http.ts";
+import { botMessageObject } from "./emulator-user-side.ts";
+import { WebhookDelivery } from "./emulator-webhook.ts";
+import type { BotMessage, EmulatedChat, EmulatedUser, EmulatorEvent, Faults, InlineKeyboard, Params, RecordedCall, Update, UserMessage } from "./emulator-types.ts";
+
+const NOT_MODIFIED = "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
+const QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid";
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** An inline keyboard from a reply_markup parameter (object or JSON text); undefined for anything else. */
+function inlineKeyboardOf(value: unknown): InlineKeyboard | undefined {
+  const markup = jsonParam(value);
+  return isObject(markup) && Array.isArray(markup.inline_keyboard) ? (markup as unknown as InlineKeyboard) : undefined;
+}
+
+/**
+ * The bot's side of the emulator: the Bot API methods over HTTP, the state they keep (messages,
+ * chats, callback queries, the update queue, the webhook) and the faults they answer with.
+ */
+export class BotApiMethods {
+  readonly calls: RecordedCall[] = [];
+  readonly messages: BotMessage[] = [];
+  /** Texts users wrote through sendText, in order (the sandbox page's history). */
+  readonly userMessages: UserMessage[] = [];
+  faults: Faults = noFaults();
+  /** Base of the backoff between webhook delivery attempts (Telegram waits seconds; tests may shorten it). */
+  webhookRetryBaseMs = 1000;
+  /** getUpdates answers at once whatever its `timeout` (a misbehaving Bot API server). */
+  ignoreLongPollTimeout = false;
+  /** Calls being answered right now, and the most ever answered at once, by method (checks SEND_CONCURRENCY). */
+  readonly inFlightCalls = new Map<string, number>();
+  readonly peakInFlight = new Map<string, number>();
+  /** Callback queries users made, by id, and whether (and how) the bot answered them. */
+  readonly callbackQueries = new Map<string, { answered: boolean; text?: string }>();
+  readonly botInfo: EmulatedUser & Record<string, unknown>;
+
+  /** Updates not yet confirmed (getUpdates) or delivered (webhook), in update_id order. */
+  protected queue: Update[] = [];
+  protected readonly delivery: WebhookDelivery;
+  protected readonly listeners = new Set<(event: EmulatorEvent) => void>();
+  private readonly messageIds = new Map<number, number>();
+  /** Chats as users' updates described them, so the bot's messages carry the same chat. */
+  private readonly chats = new Map<number, EmulatedChat>();
+  private pollWaiters: (() => void)[] = [];
+  private activePoll: { kick: () => void } | undefined;
+  private server: ReturnType<typeof Bun.serve> | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly token: string,
+    protected random: () => number,
+    username: string,
+  ) {
+    this.botInfo = {
+      id: 7_000_000_001,
+      is_bot: true,
+      first_name: "timbre sandbox",
+      username,
+      can_join_groups: true,
+      can_read_all_group_messages: false,
+      supports_inline_queries: false,
+    };
+    this.delivery = new WebhookDelivery({
+      pending: () => this.queue,
+      delivered: (id) => (this.queue = this.queue.filter((u) => u.update_id !== id)),
+      retryBaseMs: () => this.webhookRetryBaseMs,
+    });
+  }
+
+  /** Serves the Bot API on 127.0.0.1 at a free port; returns the API root (use as TELEGRAM_API_URL). */
+  listen(): string {
+    this.server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => this.fetch(req) });
+    return `http://127.0.0.1:${this.server.port}`;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.delivery.stop();
+    this.activePoll?.kick();
+    for (const wake of this.pollWaiters) wake();
+    this.server?.stop(true);
+  }
+
+  /** Handles `/bot<token>/<method>` (with any prefix before `/bot`). */
+  async fetch(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    const match = /\/bot([^/]+)\/([A-Za-z]+)$/.exec(path);
+    if (!match) return Response.json({ ok: false, error_code: 404, description: "Not Found" }, { status: 404 });
+    const [, token, method] = match as unknown as [string, string, string];
+    let params: Params = {};
+    try {
+      params = await readParams(request);
+    } catch {
+      return this.answer(method, {}, new ApiError(400, "Bad Request: can't parse request body"));
+    }
+    if (token !== this.token) return this.answer(method, params, new ApiError(401, "Unauthorized"));
+    const inFlight = (this.inFlightCalls.get(method) ?? 0) + 1;
+    this.inFlightCalls.set(method, inFlight);
+    this.peakInFlight.set(method, Math.max(this.peakInFlight.get(method) ?? 0, inFlight));
+    try {
+      if (this.faults.delayMs > 0) await Bun.sleep(this.faults.delayMs);
+      const raw = takeRawAnswer(this.faults, method);
+      if (raw) {
+        this.calls.push({ method, params, at: Date.now(), status: raw.status });
+        return new Response(raw.body, { status: raw.status, headers: { "content-type": raw.contentType ?? "text/html" } });
+      }
+      injectFaults(this.faults, this.random, method, params);
+      return this.answer(method, params, await this.call(method, params));
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : new ApiError(500, `Internal Server Error: ${String(error)}`);
+      return this.answer(method, params, apiError);
+    } finally {
+      this.inFlightCalls.set(method, this.inFlightCalls.get(method)! - 1);
+    }
+  }
+
+  private answer(method: string, params: Params, result: unknown): Response {
+    const status = result instanceof ApiError ? result.code : 200;
+    this.calls.push({ method, params, at: Date.now(), status });
+    return result instanceof ApiError ? result.toResponse() : Response.json({ ok: true, result });
+  }
+
+  private async call(method: string, params: Params): Promise<unknown> {
+    switch (method) {
+      case "getMe":
+        return this.botInfo;
+      case "sendMessage":
+        return this.sendMessage(params);
+      case "editMessageText":
+        return this.editMessageText(params);
+      case "editMessageReplyMarkup":
+        return this.editMessageReplyMarkup(params);
+      case "answerCallbackQuery":
+        return this.answerCallbackQuery(params);
+      case "sendChatAction":
+        this.emit({ type: "chat_action", chat_id: requireChat(params), action: String(params.action ?? "typing") });
+        return true;
+      case "setWebhook":
+        return this.setWebhook(params);
+      case "deleteWebhook":
+        this.delivery.hook = undefined;
+        if (isTrue(params.drop_pending_updates)) this.queue = [];
+        this.wakePollers();
+        return true;
+      case "getWebhookInfo":
+        return this.delivery.info(this.queue.length);
+      case "getUpdates":
+        return this.getUpdates(params);
+      default:
+        throw new ApiError(404, "Not Found: method not found");
+    }
+  }
+
+  protected nextMessageId(chatId: number): number {
+    const id = (this.messageIds.get(chatId) ?? 0) + 1;
+    this.messageIds.set(chatId, id);
+    return id;
+  }
+
+  /** The chat as users' updates described it, else as its id implies. */
+  protected chatOf(chatId: number): EmulatedChat {
+    return this.chats.get(chatId) ?? { id: chatId, type: chatId > 0 ? "private" : "supergroup" };
+  }
+
+  /** Keeps the chats an update describes, and the callback query it makes (answerable once). */
+  protected rememberChatsOf(update: Update): void {
+    for (const body of Object.values(update)) {
+      if (!isObject(body)) continue;
+      for (const chat of [body.chat, isObject(body.message) ? body.message.chat : undefined]) {
+        if (isObject(chat) && typeof chat.id === "number" && typeof chat.type === "string") this.chats.set(chat.id, chat as unknown as EmulatedChat);
+      }
+    }
+    const query = update.callback_query;
+    if (isObject(query) && typeof query.id === "string" && !this.callbackQueries.has(query.id)) this.callbackQueries.set(query.id, { answered: false });
+  }
+
+  private message(params: Params): BotMessage {
+    const chatId = requireChat(params);
+    const message = this.messages.find((m) => m.chat_id === chatId && m.message_id === Number(params.message_id));
+    if (!message) throw new ApiError(400, "Bad Request: message to edit not found");
+    return message;
+  }
+
+  private sendMessage(params: Params) {
+    const chatId = requireChat(params);
+    const text = typeof params.text === "string" ? params.text : "";
+    if (text.trim() === "") throw new ApiError(400, "Bad Request: message text is empty");
+    if (text.length > 4096) throw new ApiError(400, "Bad Request: message is too long");
+    const chat = this.chatOf(chatId);
+    // The Bot API requires direct_messages_topic_id in a channel's direct-messages chat.
+    if (chat.is_direct_messages && params.direct_messages_topic_id === undefined) throw new ApiError(400, "Bad Request: direct messages topic must be specified");
+    const replyMarkup = inlineKeyboardOf(params.reply_markup);
+    const message: BotMessage = {
+      chat_id: chatId,
+      message_id: this.nextMessageId(chatId),
+      text,
+      date: Math.floor(Date.now() / 1000),
+      params,
+      ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
+    };
+    this.messages.push(message);
+    this.emit({ type: "bot_message", chat_id: chatId, message });
+    return botMessageObject(message, chat, this.botInfo);
+  }
+
+  private editMessageText(params: Params) {
+    const message = this.message(params);
+    if (typeof params.text !== "string" || params.text === "") throw new ApiError(400, "Bad Request: message text is empty");
+    message.text = params.text;
+    return botMessageObject(message, this.chatOf(message.chat_id), this.botInfo);
+  }
+
+  /** Replaces (or, without reply_markup, removes) a message's inline keyboard; the same keyboard again is "not modified". */
+  private editMessageReplyMarkup(params: Params) {
+    const message = this.message(params);
+    const next = inlineKeyboardOf(params.reply_markup);
+    const empty = (markup: InlineKeyboard | undefined) => !markup || markup.inline_keyboard.every((row) => row.length === 0);
+    if (JSON.stringify(next) === JSON.stringify(message.reply_markup) || (empty(next) && empty(message.reply_markup))) throw new ApiError(400, NOT_MODIFIED);
+    if (empty(next)) delete message.reply_markup;
+    else message.reply_markup = next;
+    return botMessageObject(message, this.chatOf(message.chat_id), this.botInfo);
+  }
+
+  private answerCallbackQuery(params: Params) {
+    const query = this.callbackQueries.get(String(params.callback_query_id ?? ""));
+    if (!query || query.answered) throw new ApiError(400, QUERY_INVALID);
+    query.answered = true;
+    if (typeof params.text === "string") query.text = params.text;
+    return true;
+  }
+
+  private setWebhook(params: Params) {
+    this.delivery.configure(params);
+    if (isTrue(params.drop_pending_updates)) this.queue = [];
+    this.activePoll?.kick();
+    this.delivery.schedule(0);
+    return true;
+  }
+
+  private async getUpdates(params: Params): Promise<Update[]> {
+    if (this.delivery.hook) {
+      throw new ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+    }
+    const offset = Number(params.offset ?? 0);
+    if (offset > 0) this.queue = this.queue.filter((u) => u.update_id >= offset);
+    const limit = Math.min(Math.max(Number(params.limit ?? 100), 1), 100);
+    const timeoutMs = this.ignoreLongPollTimeout ? 0 : Math.min(Math.max(Number(params.timeout ?? 0), 0), 50) * 1000;
+
+    // A newer getUpdates ends the older one with 409, as Telegram does.
+    this.activePoll?.kick();
+    let kicked = false;
+    const poll: { kick: () => void } = {
+      kick: () => {
+        kicked = true;
+      },
+    };
+    this.activePoll = poll;
+    const deadline = Date.now() + timeoutMs;
+    while (this.queue.length === 0 && Date.now() < deadline && !kicked && !this.stopped && !this.delivery.hook) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.pollWaiters.push(wake);
+        poll.kick = () => {
+          kicked = true;
+          wake();
+        };
+      });
+    }
+    if (this.activePoll === poll) this.activePoll = undefined;
+    if (kicked) throw new ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
+    return this.queue.slice(0, limit);
+  }
+
+  protected wakePollers(): void {
+    const waiters = this.pollWaiters;
+    this.pollWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  protected emit(event: EmulatorEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}

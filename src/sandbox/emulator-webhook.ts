@@ -1,0 +1,145 @@
+import { ApiError, parseList } from "./emulator-http.ts";
+import type { Params, Update } from "./emulator-types.ts";
+
+export interface WebhookState {
+  url: string;
+  secret: string | undefined;
+  maxConnections: number;
+  allowedUpdates: string[];
+  hasCustomCertificate: boolean;
+  lastErrorDate?: number;
+  lastErrorMessage?: string;
+}
+
+/** What delivery needs of the emulator's update queue. */
+export interface DeliveryQueue {
+  /** Updates not yet delivered, in update_id order. */
+  pending(): Update[];
+  delivered(updateId: number): void;
+  /** Base of the backoff between attempts (Telegram waits seconds; tests shorten it). */
+  retryBaseMs(): number;
+}
+
+/** Delivery bookkeeping kept on a queued update. */
+type Tracked = Update & { attempts?: number; notBefore?: number };
+
+/** The lane an update is delivered in: its chat, as Telegram orders deliveries per chat. */
+function laneOf(update: Update): number {
+  for (const value of Object.values(update)) {
+    if (typeof value !== "object" || value === null) continue;
+    const body = value as Record<string, { id?: number } | undefined>;
+    const id = body.chat?.id ?? (body.message as { chat?: { id?: number } } | undefined)?.chat?.id ?? body.from?.id;
+    if (typeof id === "number") return id;
+  }
+  return 0;
+}
+
+/**
+ * Telegram's webhook delivery: per-chat order, up to max_connections at once, the secret header,
+ * and retries with backoff on any non-2xx answer (shown in getWebhookInfo's last_error_message).
+ */
+export class WebhookDelivery {
+  hook: WebhookState | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly inFlight = new Set<number>();
+  private readonly lanesInFlight = new Set<number>();
+  private stopped = false;
+
+  constructor(private readonly queue: DeliveryQueue) {}
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** setWebhook's checks and settings, as Telegram applies them; an empty url removes the webhook. */
+  configure(params: Params): void {
+    const url = typeof params.url === "string" ? params.url : "";
+    if (url === "") {
+      this.hook = undefined;
+      return;
+    }
+    if (!/^https?:\/\//.test(url)) throw new ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook");
+    const secret = typeof params.secret_token === "string" ? params.secret_token : undefined;
+    if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret)) {
+      throw new ApiError(400, "Bad Request: secret token contains unallowed characters");
+    }
+    this.hook = {
+      url,
+      secret,
+      maxConnections: Number(params.max_connections ?? 40),
+      allowedUpdates: parseList(params.allowed_updates) ?? this.hook?.allowedUpdates ?? [],
+      hasCustomCertificate: params.certificate !== undefined,
+    };
+  }
+
+  /** getWebhookInfo's answer. */
+  info(pendingUpdateCount: number): Record<string, unknown> {
+    const hook = this.hook;
+    const info: Record<string, unknown> = { url: hook?.url ?? "", has_custom_certificate: hook?.hasCustomCertificate ?? false, pending_update_count: pendingUpdateCount };
+    if (hook) {
+      info.max_connections = hook.maxConnections;
+      if (hook.allowedUpdates.length) info.allowed_updates = hook.allowedUpdates;
+      if (hook.lastErrorDate) {
+        info.last_error_date = hook.lastErrorDate;
+        info.last_error_message = hook.lastErrorMessage;
+      }
+    }
+    return info;
+  }
+
+  schedule(ms: number): void {
+    if (!this.hook || this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.deliver(), ms);
+  }
+
+  private deliver(): void {
+    const hook = this.hook;
+    if (!hook || this.stopped) return;
+    const pending = this.queue.pending() as Tracked[];
+    // A chat whose oldest update waits for a retry keeps its later updates waiting too.
+    const waitingLanes = new Set<number>();
+    for (const update of pending) {
+      if (this.inFlight.size >= hook.maxConnections) break;
+      const lane = laneOf(update);
+      if (this.inFlight.has(update.update_id) || this.lanesInFlight.has(lane) || waitingLanes.has(lane)) continue;
+      if ((update.notBefore ?? 0) > Date.now()) {
+        waitingLanes.add(lane);
+        continue;
+      }
+      this.inFlight.add(update.update_id);
+      this.lanesInFlight.add(lane);
+      void this.post(hook, update).finally(() => {
+        this.inFlight.delete(update.update_id);
+        this.lanesInFlight.delete(lane);
+        this.schedule(0);
+      });
+    }
+    const nextRetry = Math.min(...pending.map((u) => u.notBefore ?? Infinity));
+    if (Number.isFinite(nextRetry)) this.schedule(Math.max(0, nextRetry - Date.now()));
+  }
+
+  private async post(hook: WebhookState, update: Tracked): Promise<void> {
+    const attempts = (update.attempts ?? 0) + 1;
+    const { attempts: _a, notBefore: _n, ...body } = update;
+    let error: string | undefined;
+    try {
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (hook.secret) headers["x-telegram-bot-api-secret-token"] = hook.secret;
+      const response = await fetch(hook.url, { method: "POST", headers, body: JSON.stringify(body), tls: { rejectUnauthorized: false } });
+      await response.arrayBuffer();
+      if (!response.ok) error = `Wrong response from the webhook: ${response.status} ${response.statusText}`;
+    } catch (cause) {
+      error = `Connection refused: ${cause instanceof Error ? cause.message : String(cause)}`;
+    }
+    if (error === undefined) {
+      this.queue.delivered(update.update_id);
+      return;
+    }
+    hook.lastErrorDate = Math.floor(Date.now() / 1000);
+    hook.lastErrorMessage = error;
+    const backoff = Math.min(this.queue.retryBaseMs() * 2 ** (attempts - 1), 60_000);
+    Object.assign(update, { attempts, notBefore: Date.now() + backoff });
+  }
+}
