@@ -57,12 +57,19 @@ function languageOf(user: AgentUser | undefined): Language {
 
 const isStart = (text: string) => /^\/start(@\w+)?(\s|$)/i.test(text.trim());
 
-/** Asks until `parse` accepts the answer, re-asking with `again` in between. */
-async function askUntil<T>(ctx: AgentContext, question: string, again: string, parse: (answer: string) => T | undefined): Promise<T> {
-  let value = parse(await ctx.ask(question));
-  while (value === undefined) value = parse(await ctx.ask(again));
+/** Asks until `parse` accepts the answer, re-asking with `again` in between (with the same buttons, if any). */
+async function askUntil<T>(ctx: AgentContext, question: string, again: string, parse: (answer: string) => T | undefined, choices?: string[]): Promise<T> {
+  const options = choices ? { choices } : {};
+  let value = parse(await ctx.ask(question, options));
+  while (value === undefined) value = parse(await ctx.ask(again, options));
   return value;
 }
+
+/** The level buttons, in the user's language (a tap answers with the button's text). */
+const LEVEL_CHOICES: Record<Language, string[]> = {
+  en: ["Beginner", "Intermediate", "Advanced"],
+  es: ["Principiante", "Intermedio", "Avanzado"],
+};
 
 /**
  * The training-plan coach: /start greets (an instant reply, no run); any other text starts a
@@ -80,7 +87,7 @@ export const coach: Agent = Object.assign(
     }
     const goal = await askUntil(ctx, t.goal, t.goal, parseGoal);
     const days = await askUntil(ctx, t.days, t.daysAgain, parseDays);
-    const level = await askUntil(ctx, t.level, t.levelAgain, parseLevel);
+    const level = await askUntil(ctx, t.level, t.levelAgain, parseLevel, LEVEL_CHOICES[language]);
     await ctx.reply(renderPlan(goal, days, level, language));
   },
   { instantReply: (text: string, user: AgentUser | undefined) => (isStart(text) ? coachText[languageOf(user)].welcome : undefined) },

@@ -1,6 +1,8 @@
 import type { StoredUpdate } from "../ingest/inbox.ts";
 import { isCancel, noRunReasonOf, textOf, userOf } from "../ingest/update-fields.ts";
+import { choiceTapOf, type ChoiceTap } from "./choices.ts";
 import type { Agent } from "./context.ts";
+import type { RuntimeText } from "./messages.ts";
 import type { RunRow, StepRow } from "./run-store.ts";
 
 /** What one stored update does to its conversation. */
@@ -13,6 +15,10 @@ export type Route =
   | { kind: "instant"; reply: string }
   /** The text answers the active run's pending question. */
   | { kind: "answer"; run: RunRow; step: StepRow; text: string }
+  /** The asking user tapped a button of the question the run waits on: the choice is the answer. */
+  | { kind: "choice"; run: RunRow; step: StepRow; choice: string; tap: ChoiceTap }
+  /** A tap on a question's button that changes nothing: someone else's question, or one no longer open. */
+  | { kind: "refused-tap"; notice: Extract<RuntimeText, "questionClosed" | "notYourQuestion">; tap: ChoiceTap }
   /** The conversation is busy: the update waits for the next run. */
   | { kind: "park" }
   /** The update starts a run. */
@@ -23,6 +29,19 @@ export interface RouteReads {
   activeRun(conversation: string): RunRow | undefined;
   pendingStep(runId: number): StepRow | undefined;
   hasParked(conversation: string): boolean;
+  runById(runId: number): RunRow | undefined;
+  stepAt(runId: number, seq: number): StepRow | undefined;
+}
+
+/** What a tap on one of timbre's question buttons does. */
+function tapRoute(tap: ChoiceTap, conversation: string, reads: RouteReads): Route {
+  const run = reads.runById(tap.runId);
+  const step = run ? reads.stepAt(run.id, tap.seq) : undefined;
+  if (!run || step?.kind !== "ask") return { kind: "refused-tap", notice: "questionClosed", tap };
+  if (run.conversation !== conversation) return { kind: "refused-tap", notice: "notYourQuestion", tap };
+  const choice = (JSON.parse(step.choices ?? "[]") as string[])[tap.index];
+  if (step.state !== "waiting" || run.status !== "waiting" || choice === undefined) return { kind: "refused-tap", notice: "questionClosed", tap };
+  return { kind: "choice", run, step, choice, tap };
 }
 
 /** The agent's instant reply for a text, undefined when it has none or it threw (reported through `onError`). */
@@ -52,6 +71,8 @@ export function routeOf(
   // No chat to answer in, a command for another bot, an automatic forward: nothing for the agent.
   const noRun = noRunReasonOf(stored, botUsername);
   if (noRun !== undefined) return { kind: "ignore", reason: noRun };
+  const tap = choiceTapOf(stored.update);
+  if (tap) return tapRoute(tap, conversation, reads);
   const text = textOf(stored.update);
   const active = reads.activeRun(conversation);
   if (text !== undefined && isCancel(text)) return { kind: "cancel", run: active };

@@ -4,6 +4,7 @@ import type { Outbox } from "../telegram/outbox.ts";
 import type { Clock } from "../clock.ts";
 import type { RunEffects } from "./agent-context.ts";
 import { RunCancelledError, type ReplyOptions, type TelegramUpdate } from "./context.ts";
+import { choicesKeyboard } from "./choices.ts";
 import { ACTIVE, type RunRow, type RunStore } from "./run-store.ts";
 import type { StepOutcome } from "./step-runner.ts";
 
@@ -14,18 +15,6 @@ export interface EffectDeps {
   clock: Clock;
   /** A question's timeout or a sleep's end was committed. */
   deadlineAdded(at: number): void;
-}
-
-/** Button data of a question's choice: which run, which journal position, which choice. */
-export function choiceData(runId: number, seq: number, index: number): string {
-  return `timbre:${runId}:${seq}:${index}`;
-}
-
-/** One button per choice: a row of up to three short ones, else one a row. */
-export function choicesKeyboard(runId: number, seq: number, choices: string[]): { inline_keyboard: { text: string; callback_data: string }[][] } {
-  const buttons = choices.map((text, index) => ({ text, callback_data: choiceData(runId, seq, index) }));
-  const oneRow = buttons.length <= 3 && choices.every((choice) => choice.length <= 16);
-  return { inline_keyboard: oneRow ? [buttons] : buttons.map((button) => [button]) };
 }
 
 /**

@@ -4,17 +4,18 @@ import { relaxedTransaction, type Db } from "../db/index.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
-import { callbackQueryIdOf, conversationOf } from "../ingest/update-fields.ts";
+import { businessConnectionOf, callbackQueryIdOf, conversationOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbox } from "../telegram/outbox.ts";
 import { AskTimeoutError, RunCancelledError, type Agent, type TelegramUpdate } from "./context.ts";
 import type { ExecutionOutcome } from "./engine.ts";
-import type { RuntimeText } from "./messages.ts";
+import { runtimeText, type RuntimeText } from "./messages.ts";
+import { chosenKeyboard } from "./choices.ts";
 import { RunRecords, type StartedRun } from "./run-records.ts";
 import { RunExecutor } from "./executor.ts";
 import { ACTIVE, prepareRunStore, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
-import { instantReplyOf, routeOf } from "./routing.ts";
+import { instantReplyOf, routeOf, type Route } from "./routing.ts";
 import { DeadlineTimers } from "./timers.ts";
 
 /** How long a run the database failed under waits before it is replayed. */
@@ -110,15 +111,25 @@ export class Runtime {
   async route(stored: StoredUpdate): Promise<void> {
     const afterCommit = await this.batched.run(() => this.routeInTransaction(stored));
     afterCommit();
-    // Every button tap is acknowledged, so no button spins in the user's app.
-    const callbackQueryId = callbackQueryIdOf(stored.update);
-    if (callbackQueryId !== undefined) void this.deps.outbox.answerCallbackQuery(callbackQueryId);
   }
 
   private routeInTransaction(stored: StoredUpdate): () => void {
-    const { inbox, metrics } = this.deps;
     const conversation = conversationOf(stored);
     const route = routeOf(stored, conversation, this.reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
+    const afterCommit = this.applyInTransaction(stored, conversation, route);
+    // Every button tap is acknowledged, so no button spins in the user's app.
+    const callbackQueryId = callbackQueryIdOf(stored.update);
+    if (callbackQueryId === undefined) return afterCommit;
+    const notice = route.kind === "refused-tap" ? runtimeText(route.notice, userOf(stored.update)?.language_code) : undefined;
+    return () => {
+      afterCommit();
+      void this.deps.outbox.answerCallbackQuery(callbackQueryId, notice);
+    };
+  }
+
+  /** Records what the route does; returns the in-memory work for after the commit. */
+  private applyInTransaction(stored: StoredUpdate, conversation: string, route: Route): () => void {
+    const { inbox, metrics } = this.deps;
     const processed = () => metrics?.updatesProcessed.inc();
     switch (route.kind) {
       case "ignore":
@@ -136,16 +147,35 @@ export class Runtime {
       case "instant":
         this.records.instantReply(stored, route.reply);
         return processed;
-      case "answer": {
-        const now = this.deps.clock.now();
-        this.store.settleStep(route.run.id, route.step.seq, "answered", now, { text: route.text, updateId: stored.updateId });
-        this.store.setRunStatus(route.run.id, "running", now);
-        inbox.setStatus(stored.updateId, "done");
+      case "answer":
+        this.answerInTransaction(stored, route.run, route.step, route.text);
+        return () => {
+          processed();
+          void this.executor.execute(route.run.id);
+        };
+      case "choice": {
+        this.answerInTransaction(stored, route.run, route.step, route.choice);
+        const { runId, seq, index, messageId } = route.tap;
+        if (messageId !== undefined) {
+          const business = businessConnectionOf(stored.update);
+          this.deps.outbox.enqueue({
+            method: "editMessageReplyMarkup",
+            chatId: route.run.chatId,
+            messageId,
+            replyMarkup: chosenKeyboard(runId, seq, index, route.choice),
+            ...(business !== undefined ? { options: { business_connection_id: business } } : {}),
+            runId,
+            updateId: stored.updateId,
+          });
+        }
         return () => {
           processed();
           void this.executor.execute(route.run.id);
         };
       }
+      case "refused-tap":
+        inbox.setStatus(stored.updateId, "done");
+        return processed;
       case "park":
         this.store.park(stored.updateId, conversation, this.deps.clock.now());
         inbox.setStatus(stored.updateId, "processing");
@@ -157,10 +187,20 @@ export class Runtime {
     }
   }
 
+  /** The answer settles the question; the run is due to execute again. */
+  private answerInTransaction(stored: StoredUpdate, run: RunRow, step: StepRow, answer: string): void {
+    const now = this.deps.clock.now();
+    this.store.settleStep(run.id, step.seq, "answered", now, { text: answer, updateId: stored.updateId });
+    this.store.setRunStatus(run.id, "running", now);
+    this.deps.inbox.setStatus(stored.updateId, "done");
+  }
+
   private readonly reads = {
     activeRun: (conversation: string) => this.store.activeRun(conversation),
     pendingStep: (runId: number) => this.store.pendingStep(runId),
     hasParked: (conversation: string) => this.store.nextParked(conversation) !== undefined,
+    runById: (runId: number) => this.store.runById(runId),
+    stepAt: (runId: number, seq: number) => this.store.stepAt(runId, seq),
   };
 
   private instantReply(stored: StoredUpdate, text: string): string | undefined {
