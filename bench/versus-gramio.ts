@@ -1,0 +1,140 @@
+// Side by side in one run: a bare Bun.serve, the durable floor, GramIO's webhookHandler echoing
+// every text, and timbre (AGENT=echo) at its default send rates and with the rates lifted, all
+// against the same fast fake Bot API (bench/fast-bot-api.ts), driven by wrk (bench/webhook.lua:
+// distinct update ids over 1000 private chats). Each server runs alone in its own process.
+// Reported per server: acks/s, p50/p99 of the webhook answer, echoes/s and whether the echoes
+// kept up (every acked update echoed within 2 s of the load's end), CPU µs per update (the
+// server's utime+stime over the load and the drain, divided by updates acked) and peak RSS (VmHWM).
+// Usage: bun bench/versus-gramio.ts [seconds=8] [connections=40]
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BENCH_SECRET, BENCH_TOKEN, benchServiceEnv, requireWrk, startChild, wrk, type Child, type WrkResult } from "./lib.ts";
+
+requireWrk();
+const seconds = Number(process.argv[2] ?? 8);
+const connections = Number(process.argv[3] ?? 40);
+const bun = process.execPath;
+const root = join(import.meta.dir, "..");
+const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+}
+const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+
+const api = await startChild([bun, join(import.meta.dir, "fast-bot-api.ts"), BENCH_TOKEN], {});
+const stats = async () => (await (await fetch(`${api.url}/stats`)).json()) as { sent: number; lastSentAt: number };
+const resetStats = () => fetch(`${api.url}/reset`).then((r) => r.arrayBuffer());
+
+/** Waits until the echo count has not grown for `quietMs`, at most `maxMs`. */
+async function settle(quietMs: number, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let last = -1;
+  let stableSince = Date.now();
+  while (Date.now() < deadline) {
+    const { sent } = await stats();
+    if (sent !== last) {
+      last = sent;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= quietMs) return;
+    await Bun.sleep(50);
+  }
+}
+
+interface Row {
+  name: string;
+  load: WrkResult;
+  echoes: number | undefined;
+  echoesPerSecond: number | undefined;
+  keptUp: boolean | undefined;
+  cpuMicrosPerUpdate: number;
+  peakRssMb: number;
+}
+
+async function measure(name: string, child: Child, echoes: boolean, drainMs: number): Promise<Row> {
+  const env = { WEBHOOK_SECRET: BENCH_SECRET };
+  wrk(child.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" });
+  await settle(1000, 30_000);
+  await resetStats();
+  const cpuBefore = cpuMicros(child.proc.pid);
+  const startedAt = Date.now();
+  const load = wrk(child.url, connections, seconds, { ...env, BENCH_ID_BASE: "1" });
+  const endedAt = Date.now();
+  const acked = load.requests - load.errors;
+  let sent = 0;
+  let keptUp: boolean | undefined;
+  if (echoes) {
+    // Kept up: every acked update echoed within 2 s of the load's end.
+    while (Date.now() < endedAt + 2000 && (await stats()).sent < acked) await Bun.sleep(20);
+    keptUp = (await stats()).sent >= acked;
+    if (!keptUp) await settle(500, drainMs);
+    sent = (await stats()).sent;
+  }
+  const { lastSentAt } = await stats();
+  const cpu = cpuMicros(child.proc.pid) - cpuBefore;
+  const echoWindow = (Math.max(endedAt, lastSentAt) - startedAt) / 1000;
+  return {
+    name,
+    load,
+    echoes: echoes ? sent : undefined,
+    echoesPerSecond: echoes ? Math.min(sent, acked) / echoWindow : undefined,
+    keptUp,
+    cpuMicrosPerUpdate: cpu / Math.max(1, acked),
+    peakRssMb: peakRssMb(child.proc.pid),
+  };
+}
+
+async function timbre(dir: string, lifted: boolean): Promise<Child> {
+  return startChild(
+    [bun, join(root, "src/main.ts")],
+    {
+      ...benchServiceEnv(api.url, join(dir, lifted ? "lifted.db" : "default.db")),
+      ...(lifted ? { SEND_RATE_GLOBAL: "100000", SEND_RATE_PER_CHAT: "100000", SEND_CONCURRENCY: "64" } : {}),
+      LOG_LEVEL: "info",
+    },
+    /"msg":"timbre is serving","url":"([^"]+)"/,
+  );
+}
+
+const dir = mkdtempSync(join(tmpdir(), "timbre-versus-"));
+const rows: Row[] = [];
+try {
+  const systems: [string, () => Promise<Child>, boolean, number][] = [
+    ["bare Bun.serve (parses JSON, stores nothing)", () => startChild([bun, join(import.meta.dir, "bare-server.ts")], {}), false, 0],
+    ["durable floor (INSERT + FULL group commit)", () => startChild([bun, join(import.meta.dir, "durable-floor-server.ts"), join(dir, "floor.db")], {}), false, 0],
+    ["GramIO webhookHandler, echo", () => startChild([bun, join(import.meta.dir, "gramio-peer.ts"), api.url, BENCH_TOKEN, BENCH_SECRET], {}), true, 30_000],
+    ["timbre, AGENT=echo, default send rates", () => timbre(dir, false), true, 3_000],
+    ["timbre, AGENT=echo, send rates lifted", () => timbre(dir, true), true, 30_000],
+  ];
+  for (const [name, start, echoes, drainMs] of systems) {
+    const child = await start();
+    try {
+      rows.push(await measure(name, child, echoes, drainMs));
+    } finally {
+      await child.stop();
+    }
+  }
+} finally {
+  await api.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const fmt = (n: number | undefined, digits = 0) => (n === undefined ? "—" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+console.log(`\nside by side: wrk -t2 -c${connections}, ${seconds} s per server, distinct update ids over 1000 chats, the same fast fake Bot API\n`);
+console.log("| server | acks/s | p50 ms | p99 ms | echoes/s | echoes kept up | CPU µs per update | peak RSS MB |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const r of rows) {
+  const kept = r.keptUp === undefined ? "—" : r.keptUp ? "yes" : `no (${fmt(r.echoes)} of ${fmt(r.load.requests - r.load.errors)})`;
+  console.log(`| ${r.name} | ${fmt(r.load.requestsPerSecond)} | ${fmt(r.load.p50Ms, 2)} | ${fmt(r.load.p99Ms, 2)} | ${fmt(r.echoesPerSecond)} | ${kept} | ${fmt(r.cpuMicrosPerUpdate)} | ${fmt(r.peakRssMb, 1)} |`);
+}
+const gramio = rows.find((r) => r.name.startsWith("GramIO"))!;
+const lifted = rows.find((r) => r.name.endsWith("lifted"))!;
+const byDefault = rows.find((r) => r.name.endsWith("default send rates"))!;
+console.log("\n| timbre / GramIO | acks/s | echoes/s (rates lifted) | p99 (lower is better) | CPU per echoed update (lower is better) | peak RSS |");
+console.log("| --- | --- | --- | --- | --- | --- |");
+console.log(
+  `| ratio | ${fmt(byDefault.load.requestsPerSecond / gramio.load.requestsPerSecond, 2)}x default, ${fmt(lifted.load.requestsPerSecond / gramio.load.requestsPerSecond, 2)}x lifted | ${fmt(lifted.echoesPerSecond! / gramio.echoesPerSecond!, 2)}x | ${fmt(lifted.load.p99Ms / gramio.load.p99Ms, 2)}x | ${fmt(lifted.cpuMicrosPerUpdate / gramio.cpuMicrosPerUpdate, 2)}x | ${fmt(lifted.peakRssMb, 1)} MB vs ${fmt(gramio.peakRssMb, 1)} MB |`,
+);
