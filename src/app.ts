@@ -4,7 +4,7 @@ import { apiDocs } from "./admin/docs.ts";
 import { adminRoutes, type AdminParts } from "./admin/routes.ts";
 import { AuthLimiter, DEFAULT_AUTH_LIMITS } from "./admin/auth-limiter.ts";
 import { validationMessage } from "./admin/validation-message.ts";
-import { agents } from "./agents/index.ts";
+import { agents, configuredAgents } from "./agents/index.ts";
 import { agentVersionOf } from "./agents/agent-version.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
@@ -71,7 +71,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const secret = resolveWebhookSecret(db, config.webhookSecret);
   const emulator = config.sandbox ? new BotApiEmulator({ token: `1:sandbox-${randomBytes(12).toString("base64url")}` }) : undefined;
   const token = config.botToken ?? emulator!.token;
-  const log = options.logger ?? createLogger(config.logLevel, [token, secret, config.adminToken ?? ""]);
+  const log = options.logger ?? createLogger(config.logLevel, [token, secret, config.adminToken ?? "", config.llm?.apiKey ?? ""]);
   const metrics = new Metrics();
   const inbox = new Inbox(db, clock);
   let shuttingDown = false;
@@ -140,17 +140,18 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     metrics,
   );
+  const agent = options.agent ?? (config.agent === "llm" ? configuredAgents.llm(config.llm!, { log, metrics, clock }) : agents[config.agent]);
   const runtime = new Runtime({
     db,
     inbox,
     outbox,
-    agent: options.agent ?? agents[config.agent],
+    agent,
     clock,
     log,
     metrics,
     settings: {
       agentName: config.agent,
-      agentVersion: agentVersionOf(options.agent ?? agents[config.agent]),
+      agentVersion: agentVersionOf(agent),
       maxConcurrency: config.maxConcurrency,
       askTimeoutSeconds: config.askTimeoutSeconds,
     },

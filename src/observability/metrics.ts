@@ -100,6 +100,8 @@ export class Metrics {
   readonly outboxFailed = new Counter("timbre_outbox_failed_total", "Messages given up on (4xx or too many attempts).");
   readonly outboxRetries = new Counter("timbre_outbox_retries_total", "Send attempts that will be retried, by reason.");
   readonly botApiCalls = new Counter("timbre_bot_api_calls_total", "Bot API calls by method and outcome (ok, error, network).");
+  readonly llmCalls = new Counter("timbre_llm_calls_total", "Chat-completions attempts of the llm agent by outcome (ok, retried, error, timeout, cancelled).");
+  readonly llmTokens = new Counter("timbre_llm_tokens_total", "Tokens the model API reported in usage, by kind (prompt, completion).");
   private readonly extra: Metric[] = [
     new Gauge("process_resident_memory_bytes", "Resident memory of the timbre process.", () => [{ labels: {}, value: process.memoryUsage.rss() }]),
     new Gauge("process_cpu_seconds_total", "CPU time used by the timbre process (user + system), in seconds.", () => {
@@ -126,6 +128,8 @@ export class Metrics {
       this.outboxFailed,
       this.outboxRetries,
       this.botApiCalls,
+      this.llmCalls,
+      this.llmTokens,
       ...this.extra,
     ];
     return all.flatMap((m) => m.render()).join("\n") + "\n";
