@@ -86,8 +86,12 @@ export class FakeModelServer {
   private readonly script: ScriptedAnswer[] = [];
   private readonly server: Server<undefined>;
 
-  constructor(private readonly now: () => number = Date.now) {
-    this.server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: (request) => this.handle(request) });
+  /** `now` stamps each request (a test's clock); `port` 0 picks a free one. */
+  constructor(
+    private readonly now: () => number = Date.now,
+    port = 0,
+  ) {
+    this.server = Bun.serve({ hostname: "127.0.0.1", port, idleTimeout: 0, fetch: (request) => this.handle(request) });
   }
 
   /** The LLM_BASE_URL for this server. */
