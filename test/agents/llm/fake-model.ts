@@ -4,6 +4,7 @@
  * recording every request it got.
  */
 import type { Server } from "bun";
+import type { ChatCompletion } from "openai/resources/chat/completions";
 import type { ChatRequest } from "../../../src/agents/llm/wire.ts";
 
 export interface ScriptedAnswer {
@@ -33,7 +34,7 @@ export interface ToolCallSpec {
 
 const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
 
-/** A completion whose final message is `content`. */
+/** A completion whose final message is `content` (typed as the openai package's ChatCompletion). */
 export function textAnswer(content: string): ScriptedAnswer {
   return {
     body: {
@@ -43,7 +44,7 @@ export function textAnswer(content: string): ScriptedAnswer {
       model: "fake-model",
       choices: [{ index: 0, message: { role: "assistant", content, refusal: null }, finish_reason: "stop", logprobs: null }],
       usage,
-    },
+    } satisfies ChatCompletion,
   };
 }
 
@@ -73,7 +74,7 @@ export function toolCallAnswer(...calls: ToolCallSpec[]): ScriptedAnswer {
         },
       ],
       usage,
-    },
+    } satisfies ChatCompletion,
   };
 }
 
