@@ -87,3 +87,11 @@ describe("a bad LLM_* value is one line naming it", () => {
     expect(stdout).toBe("");
   });
 });
+
+test("timbre --help names every LLM_* variable", async () => {
+  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--help"], { stdout: "pipe", stderr: "pipe" });
+  const [code, stdout] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
+  expect(code).toBe(0);
+  expect(stdout).toContain("coach (default), echo or llm");
+  for (const name of ["LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "LLM_SYSTEM_PROMPT", "LLM_SYSTEM_PROMPT[_FILE]", "LLM_MAX_TURNS", "LLM_HISTORY_MESSAGES", "LLM_TIMEOUT_SECONDS"]) expect(stdout).toContain(name);
+});
