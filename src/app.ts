@@ -5,6 +5,7 @@ import { adminRoutes, type AdminParts } from "./admin/routes.ts";
 import { AuthLimiter, DEFAULT_AUTH_LIMITS } from "./admin/auth-limiter.ts";
 import { validationMessage } from "./admin/validation-message.ts";
 import { agentFromCode, loadAgent } from "./agents/load-agent.ts";
+import { llmAgent } from "./agents/llm/agent.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
@@ -70,16 +71,20 @@ const STOP_BUDGET_MS = 8_000;
  * module that cannot serve throws AgentLoadError (a ConfigError) before anything is opened.
  */
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
-  const loaded = options.agent ? agentFromCode(config.agent, options.agent) : await loadAgent(config.agent);
   const clock = options.clock ?? systemClock;
   const startedAt = clock.now();
+  const metrics = new Metrics();
+  // Built-ins made from their configuration log through the service's logger, made below.
+  const throughLog: Logger = { debug: (m, f) => log.debug(m, f), info: (m, f) => log.info(m, f), warn: (m, f) => log.warn(m, f), error: (m, f) => log.error(m, f) };
+  const loaded = options.agent
+    ? agentFromCode(config.agent, options.agent)
+    : await loadAgent(config.agent, { llm: () => llmAgent(config.llm!, { log: throughLog, metrics, clock }) });
   const database = openDatabase(config.databasePath);
   const { db } = database;
   const secret = resolveWebhookSecret(db, config.webhookSecret);
   const emulator = config.sandbox ? new BotApiEmulator({ token: `1:sandbox-${randomBytes(12).toString("base64url")}` }) : undefined;
   const token = config.botToken ?? emulator!.token;
-  const log = options.logger ?? createLogger(config.logLevel, [token, secret, config.adminToken ?? ""]);
-  const metrics = new Metrics();
+  const log = options.logger ?? createLogger(config.logLevel, [token, secret, config.adminToken ?? "", config.llm?.apiKey ?? ""]);
   const inbox = new Inbox(db, clock);
   let shuttingDown = false;
   let adminParts: AdminParts | undefined;

@@ -1,6 +1,7 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { agentNames, isBuiltInAgent, type RegisteredAgent } from "./agents/index.ts";
+import { DEFAULT_SYSTEM_PROMPT, LLM_DEFAULTS, type LlmSettings } from "./agents/llm/settings.ts";
 import { UPDATE_TYPES, unknownUpdateType } from "./ingest/update-types.ts";
 
 export type BotMode = "webhook" | "polling";
@@ -42,6 +43,8 @@ export interface Config {
   trustedIps: string[];
   trustProxy: boolean;
   logLevel: LogLevel;
+  /** The llm agent's LLM_* settings; undefined unless AGENT=llm. */
+  llm: LlmSettings | undefined;
 }
 
 export const TELEGRAM_IP_RANGES = ["149.154.160.0/20", "91.108.4.0/22"];
@@ -187,6 +190,39 @@ function allowedUpdates(env: Env): string[] {
   return [...new Set(list)];
 }
 
+function llmSettings(env: Env, cwd: string): LlmSettings {
+  const model = read(env, "LLM_MODEL");
+  if (model === undefined) throw new ConfigError("LLM_MODEL is required with AGENT=llm: the model's name as your API knows it (e.g. LLM_MODEL=gpt-4o-mini, or LLM_MODEL=llama3.2 for Ollama)");
+  const baseUrl = read(env, "LLM_BASE_URL") ?? LLM_DEFAULTS.baseUrl;
+  try {
+    const url = new URL(baseUrl);
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error();
+  } catch {
+    fail("LLM_BASE_URL", baseUrl, "expected the http(s) root of an OpenAI-compatible API, such as https://api.openai.com/v1 or http://localhost:11434/v1");
+  }
+  const inline = read(env, "LLM_SYSTEM_PROMPT");
+  const file = read(env, "LLM_SYSTEM_PROMPT_FILE");
+  if (inline !== undefined && file !== undefined) fail("LLM_SYSTEM_PROMPT_FILE", file, "LLM_SYSTEM_PROMPT is set too; set one of them");
+  let systemPrompt = inline ?? DEFAULT_SYSTEM_PROMPT;
+  if (file !== undefined) {
+    try {
+      systemPrompt = readFileSync(resolve(cwd, file), "utf8").trim();
+    } catch (error) {
+      fail("LLM_SYSTEM_PROMPT_FILE", file, `expected a readable text file with the system prompt (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    if (systemPrompt === "") fail("LLM_SYSTEM_PROMPT_FILE", file, "the file is empty; write the system prompt in it");
+  }
+  return {
+    baseUrl: baseUrl.replace(/\/+$/, ""),
+    apiKey: read(env, "LLM_API_KEY"),
+    model,
+    systemPrompt,
+    maxTurns: integer(env, "LLM_MAX_TURNS", LLM_DEFAULTS.maxTurns, 1, 100),
+    historyMessages: integer(env, "LLM_HISTORY_MESSAGES", LLM_DEFAULTS.historyMessages, 0, 10_000),
+    timeoutSeconds: positiveNumber(env, "LLM_TIMEOUT_SECONDS", LLM_DEFAULTS.timeoutSeconds, 3_600),
+  };
+}
+
 /** Parses and validates the environment; throws ConfigError on the first bad value. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const botToken = read(env, "TELEGRAM_BOT_TOKEN");
@@ -231,5 +267,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trustedIps: trustedIps(env),
     trustProxy: flag(env, "TRUST_PROXY"),
     logLevel: oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
+    llm: read(env, "AGENT")?.toLowerCase() === "llm" ? llmSettings(env, cwd) : undefined,
   });
 }

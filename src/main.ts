@@ -42,7 +42,14 @@ Environment (see README.md for details):
   HOST / PORT            listen address (default 0.0.0.0 / 8080)
   DATABASE_PATH          SQLite file (default ./data/timbre.db)
   ADMIN_TOKEN            bearer token for /admin/*
-  AGENT                  coach (default), echo, or the path of an agent module (./bot.ts, /srv/bot/index.js)
+  AGENT                  coach (default), echo, llm, or the path of an agent module (./bot.ts, /srv/bot/index.js)
+  LLM_BASE_URL           AGENT=llm: OpenAI-compatible API root (default https://api.openai.com/v1)
+  LLM_API_KEY            sent as Authorization: Bearer when set
+  LLM_MODEL              the model's name (required with AGENT=llm)
+  LLM_SYSTEM_PROMPT[_FILE]  the system prompt, inline or from a file (default: a short built-in one)
+  LLM_MAX_TURNS          model calls per run at most (default 8)
+  LLM_HISTORY_MESSAGES   history messages sent with each call (default 40)
+  LLM_TIMEOUT_SECONDS    one model call's time limit (default 120)
   MAX_CONCURRENCY        agent runs in flight at once (default 32)
   ASK_TIMEOUT_SECONDS    how long a question waits for its answer (default 86400)
   SEND_RATE_GLOBAL       outbox messages per second overall (default 30)

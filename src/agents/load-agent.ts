@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { versionLine } from "../build-info.ts";
 import { ConfigError } from "../config.ts";
 import type { Agent } from "../runtime/context.ts";
-import { agents, isBuiltInAgent } from "./index.ts";
+import { agents, configuredAgents, isBuiltInAgent } from "./index.ts";
 import { provideTimbreModule } from "./timbre-module.ts";
 
 /** The agent a service runs, with what each run records about it. */
@@ -23,9 +23,17 @@ export class AgentLoadError extends ConfigError {
   override name = "AgentLoadError";
 }
 
+/** How the built-ins that need their configuration (configuredAgents in ./index.ts) are made. */
+export type ConfiguredAgentMakers = { [Name in keyof typeof configuredAgents]?: () => Agent };
+
 /** Loads what Config.agent names: a built-in (see ./index.ts) or an agent module's absolute path. */
-export async function loadAgent(agent: string): Promise<LoadedAgent> {
-  if (isBuiltInAgent(agent)) return { name: agent, agent: agents[agent], version: timbreVersion() };
+export async function loadAgent(agent: string, configured: ConfiguredAgentMakers = {}): Promise<LoadedAgent> {
+  if (Object.hasOwn(configuredAgents, agent)) {
+    const make = configured[agent as keyof typeof configuredAgents];
+    if (!make) throw new AgentLoadError(`AGENT=${agent} needs its configuration to start here`);
+    return { name: agent, agent: make(), version: timbreVersion() };
+  }
+  if (isBuiltInAgent(agent)) return { name: agent, agent: agents[agent as keyof typeof agents], version: timbreVersion() };
   return loadAgentModule(agent);
 }
 

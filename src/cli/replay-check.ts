@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
 import { loadAgent } from "../agents/load-agent.ts";
+import { llmAgent } from "../agents/llm/agent.ts";
+import { silentLogger } from "../observability/log.ts";
 import type { Config } from "../config.ts";
 import { problemLine, replayCheck } from "../runtime/replay-check.ts";
 
@@ -15,7 +17,8 @@ export async function runReplayCheck(config: Config, io: { out(text: string): vo
     io.err(`timbre replay-check: DATABASE_PATH=${JSON.stringify(config.databasePath)} does not exist; point it at the database of the timbre you are about to update\n`);
     return 1;
   }
-  const loaded = await loadAgent(config.agent);
+  // The check makes no model calls: recorded steps replay, and it stops where the journal ends.
+  const loaded = await loadAgent(config.agent, { llm: () => llmAgent(config.llm!, { log: silentLogger }) });
   let result: Awaited<ReturnType<typeof replayCheck>>;
   try {
     result = await replayCheck(config.databasePath, loaded.agent);

@@ -145,6 +145,8 @@ export class Metrics {
   readonly outboxFailed = this.counter("timbre_outbox_failed_total", "Messages given up on (4xx or too many attempts).");
   readonly outboxRetries = this.counter("timbre_outbox_retries_total", "Send attempts that will be retried, by reason.", ["reason"]);
   readonly botApiCalls = this.counter("timbre_bot_api_calls_total", "Bot API calls by method and outcome (ok, error, network).", ["method", "outcome"]);
+  readonly llmCalls = this.counter("timbre_llm_calls_total", "Chat-completions attempts of the llm agent by outcome (ok, retried, error, timeout, cancelled).", ["outcome"]);
+  readonly llmTokens = this.counter("timbre_llm_tokens_total", "Tokens the model API reported in usage, by kind (prompt, completion).", ["kind"]);
 
   constructor() {
     processMetrics();

@@ -46,7 +46,7 @@ for (const [what, file, source, line] of cases) {
 test("`timbre ./bot.ts` refuses the same way; a path with no file names where it looked", async () => {
   folder.write("cli-throws.ts", 'throw new Error("boom");\nexport default async () => {};\n');
   expect(await refusedStart(["./cli-throws.ts"], {})).toMatch(/^timbre: AGENT=".*\/cli-throws\.ts" threw while loading: Error: boom$/);
-  expect(await refusedStart(["./nowhere/bot.ts"], {})).toBe(`timbre: AGENT="./nowhere/bot.ts" is invalid: expected one of coach, echo, or the path of an agent module such as ./bot.ts (no file at ${folder.path}/nowhere/bot.ts)`);
+  expect(await refusedStart(["./nowhere/bot.ts"], {})).toBe(`timbre: AGENT="./nowhere/bot.ts" is invalid: expected one of coach, echo, llm, or the path of an agent module such as ./bot.ts (no file at ${folder.path}/nowhere/bot.ts)`);
 });
 
 test("`timbre ./bot.ts` overrides AGENT; anything after the path is a usage error (exit 2)", async () => {
