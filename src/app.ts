@@ -4,6 +4,7 @@ import { apiDocs } from "./admin/docs.ts";
 import { adminRoutes, type AdminParts } from "./admin/routes.ts";
 import { AuthLimiter, DEFAULT_AUTH_LIMITS } from "./admin/auth-limiter.ts";
 import { validationMessage } from "./admin/validation-message.ts";
+import { dashboardRoutes } from "./admin/ui/routes.ts";
 import { agents } from "./agents/index.ts";
 import { agentVersionOf } from "./agents/agent-version.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -93,6 +94,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     .use(webhookRoutes(inbox, { secret, mode: config.botMode, shuttingDown: () => shuttingDown, ...(sourceAllowed ? { sourceAllowed } : {}) }, log, metrics))
     .use(adminRoutes({ config, parts: () => adminParts, log, guard: new AuthLimiter(clock, DEFAULT_AUTH_LIMITS, log) }))
     .use(apiDocs())
+    .use(dashboardRoutes())
     .get(
       "/healthz",
       () => {

@@ -14,6 +14,7 @@ import { MAX_UPDATE_DEPTH, nestsDeeperThan } from "../ingest/json-depth.ts";
 import { clientAddress } from "../ingest/trusted-ips.ts";
 import { checkAdminToken, type AuthAttemptGuard } from "./auth.ts";
 import { RunDetail, runDetailAnswer } from "./run-detail.ts";
+import { DASHBOARD_FILES } from "./ui/routes.ts";
 import {
   BadRequest,
   DEFAULT_PAGE,
@@ -97,6 +98,8 @@ export function adminRoutes(options: AdminOptions) {
       .onRequest(({ request, server }) => {
         const path = new URL(request.url).pathname;
         if (path !== ADMIN_PREFIX && !path.startsWith(`${ADMIN_PREFIX}/`)) return;
+        // The dashboard's page and files carry no data; what it shows comes from these routes, with the token.
+        if (DASHBOARD_FILES.has(path)) return;
         // The socket's address, or behind a proxy (TRUST_PROXY) the one it appended to X-Forwarded-For.
         const peer = clientAddress(request, server?.requestIP(request)?.address, config.trustProxy) ?? "unknown";
         const refusal = checkAdminToken(config.adminToken, request.headers.get("authorization"), peer, options.guard);
