@@ -4,6 +4,7 @@ import { apiDocs } from "./admin/docs.ts";
 import { adminRoutes, type AdminParts } from "./admin/routes.ts";
 import { AuthLimiter, DEFAULT_AUTH_LIMITS } from "./admin/auth-limiter.ts";
 import { validationMessage } from "./admin/validation-message.ts";
+import { dashboardRoutes } from "./admin/ui/routes.ts";
 import { agentFromCode, loadAgent } from "./agents/load-agent.ts";
 import { llmAgent } from "./agents/llm/agent.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -105,6 +106,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     .use(webhookRoutes(inbox, { secret, mode: config.botMode, shuttingDown: () => shuttingDown, ...(sourceAllowed ? { sourceAllowed } : {}) }, log, metrics))
     .use(adminRoutes({ config, parts: () => adminParts, log, guard: new AuthLimiter(clock, DEFAULT_AUTH_LIMITS, log) }))
     .use(apiDocs())
+    .use(dashboardRoutes())
     .get(
       "/healthz",
       () => {

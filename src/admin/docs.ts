@@ -51,7 +51,7 @@ const DESCRIPTION = `Manage timbre's Telegram webhook and see what is queued, wa
 Every route needs \`Authorization: Bearer <ADMIN_TOKEN>\` (press **Authorize** and paste the token). Without ADMIN_TOKEN set, the admin API answers 401.
 Errors are JSON \`{"ok": false, "error": "..."}\`; a bad parameter, query or body is 400, and a call Telegram refuses or cannot be reached for is 502 with the cause.
 
-Not listed on purpose: \`POST /telegram/webhook\` (Telegram's, authenticated by the webhook secret), \`GET /healthz\`, \`GET /metrics\` (Prometheus) and the sandbox routes.`;
+Not listed on purpose: \`POST /telegram/webhook\` (Telegram's, authenticated by the webhook secret), \`GET /healthz\`, \`GET /metrics\` (Prometheus), the sandbox routes and \`GET /admin/ui\` (the operator's dashboard, a page that calls these routes with the token).`;
 
 /** /swagger (Swagger UI served from the app itself) and /swagger/json (OpenAPI 3 of every admin route). */
 export function apiDocs() {
@@ -69,7 +69,7 @@ export function apiDocs() {
             tags: [
               { name: "webhook", description: "The webhook Telegram delivers updates to (also manageable with `timbre webhook ...`)." },
               { name: "monitoring", description: "Counts, mode and uptime." },
-              { name: "runs", description: "Agent runs and their pending questions." },
+              { name: "runs", description: "Agent runs, their journals and their pending questions." },
               { name: "updates", description: "The durable inbox of Telegram updates, dead letters included." },
               { name: "outbox", description: "Replies queued, sent or failed." },
               { name: "maintenance", description: "Backups of the SQLite database (also `timbre backup PATH`)." },

@@ -14,11 +14,14 @@ import { MAX_UPDATE_DEPTH, nestsDeeperThan } from "../ingest/json-depth.ts";
 import { clientAddress } from "../ingest/trusted-ips.ts";
 import { UPDATE_TYPES, unknownUpdateType } from "../ingest/update-types.ts";
 import { checkAdminToken, type AuthAttemptGuard } from "./auth.ts";
+import { RunDetail, runDetailAnswer } from "./run-detail.ts";
+import { DASHBOARD_FILES } from "./ui/routes.ts";
 import {
   BadRequest,
   DEFAULT_PAGE,
   Before,
   CancelAnswer,
+  ConversationQuery,
   DeleteWebhookQuery,
   IdParam,
   Limit,
@@ -96,6 +99,8 @@ export function adminRoutes(options: AdminOptions) {
       .onRequest(({ request, server }) => {
         const path = new URL(request.url).pathname;
         if (path !== ADMIN_PREFIX && !path.startsWith(`${ADMIN_PREFIX}/`)) return;
+        // The dashboard's page and files carry no data; what it shows comes from these routes, with the token.
+        if (DASHBOARD_FILES.has(path)) return;
         // The socket's address, or behind a proxy (TRUST_PROXY) the one it appended to X-Forwarded-For.
         const peer = clientAddress(request, server?.requestIP(request)?.address, config.trustProxy) ?? "unknown";
         const refusal = checkAdminToken(config.adminToken, request.headers.get("authorization"), peer, options.guard);
@@ -222,18 +227,44 @@ export function adminRoutes(options: AdminOptions) {
           const rows = runtime.list({
             limit: query.limit ?? DEFAULT_PAGE,
             ...(query.status !== undefined ? { status: query.status } : {}),
+            ...(query.conversation !== undefined ? { conversation: query.conversation } : {}),
             ...(query.before !== undefined ? { beforeId: query.before } : {}),
           });
           return rows.map(runAnswer);
         },
         {
-          query: t.Object({ status: t.Optional(statusQuery(RUN_STATUSES, "runs")), limit: t.Optional(Limit), before: t.Optional(Before) }),
+          query: t.Object({
+            status: t.Optional(statusQuery(RUN_STATUSES, "runs")),
+            conversation: t.Optional(ConversationQuery),
+            limit: t.Optional(Limit),
+            before: t.Optional(Before),
+          }),
           response: { 200: RunList, 400: BadRequest, 401: Unauthorized, 503: Starting },
           detail: {
             tags: ["runs"],
             summary: "List agent runs, newest first",
             description:
-              "Runs of the agent, newest first, optionally only one status (`waiting` = runs with a pending question). A waiting run carries its `pending_question` (text, when it was asked, when it times out). Page with `limit` and `before` (the last id of the previous page).",
+              "Runs of the agent, newest first, optionally only one status (`waiting` = runs with a pending question) and one `conversation`. A waiting run carries its `pending_question` (text, when it was asked, when it times out). Page with `limit` and `before` (the last id of the previous page).",
+            security: SECURITY,
+          },
+        },
+      )
+      .get(
+        "/runs/:id",
+        ({ params }) => {
+          const { runtime, outbox } = need();
+          const run = runtime.get(params.id);
+          if (!run) return status(404, { ok: false as const, error: `no run with id ${params.id}; see GET /admin/runs` });
+          return runDetailAnswer(run, runtime.steps(run.id), outbox.ofRun(run.id));
+        },
+        {
+          params: IdParam("run id"),
+          response: { 200: RunDetail, 400: BadRequest, 401: Unauthorized, 404: NotFound("run", "no run with id 42; see GET /admin/runs"), 503: Starting },
+          detail: {
+            tags: ["runs"],
+            summary: "Show a run with its whole journal",
+            description:
+              "The run as GET /admin/runs shows it, plus its agent version, the update that started it and its journal in order: every reply, question (with its choices, answer and deadline), step (with its result or error and attempts), sleep and memory write, each with its state and times. Replies and questions carry the outbox messages they led to, with Telegram's message_id once sent; `notices` are the messages timbre itself sent about the run (cancelled, failed, timed out). Ended runs and their journals are kept 7 days. 404 for an unknown id.",
             security: SECURITY,
           },
         },

@@ -8,7 +8,7 @@ import type { UpdateRow } from "../ingest/inbox.ts";
 export const MAX_PAGE = 500;
 export const DEFAULT_PAGE = 50;
 
-const isoTime = (description: string) => t.String({ format: "date-time", description, example: "2025-01-31T12:00:00.000Z" });
+export const isoTime = (description: string) => t.String({ format: "date-time", description, example: "2025-01-31T12:00:00.000Z" });
 
 export const errorBody = (description: string, example: string) =>
   t.Object({ ok: t.Literal(false), error: t.String({ description: "What went wrong and what to do about it." }) }, { description, example: { ok: false, error: example } });
@@ -38,6 +38,14 @@ export const Before = t.Integer({
   error: "before must be a whole number (the last id of the previous page)",
 });
 
+export const ConversationQuery = t.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Only runs of this conversation, as runs show it: the chat id in a private chat ("501"), "chatId:userId" in a group.',
+  error: 'conversation must be a conversation as GET /admin/runs shows it: a chat id ("501"), or "chatId:userId" in a group',
+  example: "501",
+});
+
 export const IdParam = (what: string) =>
   t.Object({ id: t.Integer({ minimum: 0, description: `The ${what}.`, error: `id must be a whole number (the ${what})`, example: 42 }) });
 
@@ -46,7 +54,7 @@ export const RUN_STATUSES = ["running", "waiting", "done", "failed", "cancelled"
 export const OUTBOX_STATUSES = ["queued", "sending", "sent", "failed"] as const;
 
 /** t.UnionEnum without its implicit default (the first value), which would silently filter a query left out. */
-const oneOf = <const S extends readonly [string, ...string[]]>(values: S, options: Record<string, unknown> = {}) => t.UnionEnum(values, { default: undefined, ...options });
+export const oneOf = <const S extends readonly [string, ...string[]]>(values: S, options: Record<string, unknown> = {}) => t.UnionEnum(values, { default: undefined, ...options });
 
 export const statusQuery = <const S extends readonly [string, ...string[]]>(statuses: S, what: string) =>
   oneOf(statuses, { description: `Only ${what} with this status.`, error: `status must be one of ${statuses.join(", ")}` });
@@ -145,7 +153,7 @@ export const PendingQuestion = t.Object({
 
 export const Run = t.Object({
   id: t.Integer(),
-  conversation: t.String({ description: '"chatId:userId"' }),
+  conversation: t.String({ description: 'The chat id in a private chat ("501"); "chatId:userId" for one user in a group.' }),
   chat_id: t.Integer(),
   user_id: t.Nullable(t.Integer()),
   agent: t.String(),
@@ -163,7 +171,7 @@ export const RunList = t.Array(Run, {
   example: [
     {
       id: 7,
-      conversation: "501:501",
+      conversation: "501",
       chat_id: 501,
       user_id: 501,
       agent: "coach",

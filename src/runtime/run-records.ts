@@ -129,11 +129,13 @@ export class RunRecords {
   }
 
   /** Runs newest first, with the pending question of waiting runs. */
-  list(filter: { status?: RunStatus; limit: number; beforeId?: number }): (RunRow & { pendingQuestion: StepRow | null })[] {
+  list(filter: { status?: RunStatus; conversation?: string; limit: number; beforeId?: number }): (RunRow & { pendingQuestion: StepRow | null })[] {
     const { db, store } = this.deps;
-    const conditions = [filter.status ? eq(runs.status, filter.status) : undefined, filter.beforeId !== undefined ? lt(runs.id, filter.beforeId) : undefined].filter(
-      (c) => c !== undefined,
-    );
+    const conditions = [
+      filter.status ? eq(runs.status, filter.status) : undefined,
+      filter.conversation !== undefined ? eq(runs.conversation, filter.conversation) : undefined,
+      filter.beforeId !== undefined ? lt(runs.id, filter.beforeId) : undefined,
+    ].filter((c) => c !== undefined);
     const rows = db.select().from(runs).where(conditions.length ? and(...conditions) : undefined).orderBy(desc(runs.id)).limit(filter.limit).all();
     return rows.map((run) => {
       const pending = run.status === "waiting" ? store.pendingStep(run.id) : undefined;

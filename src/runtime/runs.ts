@@ -350,8 +350,8 @@ export class Runtime {
     return this.records.counts();
   }
 
-  /** Runs newest first, with the pending question of waiting runs. */
-  list(filter: { status?: RunStatus; limit: number; beforeId?: number }): (RunRow & { pendingQuestion: StepRow | null })[] {
+  /** Runs newest first (optionally of one status and one conversation), with the pending question of waiting runs. */
+  list(filter: { status?: RunStatus; conversation?: string; limit: number; beforeId?: number }): (RunRow & { pendingQuestion: StepRow | null })[] {
     return this.records.list(filter);
   }
 

@@ -458,6 +458,11 @@ export class Outbox {
       .all();
   }
 
+  /** Every row a run led to (its replies, questions and timbre's notices), oldest first (admin: a run's journal). */
+  ofRun(runId: number): OutboxRow[] {
+    return this.db.select().from(outbox).where(eq(outbox.runId, runId)).orderBy(outbox.id).all();
+  }
+
   /**
    * Puts a failed message back in its chat's queue (the admin retry): `queued` again with its
    * attempts reset, sent after whatever that chat already has queued, with the same per-chat

@@ -9,6 +9,7 @@ const ADMIN_OPERATIONS: [string, string][] = [
   ["/admin/webhook", "delete"],
   ["/admin/stats", "get"],
   ["/admin/runs", "get"],
+  ["/admin/runs/{id}", "get"],
   ["/admin/runs/{id}/cancel", "post"],
   ["/admin/updates", "get"],
   ["/admin/updates/{id}/retry", "post"],
@@ -78,6 +79,7 @@ test("the OpenAPI document lists exactly the admin routes, each with bearer secu
   expect(spec.paths["/admin/updates/{id}/retry"]!.post!.responses).toHaveProperty("409");
   expect(Object.keys(spec.paths["/admin/outbox/{id}/retry"]!.post!.responses).sort()).toEqual(["200", "400", "401", "404", "409", "503"]);
   expect(spec.paths["/admin/outbox/{id}/retry"]!.post!.parameters!.find((p) => p.name === "id")).toMatchObject({ in: "path", schema: { type: "integer", minimum: 0 } });
+  expect(Object.keys(spec.paths["/admin/runs/{id}"]!.get!.responses).sort()).toEqual(["200", "400", "401", "404", "503"]);
   expect(spec.paths["/admin/webhook"]!.put!.responses).toHaveProperty("502");
   expect(Object.keys(spec.paths["/admin/webhook"]!.put!.requestBody!.content)).toEqual(["application/json"]);
 });
@@ -88,6 +90,7 @@ test("parameters are documented with plain types (no coercion unions), and the s
   expect(byName.status!.schema.enum).toEqual(["running", "waiting", "done", "failed", "cancelled"]);
   expect(byName.status!.schema.default).toBeUndefined();
   expect(byName.limit!.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 500, default: 50 });
+  expect(byName.conversation!.schema).toMatchObject({ type: "string", minLength: 1 });
   expect(spec.paths["/admin/updates"]!.get!.parameters!.find((p) => p.name === "status")!.schema.enum).toContain("failed");
   expect(JSON.stringify(spec)).not.toContain("anyOf");
 });

@@ -1,0 +1,314 @@
+// The operator's dashboard: every datum comes from the admin API with the bearer token, which is
+// asked for once and kept in sessionStorage only (this tab; never in a URL or localStorage).
+// Polls every few seconds; re-renders a part only when what it shows changed.
+import { badge, clock, duration, el, show, when } from "./page-dom.js";
+import { timeline } from "./page-journal.js";
+import { failedMessageItems, failedUpdateItems, noRuns, questionItems, runItem, statCards } from "./page-lists.js";
+
+const TOKEN_KEY = "timbre.admin.token";
+const POLL_MS = 2000;
+const PAGE_SIZE = 20;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  tab: "runs",
+  filter: { status: "", conversation: "" },
+  /** `before` cursors of the newer pages (Newer pops one); undefined = the newest page. */
+  newerPages: [],
+  before: undefined,
+  openRun: null,
+  /** The run whose Cancel waits for a confirmation. */
+  confirming: null,
+  timer: undefined,
+  /** Bumped on sign-in and sign-out: answers to an older session's requests are dropped. */
+  session: 0,
+  polling: false,
+  pollAgain: false,
+};
+
+/** The admin API refused the token (401) or this address (429): nothing may be shown. */
+class Refused extends Error {}
+
+function refusal(status, error = "") {
+  if (status === 429) return error ? error[0].toUpperCase() + error.slice(1) : "Too many wrong tokens; wait a minute.";
+  if (error.includes("disabled")) return "The admin API is disabled: set ADMIN_TOKEN (a long random string) in timbre's environment, restart timbre, then sign in with it.";
+  if (error.startsWith("wrong bearer token")) return "Wrong token: it must be exactly the value of ADMIN_TOKEN that timbre runs with. Check it and try again.";
+  return error || "The admin API refused the token.";
+}
+
+async function request(path, token, init = {}) {
+  const response = await fetch(path, { method: init.method ?? "GET", headers: { authorization: `Bearer ${token}` }, cache: "no-store" });
+  const body = await response.json().catch(() => undefined);
+  if (response.status === 401 || response.status === 429) throw new Refused(refusal(response.status, body?.error));
+  if (!response.ok) throw new Error(body?.error ?? `timbre answered ${response.status}`);
+  return body;
+}
+
+function api(path, init) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? request(path, token, init) : Promise.reject(new Refused("Sign in with the admin token."));
+}
+
+// ---- signing in and out ----
+
+async function signIn(event) {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  if (!token) return;
+  $("sign-in").disabled = true;
+  try {
+    await request("/admin/stats", token);
+    sessionStorage.setItem(TOKEN_KEY, token);
+    $("token").value = "";
+    enter();
+  } catch (error) {
+    showLogin(error instanceof Refused ? error.message : `Could not reach timbre: ${error.message}`);
+  } finally {
+    $("sign-in").disabled = false;
+  }
+}
+
+function enter() {
+  state.session++;
+  $("login").hidden = true;
+  $("dashboard").hidden = false;
+  $("sign-out").hidden = false;
+  setLive("connecting…", "idle");
+  void poll();
+}
+
+/** Forgets the token and every datum shown; only the prompt stays. */
+function signOut(message) {
+  state.session++;
+  clearTimeout(state.timer);
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.openRun = null;
+  state.confirming = null;
+  for (const id of ["stats", "run-list", "run-detail", "question-list", "failed-updates", "failed-messages", "questions-count", "failed-count", "page-info"]) {
+    $(id).replaceChildren();
+    delete $(id).dataset.key;
+  }
+  $("dashboard").hidden = true;
+  $("sign-out").hidden = true;
+  setLive("signed out", "idle");
+  showLogin(message);
+}
+
+function showLogin(message) {
+  $("login").hidden = false;
+  $("login-error").hidden = !message;
+  $("login-error").textContent = message ?? "";
+  $("token").focus();
+}
+
+// ---- polling ----
+
+const runsPath = () => {
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (state.filter.status) query.set("status", state.filter.status);
+  if (state.filter.conversation) query.set("conversation", state.filter.conversation);
+  if (state.before !== undefined) query.set("before", String(state.before));
+  return `/admin/runs?${query}`;
+};
+
+/** Reads everything shown, then renders it; one poll at a time (a poll asked for meanwhile runs right after). */
+async function poll() {
+  if (state.polling) return void (state.pollAgain = true);
+  state.polling = true;
+  clearTimeout(state.timer);
+  const session = state.session;
+  try {
+    // The counts first: a token that stopped working costs one refused request, not six.
+    const stats = await api("/admin/stats");
+    const openRun = state.openRun;
+    const [runs, waiting, failedUpdates, failedMessages, run] = await Promise.all([
+      api(runsPath()).catch((error) => (error instanceof Refused ? Promise.reject(error) : { error: error.message })),
+      api("/admin/runs?status=waiting&limit=500"),
+      api("/admin/updates?status=failed&limit=100"),
+      api("/admin/outbox?status=failed&limit=100"),
+      openRun === null ? null : api(`/admin/runs/${openRun}`).catch((error) => (error instanceof Refused ? Promise.reject(error) : { gone: openRun, error: error.message })),
+    ]);
+    if (session !== state.session) return;
+    render({ stats, runs, waiting, failedUpdates, failedMessages, run: openRun === state.openRun ? run : undefined });
+    setLive(`live · ${stats.mode} · up ${duration(stats.uptime_seconds * 1000)} · updated ${clock(new Date().toISOString())}`);
+  } catch (error) {
+    if (session !== state.session) return;
+    if (error instanceof Refused) return signOut(`Signed out: ${error.message}`);
+    setLive(`offline: ${error.message === "Failed to fetch" ? "cannot reach timbre" : error.message}; retrying`, "offline");
+  } finally {
+    state.polling = false;
+    if (session === state.session) {
+      if (state.pollAgain) {
+        state.pollAgain = false;
+        void poll();
+      } else state.timer = setTimeout(poll, POLL_MS);
+    }
+  }
+}
+
+/** The header's line: live (with mode, uptime and the last poll's time), offline, or signed out. */
+function setLive(text, tone = "live") {
+  $("live").textContent = text;
+  $("live").dataset.tone = tone;
+}
+
+function toast(text, failed = false) {
+  const node = $("toast");
+  node.textContent = text;
+  node.classList.toggle("failed", failed);
+  node.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (node.hidden = true), 5000);
+}
+
+/** Runs an admin action (POST), says how it went, and polls at once. */
+async function act(path, done) {
+  try {
+    const answer = await api(path, { method: "POST" });
+    toast(done(answer));
+  } catch (error) {
+    if (error instanceof Refused) return signOut(`Signed out: ${error.message}`);
+    toast(error.message, true);
+  }
+  void poll();
+}
+
+const retryUpdate = (id) => act(`/admin/updates/${id}/retry`, () => `Update ${id} is back in its chat's queue.`);
+const retryMessage = (id) => act(`/admin/outbox/${id}/retry`, () => `Message #${id} is queued again; it goes out after what its chat has queued.`);
+function cancelRun(id) {
+  state.confirming = null;
+  void act(`/admin/runs/${id}/cancel`, () => `Run #${id} is cancelled; the user is told.`);
+}
+
+// ---- rendering ----
+
+/** Time in the keys of parts that show relative times ("in 23 h"), so they refresh now and then. */
+const tick = (ms) => Math.floor(Date.now() / ms);
+const filtered = () => state.filter.status !== "" || state.filter.conversation !== "";
+
+function renderRuns(runs) {
+  const list = Array.isArray(runs) ? runs : [];
+  show($("run-list"), JSON.stringify([runs, state.openRun, tick(30_000)]), () => {
+    if (runs.error) return el("li", { class: "empty" }, runs.error);
+    if (list.length === 0) return noRuns(filtered(), clearFilters);
+    return list.map((run) => runItem(run, run.id === state.openRun, (id) => openRun(id)));
+  });
+  $("older").disabled = list.length < PAGE_SIZE;
+  $("newer").disabled = state.before === undefined;
+  $("page-info").textContent = list.length ? `#${list[0].id} – #${list.at(-1).id}` : "";
+  $("older").onclick = () => {
+    state.newerPages.push(state.before);
+    state.before = list.at(-1).id;
+    void poll();
+  };
+}
+
+function cancelControl(runId) {
+  if (state.confirming !== runId) return el("button", { type: "button", class: "danger", "data-cancel-run": runId, onclick: () => confirmCancel(runId) }, "Cancel run");
+  return el(
+    "span",
+    { class: "confirm" },
+    `Cancel run #${runId}? It ends now and the user is told. `,
+    el("button", { type: "button", class: "danger", "data-confirm-cancel": runId, onclick: () => cancelRun(runId) }, "Yes, cancel it"),
+    el("button", { type: "button", class: "ghost", onclick: () => confirmCancel(null) }, "Keep it"),
+  );
+}
+
+function renderDetail(run) {
+  const pane = $("run-detail");
+  $("view-runs").classList.toggle("has-run", state.openRun !== null);
+  if (state.openRun === null) {
+    return show(pane, "none", () =>
+      el("div", { class: "placeholder" }, el("strong", {}, "Pick a run to see its journal."), el("p", {}, "Every reply (with its Telegram message id), question and answer, step with its result or error, sleep and memory write, in order, updated live.")),
+    );
+  }
+  // Just opened, or opened while a poll was under way: the next poll brings it.
+  if (run === undefined) return show(pane, `loading-${state.openRun}`, () => el("p", { class: "placeholder" }, `Loading run #${state.openRun}…`));
+  show(pane, JSON.stringify([run, state.confirming, tick(10_000)]), () => {
+    const back = el("button", { type: "button", class: "ghost back", onclick: () => openRun(null) }, "← Runs");
+    if (run.gone !== undefined) return [back, el("p", { class: "placeholder" }, `Run #${run.gone} cannot be shown: ${run.error}. Ended runs are kept 7 days.`)];
+    const conversation = el("button", { type: "button", class: "link", title: "Show only this conversation's runs", onclick: () => filterConversation(run.conversation) }, `chat ${run.conversation}`);
+    return [
+      el(
+        "header",
+        { class: "detail-head" },
+        back,
+        el("h2", {}, `Run #${run.id} `, badge(run.status)),
+        el("p", { class: "meta" }, conversation, " · started ", when(run.created_at), run.ended_at ? [" · ended ", when(run.ended_at)] : null),
+        run.status === "running" || run.status === "waiting" ? cancelControl(run.id) : null,
+      ),
+      timeline(run, retryMessage),
+    ];
+  });
+}
+
+function render({ stats, runs, waiting, failedUpdates, failedMessages, run }) {
+  show($("stats"), JSON.stringify([stats.updates, stats.runs, stats.outbox]), () => statCards(stats));
+  renderRuns(runs);
+  renderDetail(run);
+  const questions = waiting.filter((r) => r.pending_question).length;
+  $("questions-count").textContent = questions ? String(questions) : "";
+  show($("question-list"), JSON.stringify([waiting, state.confirming, tick(10_000)]), () => questionItems(waiting, (id) => openRun(id, true), cancelControl));
+  const failed = stats.updates.failed + stats.outbox.failed;
+  $("failed-count").textContent = failed ? String(failed) : "";
+  show($("failed-updates"), JSON.stringify(failedUpdates), () => failedUpdateItems(failedUpdates, retryUpdate));
+  show($("failed-messages"), JSON.stringify(failedMessages), () => failedMessageItems(failedMessages, retryMessage, (id) => openRun(id, true)));
+}
+
+// ---- navigation ----
+
+function selectTab(tab) {
+  state.tab = tab;
+  for (const button of document.querySelectorAll(".tab")) {
+    button.classList.toggle("active", button.dataset.tab === tab);
+    button.setAttribute("aria-selected", String(button.dataset.tab === tab));
+  }
+  for (const name of ["runs", "questions", "failed"]) $(`view-${name}`).hidden = name !== tab;
+}
+
+function openRun(id, switchTab = false) {
+  state.openRun = id;
+  state.confirming = null;
+  if (switchTab) selectTab("runs");
+  renderDetail(undefined);
+  void poll();
+}
+
+function confirmCancel(id) {
+  state.confirming = id;
+  void poll();
+}
+
+function applyFilters(filter) {
+  state.filter = filter;
+  state.newerPages = [];
+  state.before = undefined;
+  $("status-filter").value = filter.status;
+  $("conversation-filter").value = filter.conversation;
+  void poll();
+}
+const clearFilters = () => applyFilters({ status: "", conversation: "" });
+function filterConversation(conversation) {
+  selectTab("runs");
+  applyFilters({ status: "", conversation });
+}
+
+$("login-form").addEventListener("submit", signIn);
+$("sign-out").addEventListener("click", () => signOut("Signed out. Paste the admin token to sign in again."));
+$("filters").addEventListener("submit", (event) => {
+  event.preventDefault();
+  applyFilters({ status: $("status-filter").value, conversation: $("conversation-filter").value.trim() });
+});
+$("status-filter").addEventListener("change", () => applyFilters({ ...state.filter, status: $("status-filter").value }));
+$("clear-filters").addEventListener("click", clearFilters);
+$("newer").addEventListener("click", () => {
+  state.before = state.newerPages.pop();
+  void poll();
+});
+for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => selectTab(button.dataset.tab));
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && sessionStorage.getItem(TOKEN_KEY)) void poll();
+});
+
+if (sessionStorage.getItem(TOKEN_KEY)) enter();
+else showLogin();
