@@ -8,7 +8,9 @@ import { agents } from "./agents/index.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
+import { holdInstanceLock } from "./db/instance-lock.ts";
 import { Inbox } from "./ingest/inbox.ts";
+import { listenError } from "./listen-error.ts";
 import { Poller, type PollerTiming } from "./ingest/poller.ts";
 import { trustedSourceCheck } from "./ingest/trusted-ips.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
@@ -65,12 +67,22 @@ const STOP_BUDGET_MS = 8_000;
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const clock = options.clock ?? systemClock;
   const startedAt = clock.now();
-  const database = openDatabase(config.databasePath);
+  // First of all: a second instance on this database stops here, before migrating or listening.
+  const instanceLock = holdInstanceLock(config.databasePath);
+  let database: OpenDatabase;
+  let secret: string;
+  try {
+    database = openDatabase(config.databasePath);
+    secret = resolveWebhookSecret(database.db, config.webhookSecret);
+  } catch (error) {
+    instanceLock.release();
+    throw error;
+  }
   const { db } = database;
-  const secret = resolveWebhookSecret(db, config.webhookSecret);
   const emulator = config.sandbox ? new BotApiEmulator({ token: `1:sandbox-${randomBytes(12).toString("base64url")}` }) : undefined;
   const token = config.botToken ?? emulator!.token;
   const log = options.logger ?? createLogger(config.logLevel, [token, secret, config.adminToken ?? ""]);
+  if (instanceLock.unsupported) log.warn(`instance lock: ${instanceLock.unsupported}`);
   const metrics = new Metrics();
   const inbox = new Inbox(db, clock);
   let shuttingDown = false;
@@ -113,7 +125,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
 
   const tls = config.tlsCertPath && config.tlsKeyPath ? { cert: Bun.file(config.tlsCertPath), key: Bun.file(config.tlsKeyPath) } : undefined;
-  app.listen({ hostname: config.host, port: config.port, ...(tls ? { tls } : {}) });
+  try {
+    // Elysia asks for reusePort, which lets a second process share the port and split the requests.
+    app.listen({ hostname: config.host, port: config.port, reusePort: false, ...(tls ? { tls } : {}) });
+  } catch (error) {
+    database.close();
+    instanceLock.release();
+    throw listenError(error, config.host, config.port);
+  }
   const server = app.server!;
   const scheme = tls ? "https" : "http";
   const localHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -215,6 +234,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       await inbox.settle();
       await server.stop(true);
       database.close();
+      instanceLock.release();
       log.info("stopped", { stop_ms: Math.round(performance.now() - stopStarted) });
     })());
 

@@ -232,3 +232,10 @@ export function crashRig() {
     },
   };
 }
+
+/** Runs `cmd` (default: bun src/main.ts) with exactly `env` (plus PATH/HOME) until it exits; for starts that must fail. */
+export async function runToExit(env: Record<string, string>, cmd: string[] = [process.execPath, join(ROOT, "src/main.ts")], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(cmd, { cwd, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
