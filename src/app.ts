@@ -207,7 +207,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
     else log.info("webhook mode without PUBLIC_URL: setWebhook is left to you (PUT /admin/webhook or `timbre webhook set --url ...`)");
   }
   if (emulator) {
-    log.info(`sandbox mode: open ${scheme}://localhost:${server.port}/sandbox to chat with the bot; set TELEGRAM_BOT_TOKEN for a real bot`, {
+    const loopback = config.host.startsWith("127.") || config.host === "::1" || config.host === "localhost";
+    const reach = loopback
+      ? `listening on ${config.host} only (set HOST=0.0.0.0 to share it)`
+      : `listening on HOST=${config.host}: anyone who reaches port ${server.port} can chat with the bot`;
+    log.info(`sandbox mode: open ${scheme}://localhost:${server.port}/sandbox to chat with the bot; ${reach}; set TELEGRAM_BOT_TOKEN for a real bot`, {
+      host: config.host,
       port: server.port,
     });
   }

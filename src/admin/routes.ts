@@ -12,6 +12,7 @@ import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../te
 import { BackupError, backupInto } from "../db/backup.ts";
 import { MAX_UPDATE_DEPTH, nestsDeeperThan } from "../ingest/json-depth.ts";
 import { clientAddress } from "../ingest/trusted-ips.ts";
+import { SANDBOX_OWNS_WEBHOOK } from "../sandbox/owns-webhook.ts";
 import { checkAdminToken, type AuthAttemptGuard } from "./auth.ts";
 import {
   BadRequest,
@@ -71,6 +72,7 @@ export interface AdminOptions {
 
 const SECURITY = [{ bearerAuth: [] }];
 const NotFound = (what: string, example: string) => errorBody(`No such ${what}.`, example);
+const SandboxOwnsWebhook = errorBody("Sandbox mode (no TELEGRAM_BOT_TOKEN): the sandbox owns its webhook.", SANDBOX_OWNS_WEBHOOK);
 
 function telegramError(method: string, outcome: Extract<ApiOutcome<unknown>, { ok: false }>): string {
   return outcome.code === 0
@@ -125,7 +127,7 @@ export function adminRoutes(options: AdminOptions) {
           detail: {
             tags: ["webhook"],
             summary: "Show the webhook Telegram has",
-            description: "Calls getWebhookInfo and answers Telegram's WebhookInfo object as is: url (empty when none), pending_update_count, last_error_message, max_connections, allowed_updates.",
+            description: "Calls getWebhookInfo and answers Telegram's WebhookInfo object as is: url (empty when none), pending_update_count, last_error_message, max_connections, allowed_updates. In sandbox mode, the built-in emulator's webhook.",
             security: SECURITY,
           },
         },
@@ -133,6 +135,7 @@ export function adminRoutes(options: AdminOptions) {
       .put(
         "/webhook",
         async ({ body }) => {
+          if (config.sandbox) return status(409, { ok: false as const, error: SANDBOX_OWNS_WEBHOOK });
           const parts = need();
           const desired = desiredWebhook(config, parts.secret, {
             ...(body?.url !== undefined ? { url: body.url } : {}),
@@ -154,12 +157,12 @@ export function adminRoutes(options: AdminOptions) {
         },
         {
           body: SetWebhookBody,
-          response: { 200: SetWebhookAnswer, 400: BadRequest, 401: Unauthorized, 502: TelegramFailed, 503: Starting },
+          response: { 200: SetWebhookAnswer, 400: BadRequest, 401: Unauthorized, 409: SandboxOwnsWebhook, 502: TelegramFailed, 503: Starting },
           detail: {
             tags: ["webhook"],
             summary: "Set the webhook",
             description:
-              "Calls setWebhook. Without `url`, {PUBLIC_URL}/telegram/webhook is used; without either the answer is 400. The stored webhook secret is always sent, max_connections and allowed_updates default to MAX_CONNECTIONS and ALLOWED_UPDATES, and TLS_CERT_PATH is uploaded when set. timbre does not second-guess the URL: when Telegram refuses it, the answer is 502 with Telegram's description.",
+              "Calls setWebhook. Without `url`, {PUBLIC_URL}/telegram/webhook is used; without either the answer is 400. The stored webhook secret is always sent, max_connections and allowed_updates default to MAX_CONNECTIONS and ALLOWED_UPDATES, and TLS_CERT_PATH is uploaded when set. timbre does not second-guess the URL: when Telegram refuses it, the answer is 502 with Telegram's description. In sandbox mode the answer is 409: the sandbox owns its webhook.",
             security: SECURITY,
           },
         },
@@ -167,6 +170,7 @@ export function adminRoutes(options: AdminOptions) {
       .delete(
         "/webhook",
         async ({ query }) => {
+          if (config.sandbox) return status(409, { ok: false as const, error: SANDBOX_OWNS_WEBHOOK });
           const outcome = await deleteWebhook(need().api, query.drop_pending_updates ?? false);
           if (!outcome.ok) return status(502, { ok: false as const, error: telegramError("deleteWebhook", outcome) });
           log.info("admin: webhook deleted", { drop_pending_updates: query.drop_pending_updates ?? false });
@@ -174,12 +178,12 @@ export function adminRoutes(options: AdminOptions) {
         },
         {
           query: DeleteWebhookQuery,
-          response: { 200: OkAnswer, 400: BadRequest, 401: Unauthorized, 502: TelegramFailed, 503: Starting },
+          response: { 200: OkAnswer, 400: BadRequest, 401: Unauthorized, 409: SandboxOwnsWebhook, 502: TelegramFailed, 503: Starting },
           detail: {
             tags: ["webhook"],
             summary: "Delete the webhook",
             description:
-              "Calls deleteWebhook. Pending updates are kept unless drop_pending_updates=true. While timbre runs in webhook mode nothing arrives until a webhook is set again (or BOT_MODE=polling).",
+              "Calls deleteWebhook. Pending updates are kept unless drop_pending_updates=true. While timbre runs in webhook mode nothing arrives until a webhook is set again (or BOT_MODE=polling). In sandbox mode the answer is 409: the sandbox owns its webhook.",
             security: SECURITY,
           },
         },
