@@ -1,18 +1,19 @@
 /**
  * Builds the real executable once per test process (bun test runs every file in one process
- * unless --isolate/--parallel: then once per file) into a temp folder removed at exit.
+ * unless --isolate/--parallel: then once per file) into a temp folder removed after the run.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBinary, type BuiltBinary } from "../../scripts/build.ts";
+import { removeAtEndOfRun } from "../end-of-run.ts";
 
 let built: Promise<BuiltBinary> | undefined;
 
 export function builtBinary(): Promise<BuiltBinary> {
   built ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), "timbre-binary-"));
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    removeAtEndOfRun(dir);
     return buildBinary({ outfile: join(dir, "timbre") });
   })();
   return built;
