@@ -238,8 +238,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
       // Updates already past the shutting-down check finish their group commit before the database closes.
       await inbox.settle();
       await server.stop(true);
-      database.close();
-      instanceLock.release();
+      try {
+        database.close();
+      } finally {
+        instanceLock.release();
+      }
       log.info("stopped", { stop_ms: Math.round(performance.now() - stopStarted) });
     })());
 
