@@ -1,7 +1,8 @@
 /**
- * Paths several test files share (the compiled binary), removed once after the whole run by the
- * preload's afterAll (test/setup.ts), whether the tests passed or failed. bun test runs no
- * process "exit" handlers, so a handler there would leave the folder behind.
+ * Temp paths removed once after the whole run by the preload's afterAll (test/setup.ts), whether
+ * the tests passed or failed: what several files share (the compiled binary), and every temp
+ * folder a test made, in case a failure skipped its own clean-up. bun test runs no process
+ * "exit" handlers, so a handler there would leave them behind.
  */
 import { rmSync } from "node:fs";
 
