@@ -10,7 +10,9 @@ import { llmAgent } from "./agents/llm/agent.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
+import { holdInstanceLock } from "./db/instance-lock.ts";
 import { Inbox, type StoredUpdate } from "./ingest/inbox.ts";
+import { listenError } from "./listen-error.ts";
 import { Poller, type PollerTiming } from "./ingest/poller.ts";
 import { trustedSourceCheck } from "./ingest/trusted-ips.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
@@ -80,12 +82,22 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const loaded = options.agent
     ? agentFromCode(config.agent, options.agent)
     : await loadAgent(config.agent, { llm: () => llmAgent(config.llm!, { log: throughLog, metrics, clock }) });
-  const database = openDatabase(config.databasePath);
+  // First of all: a second instance on this database stops here, before migrating or listening.
+  const instanceLock = holdInstanceLock(config.databasePath);
+  let database: OpenDatabase;
+  let secret: string;
+  try {
+    database = openDatabase(config.databasePath);
+    secret = resolveWebhookSecret(database.db, config.webhookSecret);
+  } catch (error) {
+    instanceLock.release();
+    throw error;
+  }
   const { db } = database;
-  const secret = resolveWebhookSecret(db, config.webhookSecret);
   const emulator = config.sandbox ? new BotApiEmulator({ token: `1:sandbox-${randomBytes(12).toString("base64url")}` }) : undefined;
   const token = config.botToken ?? emulator!.token;
   const log = options.logger ?? createLogger(config.logLevel, [token, secret, config.adminToken ?? "", config.llm?.apiKey ?? ""]);
+  if (instanceLock.unsupported) log.warn(`instance lock: ${instanceLock.unsupported}`);
   const inbox = new Inbox(db, clock);
   let shuttingDown = false;
   let adminParts: AdminParts | undefined;
@@ -128,7 +140,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
 
   const tls = config.tlsCertPath && config.tlsKeyPath ? { cert: Bun.file(config.tlsCertPath), key: Bun.file(config.tlsKeyPath) } : undefined;
-  app.listen({ hostname: config.host, port: config.port, ...(tls ? { tls } : {}) });
+  try {
+    // Elysia asks for reusePort, which lets a second process share the port and split the requests.
+    app.listen({ hostname: config.host, port: config.port, reusePort: false, ...(tls ? { tls } : {}) });
+  } catch (error) {
+    database.close();
+    instanceLock.release();
+    throw listenError(error, config.host, config.port);
+  }
   const server = app.server!;
   const scheme = tls ? "https" : "http";
   const localHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -223,7 +242,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
     else log.info("webhook mode without PUBLIC_URL: setWebhook is left to you (PUT /admin/webhook or `timbre webhook set --url ...`)");
   }
   if (emulator) {
-    log.info(`sandbox mode: open ${scheme}://localhost:${server.port}/sandbox to chat with the bot; set TELEGRAM_BOT_TOKEN for a real bot`, {
+    const loopback = config.host.startsWith("127.") || config.host === "::1" || config.host === "localhost";
+    const reach = loopback
+      ? `listening on ${config.host} only (set HOST=0.0.0.0 to share it)`
+      : `listening on HOST=${config.host}: anyone who reaches port ${server.port} can chat with the bot`;
+    log.info(`sandbox mode: open ${scheme}://localhost:${server.port}/sandbox to chat with the bot; ${reach}; set TELEGRAM_BOT_TOKEN for a real bot`, {
+      host: config.host,
       port: server.port,
     });
   }
@@ -250,7 +274,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
       // Updates already past the shutting-down check finish their group commit before the database closes.
       await inbox.settle();
       await server.stop(true);
-      database.close();
+      try {
+        database.close();
+      } finally {
+        instanceLock.release();
+      }
       log.info("stopped", { stop_ms: Math.round(performance.now() - stopStarted) });
     })());
 

@@ -20,6 +20,7 @@ export interface Config {
   publicUrl: string | undefined;
   /** Undefined: generated once and kept in the database. */
   webhookSecret: string | undefined;
+  /** HOST; default 0.0.0.0, and 127.0.0.1 in sandbox mode. */
   host: string;
   port: number;
   /** Absolute path of the SQLite file. */
@@ -240,7 +241,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     fail(name!, read(env, name!) ?? "", `${other} must be set too (HTTPS needs both the certificate and its key)`);
   }
   const databasePath = read(env, "DATABASE_PATH") ?? "./data/timbre.db";
-  const host = read(env, "HOST") ?? "0.0.0.0";
+  // The sandbox answers anyone who reaches it (and with a model-backed agent spends the owner's
+  // credits): this machine only, unless HOST says otherwise.
+  const host = read(env, "HOST") ?? (botToken === undefined ? "127.0.0.1" : "0.0.0.0");
   return Object.freeze({
     botToken,
     sandbox: botToken === undefined,

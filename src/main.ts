@@ -6,6 +6,8 @@ import { REPLAY_CHECK_USAGE, runReplayCheck } from "./cli/replay-check.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DatabaseError } from "./db/index.ts";
 import { BackupError, backupFile } from "./db/backup.ts";
+import { InstanceLockError } from "./db/instance-lock.ts";
+import { ListenError } from "./listen-error.ts";
 import { versionLine } from "./build-info.ts";
 import pkg from "../package.json";
 
@@ -39,8 +41,8 @@ Environment (see README.md for details):
   BOT_MODE               webhook (default) or polling
   PUBLIC_URL             public https base URL; setWebhook to {PUBLIC_URL}/telegram/webhook on start
   WEBHOOK_SECRET         1-256 chars of A-Z a-z 0-9 _ -; default: generated once, kept in the database
-  HOST / PORT            listen address (default 0.0.0.0 / 8080)
-  DATABASE_PATH          SQLite file (default ./data/timbre.db)
+  HOST / PORT            listen address (default 0.0.0.0 / 8080; the sandbox: 127.0.0.1)
+  DATABASE_PATH          SQLite file (default ./data/timbre.db); one running timbre per file
   ADMIN_TOKEN            bearer token for /admin/*
   AGENT                  coach (default), echo, llm, or the path of an agent module (./bot.ts, /srv/bot/index.js)
   LLM_BASE_URL           AGENT=llm: OpenAI-compatible API root (default https://api.openai.com/v1)
@@ -192,8 +194,9 @@ try {
   const code = await main(process.argv.slice(2));
   if (code !== undefined) process.exit(code);
 } catch (error) {
-  if (error instanceof ConfigError || error instanceof DatabaseError || error instanceof BackupError) {
-    process.stderr.write(`timbre: ${error.message}\n`);
+  const startErrors = [ConfigError, DatabaseError, BackupError, InstanceLockError, ListenError];
+  if (startErrors.some((kind) => error instanceof kind)) {
+    process.stderr.write(`timbre: ${(error as Error).message}\n`);
     process.exit(1);
   }
   throw error;

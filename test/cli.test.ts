@@ -97,12 +97,28 @@ describe("usage errors: one line, exit 2", () => {
     oneLine(run.stderr);
     expect(run.stderr).toContain("PUBLIC_URL");
   });
+});
 
-  test("webhook commands in the sandbox (no TELEGRAM_BOT_TOKEN) say there is nothing to manage", async () => {
+describe("in the sandbox (no TELEGRAM_BOT_TOKEN): one line, exit 1", () => {
+  for (const args of [["webhook", "set", "--url", "https://bot.example.com/telegram/webhook"], ["webhook", "delete"]]) {
+    test(`timbre ${args.join(" ")} says the sandbox owns its webhook`, async () => {
+      const calls = emulator.calls.length;
+      const run = await timbre(args, { DATABASE_PATH: join(dir.path, "sandbox.db") });
+      expect(run.code).toBe(1);
+      oneLine(run.stderr);
+      expect(run.stderr).toStartWith(`timbre ${args.slice(0, 2).join(" ")}: TELEGRAM_BOT_TOKEN is not set`);
+      expect(run.stderr).toContain("the sandbox owns its webhook");
+      expect(run.stdout).toBe("");
+      expect(emulator.calls.length).toBe(calls);
+    });
+  }
+
+  test("timbre webhook info points at GET /admin/webhook of the running sandbox", async () => {
     const run = await timbre(["webhook", "info"], { DATABASE_PATH: join(dir.path, "sandbox.db") });
-    expect(run.code).toBe(2);
+    expect(run.code).toBe(1);
     oneLine(run.stderr);
-    expect(run.stderr).toContain("TELEGRAM_BOT_TOKEN");
+    expect(run.stderr).toContain("TELEGRAM_BOT_TOKEN is not set");
+    expect(run.stderr).toContain("GET /admin/webhook");
   });
 });
 

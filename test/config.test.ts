@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, TELEGRAM_IP_RANGES } from "../src/config.ts";
-import { ROOT } from "./helpers.ts";
+import { ROOT, tempDir } from "./helpers.ts";
 
 const TOKEN = "123456:ABC-def_ghi";
 
@@ -25,7 +25,8 @@ describe("defaults", () => {
       sandbox: true,
       apiUrl: "https://api.telegram.org",
       botMode: "webhook",
-      host: "0.0.0.0",
+      // The sandbox answers anyone who reaches it: this machine only by default.
+      host: "127.0.0.1",
       port: 8080,
       databasePath: "/srv/data/timbre.db",
       agent: "coach",
@@ -43,6 +44,14 @@ describe("defaults", () => {
       logLevel: "info",
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test("HOST: 0.0.0.0 by default with a token, 127.0.0.1 for the sandbox unless HOST is set", () => {
+    expect(loadConfig({ TELEGRAM_BOT_TOKEN: TOKEN }, "/srv").host).toBe("0.0.0.0");
+    expect(loadConfig({}, "/srv").host).toBe("127.0.0.1");
+    expect(loadConfig({ HOST: "0.0.0.0" }, "/srv").host).toBe("0.0.0.0");
+    expect(loadConfig({ HOST: "" }, "/srv").host).toBe("127.0.0.1");
+    expect(loadConfig({ TELEGRAM_BOT_TOKEN: TOKEN, HOST: "127.0.0.1" }, "/srv").host).toBe("127.0.0.1");
   });
 
   test("valid values are taken, relative paths resolved against the working directory", () => {
@@ -125,9 +134,13 @@ describe("a bad value names the variable, the value and what is allowed", () => 
   });
 
   test("TLS needs both files", () => {
-    const dir = mkdtempSync(join(tmpdir(), "timbre-tls-"));
-    writeFileSync(join(dir, "cert.pem"), "x");
-    expect(errorOf({ TLS_CERT_PATH: join(dir, "cert.pem") })).toMatch(/^TLS_CERT_PATH=.* is invalid: TLS_KEY_PATH must be set too/);
+    const dir = tempDir("timbre-tls-");
+    try {
+      writeFileSync(join(dir.path, "cert.pem"), "x");
+      expect(errorOf({ TLS_CERT_PATH: join(dir.path, "cert.pem") })).toMatch(/^TLS_CERT_PATH=.* is invalid: TLS_KEY_PATH must be set too/);
+    } finally {
+      dir.cleanup();
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import { startService, type Service, type ServiceOptions } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { silentLogger } from "../src/observability/log.ts";
 import { BotApiEmulator, type EmulatedUser } from "../src/sandbox/emulator.ts";
+import { removeAtEndOfRun } from "./end-of-run.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 export const TEST_SECRET = "test-secret_0123456789abcdefghijklmnop";
@@ -28,8 +29,10 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
   }
 }
 
+/** A new folder in the temp folder; `cleanup` removes it, and so does the end of the run when a failure skipped that. */
 export function tempDir(prefix = "timbre-test-"): { path: string; cleanup(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
+  removeAtEndOfRun(path);
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
@@ -231,4 +234,11 @@ export function crashRig() {
       return child;
     },
   };
+}
+
+/** Runs `cmd` (default: bun src/main.ts) with exactly `env` (plus PATH/HOME) until it exits; for starts that must fail. */
+export async function runToExit(env: Record<string, string>, cmd: string[] = [process.execPath, join(ROOT, "src/main.ts")], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(cmd, { cwd, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
 }

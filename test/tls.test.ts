@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { postUpdate, serviceEnv, spawnService, startEmulator, tempDir, TEST_SECRET, textUpdate, waitFor, type SpawnedService } from "./helpers.ts";
-import { builtBinary, removeBuiltBinary, runBinary } from "./binary/build.ts";
+import { builtBinary, runBinary } from "./binary/build.ts";
 
 const { emulator, apiUrl } = startEmulator(5);
 const dir = tempDir();
@@ -57,7 +57,6 @@ afterAll(async () => {
   front.stop(true);
   emulator.stop();
   dir.cleanup();
-  await removeBuiltBinary();
 });
 
 test("the binary serves HTTPS itself with the certificate and key it is given", async () => {

@@ -13,6 +13,7 @@ import { BackupError, backupInto } from "../db/backup.ts";
 import { MAX_UPDATE_DEPTH, nestsDeeperThan } from "../ingest/json-depth.ts";
 import { clientAddress } from "../ingest/trusted-ips.ts";
 import { UPDATE_TYPES, unknownUpdateType } from "../ingest/update-types.ts";
+import { SANDBOX_OWNS_WEBHOOK } from "../sandbox/owns-webhook.ts";
 import { checkAdminToken, type AuthAttemptGuard } from "./auth.ts";
 import { RunDetail, runDetailAnswer } from "./run-detail.ts";
 import { DASHBOARD_FILES } from "./ui/routes.ts";
@@ -76,6 +77,7 @@ export interface AdminOptions {
 
 const SECURITY = [{ bearerAuth: [] }];
 const NotFound = (what: string, example: string) => errorBody(`No such ${what}.`, example);
+const SandboxOwnsWebhook = errorBody("Sandbox mode (no TELEGRAM_BOT_TOKEN): the sandbox owns its webhook.", SANDBOX_OWNS_WEBHOOK);
 
 function telegramError(method: string, outcome: Extract<ApiOutcome<unknown>, { ok: false }>): string {
   if (outcome.code === 0) return `could not reach Telegram for ${method}: ${outcome.description}`;
@@ -132,7 +134,7 @@ export function adminRoutes(options: AdminOptions) {
           detail: {
             tags: ["webhook"],
             summary: "Show the webhook Telegram has",
-            description: "Calls getWebhookInfo and answers Telegram's WebhookInfo object as is: url (empty when none), pending_update_count, last_error_message, max_connections, allowed_updates.",
+            description: "Calls getWebhookInfo and answers Telegram's WebhookInfo object as is: url (empty when none), pending_update_count, last_error_message, max_connections, allowed_updates. In sandbox mode, the built-in emulator's webhook.",
             security: SECURITY,
           },
         },
@@ -140,6 +142,7 @@ export function adminRoutes(options: AdminOptions) {
       .put(
         "/webhook",
         async ({ body }) => {
+          if (config.sandbox) return status(409, { ok: false as const, error: SANDBOX_OWNS_WEBHOOK });
           const parts = need();
           const unknownType = body?.allowed_updates !== undefined ? unknownUpdateType(body.allowed_updates) : undefined;
           if (unknownType !== undefined) {
@@ -165,12 +168,12 @@ export function adminRoutes(options: AdminOptions) {
         },
         {
           body: SetWebhookBody,
-          response: { 200: SetWebhookAnswer, 400: BadRequest, 401: Unauthorized, 502: TelegramFailed, 503: Starting },
+          response: { 200: SetWebhookAnswer, 400: BadRequest, 401: Unauthorized, 409: SandboxOwnsWebhook, 502: TelegramFailed, 503: Starting },
           detail: {
             tags: ["webhook"],
             summary: "Set the webhook",
             description:
-              "Calls setWebhook. Without `url`, {PUBLIC_URL}/telegram/webhook is used; without either the answer is 400. The stored webhook secret is always sent, max_connections and allowed_updates default to MAX_CONNECTIONS and ALLOWED_UPDATES (an allowed_updates entry that is not a current Bot API update type is a 400), and TLS_CERT_PATH is uploaded when set. timbre does not second-guess the URL: when Telegram refuses it, the answer is 502 with Telegram's description.",
+              "Calls setWebhook. Without `url`, {PUBLIC_URL}/telegram/webhook is used; without either the answer is 400. The stored webhook secret is always sent, max_connections and allowed_updates default to MAX_CONNECTIONS and ALLOWED_UPDATES (an allowed_updates entry that is not a current Bot API update type is a 400), and TLS_CERT_PATH is uploaded when set. timbre does not second-guess the URL: when Telegram refuses it, the answer is 502 with Telegram's description. In sandbox mode the answer is 409: the sandbox owns its webhook.",
             security: SECURITY,
           },
         },
@@ -178,6 +181,7 @@ export function adminRoutes(options: AdminOptions) {
       .delete(
         "/webhook",
         async ({ query }) => {
+          if (config.sandbox) return status(409, { ok: false as const, error: SANDBOX_OWNS_WEBHOOK });
           const outcome = await deleteWebhook(need().api, query.drop_pending_updates ?? false);
           if (!outcome.ok) return status(502, { ok: false as const, error: telegramError("deleteWebhook", outcome) });
           log.info("admin: webhook deleted", { drop_pending_updates: query.drop_pending_updates ?? false });
@@ -185,12 +189,12 @@ export function adminRoutes(options: AdminOptions) {
         },
         {
           query: DeleteWebhookQuery,
-          response: { 200: OkAnswer, 400: BadRequest, 401: Unauthorized, 502: TelegramFailed, 503: Starting },
+          response: { 200: OkAnswer, 400: BadRequest, 401: Unauthorized, 409: SandboxOwnsWebhook, 502: TelegramFailed, 503: Starting },
           detail: {
             tags: ["webhook"],
             summary: "Delete the webhook",
             description:
-              "Calls deleteWebhook. Pending updates are kept unless drop_pending_updates=true. While timbre runs in webhook mode nothing arrives until a webhook is set again (or BOT_MODE=polling).",
+              "Calls deleteWebhook. Pending updates are kept unless drop_pending_updates=true. While timbre runs in webhook mode nothing arrives until a webhook is set again (or BOT_MODE=polling). In sandbox mode the answer is 409: the sandbox owns its webhook.",
             security: SECURITY,
           },
         },

@@ -1,6 +1,7 @@
 import type { Config } from "../config.ts";
 import { openDatabase } from "../db/index.ts";
 import { resolveWebhookSecret } from "../ingest/webhook-secret.ts";
+import { SANDBOX_OWNS_WEBHOOK } from "../sandbox/owns-webhook.ts";
 import { TelegramApi, type ApiOutcome } from "../telegram/api.ts";
 import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../telegram/webhook-control.ts";
 
@@ -60,8 +61,12 @@ function failure(method: string, outcome: Extract<ApiOutcome<unknown>, { ok: fal
 export async function runWebhookCommand(command: Exclude<WebhookCommand, { action: "help" }>, config: Config, io: CliOutput): Promise<number> {
   const name = `timbre webhook ${command.action}`;
   if (config.sandbox || config.botToken === undefined) {
-    io.err(`${name}: TELEGRAM_BOT_TOKEN is not set; without it timbre runs its sandbox, which has no Telegram webhook to manage\n`);
-    return EXIT_USAGE;
+    // No token is an environment matter (exit 1), as a bad variable is.
+    const why =
+      command.action === "info"
+        ? "the sandbox's emulator lives inside the running timbre (GET /admin/webhook shows its webhook); set TELEGRAM_BOT_TOKEN to see a real bot's webhook"
+        : SANDBOX_OWNS_WEBHOOK;
+    return fail(io, name, `TELEGRAM_BOT_TOKEN is not set, so this is the sandbox: ${why}`);
   }
   const api = new TelegramApi({ apiUrl: config.apiUrl, token: config.botToken });
 

@@ -1,7 +1,8 @@
 /**
  * The compiled executable, run from an empty folder with nothing beside it: it answers
  * --version/--help, migrates a new database, serves the echo bot against the emulator,
- * survives kill -9, backs up, and runs the sandbox page and Swagger UI from inside itself.
+ * survives kill -9, backs up, holds its database against a second instance, and runs the
+ * sandbox page and Swagger UI from inside itself.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
@@ -9,8 +10,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import journal from "../../drizzle/meta/_journal.json";
 import pkg from "../../package.json";
-import { connectWebhook, postUntilStopped, postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
-import { builtBinary, removeBuiltBinary, runBinary } from "./build.ts";
+import { connectWebhook, postUntilStopped, postUpdate, runToExit, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
+import { builtBinary, runBinary } from "./build.ts";
 
 const { emulator, apiUrl } = startEmulator(7);
 const dirs: { cleanup(): void }[] = [];
@@ -33,7 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   emulator.stop();
   for (const dir of dirs) dir.cleanup();
-  await removeBuiltBinary();
 });
 
 test("--version names the version and the commit the binary was built from; --help answers; both exit 0", () => {
@@ -168,4 +168,24 @@ test("sandbox mode from an empty folder: the chat page, its round trip to the ag
     expect(await service.terminate()).toBe(0);
   }
   expect(existsSync(join(cwd, "data/timbre.db"))).toBe(true);
+});
+
+test("one database, one instance: a second binary on the held database exits 1 naming DATABASE_PATH and the pid; after kill -9 one starts at once", async () => {
+  const cwd = emptyFolder();
+  const env = { HOST: "127.0.0.1", PORT: "0", AGENT: "echo", LOG_LEVEL: "warn" };
+  const first = await spawnService(env, [binary], cwd);
+  let next: Awaited<ReturnType<typeof spawnService>> | undefined;
+  try {
+    const second = await runToExit(env, [binary], cwd);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim().split("\n")).toEqual([
+      `timbre: DATABASE_PATH=${JSON.stringify(join(cwd, "data/timbre.db"))} is in use by another timbre (pid ${first.proc.pid}): one database serves one instance; stop that one first or give this one its own DATABASE_PATH`,
+    ]);
+    await first.kill9();
+    next = await spawnService(env, [binary], cwd);
+    expect((await fetch(`${next.url}/healthz`)).status).toBe(200);
+  } finally {
+    if (first.proc.exitCode === null) await first.kill9();
+    if (next) expect(await next.terminate()).toBe(0);
+  }
 });

@@ -1,30 +1,22 @@
 /**
- * Builds the real executable once per test file into a temp folder. bun test runs no exit
- * hooks, so each file that builds calls removeBuiltBinary() in its afterAll (even when its
- * tests fail); a later file in the same process then builds again (about 2 s).
+ * Builds the real executable once per test process (bun test runs every file in one process
+ * unless --isolate/--parallel: then once per file) into a temp folder removed after the run.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBinary, type BuiltBinary } from "../../scripts/build.ts";
+import { removeAtEndOfRun } from "../end-of-run.ts";
 
-let built: { dir: string; binary: Promise<BuiltBinary> } | undefined;
+let built: Promise<BuiltBinary> | undefined;
 
 export function builtBinary(): Promise<BuiltBinary> {
-  if (!built) {
+  built ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), "timbre-binary-"));
-    built = { dir, binary: buildBinary({ outfile: join(dir, "timbre") }) };
-  }
-  return built.binary;
-}
-
-/** Deletes the executable and its folder; call in afterAll of every file that used builtBinary(). */
-export async function removeBuiltBinary(): Promise<void> {
-  if (!built) return;
-  const { dir, binary } = built;
-  built = undefined;
-  await binary.catch(() => undefined); // a build still writing would recreate the file
-  rmSync(dir, { recursive: true, force: true });
+    removeAtEndOfRun(dir);
+    return buildBinary({ outfile: join(dir, "timbre") });
+  })();
+  return built;
 }
 
 /** Runs the binary to completion in `cwd` with exactly `env` (plus PATH/HOME). */

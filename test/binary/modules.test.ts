@@ -10,7 +10,7 @@ import { agentTypes } from "../../src/cli/agent-types.generated.ts";
 import { agentFolder, installShoutPackage, runTimbre, type AgentFolder } from "../agents/modules-support.ts";
 import { connectWebhook, serviceEnv, spawnService, startEmulator, waitFor, type SpawnedService } from "../helpers.ts";
 import { newUser, Person, readDb } from "../runtime/support.ts";
-import { builtBinary, removeBuiltBinary } from "./build.ts";
+import { builtBinary } from "./build.ts";
 
 const BOT = `import { AskTimeoutError, type Agent } from "timbre";
 import { appendFileSync } from "node:fs";
@@ -62,7 +62,6 @@ afterAll(async () => {
   for (const child of children) if (child.proc.exitCode === null) await child.kill9();
   emulator.stop();
   folder?.cleanup();
-  await removeBuiltBinary();
 });
 
 const env = () => serviceEnv(emulator, apiUrl, "./timbre.db", { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { removeAtEndOfRun } from "../end-of-run.ts";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 export const ARTIFACTS_DIR = join(import.meta.dir, "..", "artifacts");
@@ -29,6 +30,8 @@ export interface LaunchedBrowser {
 
 export async function launchBrowser(): Promise<LaunchedBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "timbre-chromium-"));
+  // Removed by close(); also after the run when a failed launch or test never got there.
+  removeAtEndOfRun(profile);
   // Offline, quiet, reproducible: no sandbox (containers), no GPU, no background traffic.
   // playwright refuses --user-data-dir in args; a persistent context on a fresh temp dir is the same thing.
   const context = await chromium.launchPersistentContext(profile, {

@@ -1,0 +1,19 @@
+/** The HTTP server could not listen; the message is the one line printed before exiting. */
+export class ListenError extends Error {
+  override name = "ListenError";
+}
+
+/** Turns the error Bun.serve threw into one line naming HOST/PORT and what to do. */
+export function listenError(error: unknown, host: string, port: number): ListenError {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const reason = error instanceof Error ? error.message : String(error);
+  const where = `PORT=${port} on HOST=${host}`;
+  if (code === "EADDRINUSE") {
+    return new ListenError(`${where} is already in use (another timbre, or another program, listens there): stop it or set PORT to a free port`);
+  }
+  if (code === "EACCES") return new ListenError(`${where} is not allowed for this user (ports below 1024 need privileges): set PORT to 1024 or above`);
+  if (code === "EADDRNOTAVAIL" || code === "EINVAL" || code === "ENOTFOUND") {
+    return new ListenError(`HOST=${JSON.stringify(host)} is not an address of this machine (${reason}): use 0.0.0.0 for every interface or 127.0.0.1 for this machine only`);
+  }
+  return new ListenError(`could not listen on ${where}: ${reason}`);
+}
