@@ -204,8 +204,9 @@ export function serviceRig() {
   return {
     ...base,
     services,
-    /** Starts a service on `dbPath` with the emulator's webhook pointed at it. */
+    /** Starts a service on `dbPath` with the emulator's webhook pointed at it; one started before is stopped first (one database, one instance). */
     async start(extra: Record<string, string>, options: ServiceOptions = {}): Promise<Service> {
+      for (const earlier of services.splice(0)) await earlier.stop();
       const service = await startInProcess(serviceEnv(base.emulator, base.apiUrl, base.dbPath, extra), options);
       services.push(service);
       await connectWebhook(base.emulator, service.url);

@@ -109,9 +109,10 @@ test("the binary serves ./bot.ts (sibling file, own package, timbre's AskTimeout
   expect(await waiting.say("hi")).toBe("What is your name?");
   await first.kill9();
 
-  await serveBot();
+  const second = await serveBot();
   expect(await waiting.say("wes")).toBe("HELLO WES!");
   await runsEndDone(waiting);
+  expect(await second.terminate()).toBe(0);
 }, 60_000);
 
 test("ctx.step in the file agent runs exactly once across kill -9 while the run waits on ask", async () => {
@@ -125,8 +126,9 @@ test("ctx.step in the file agent runs exactly once across kill -9 while the run 
   await first.kill9();
 
   // The replay returns the journaled ticket: the step's function is not called again.
-  await serveBot();
+  const second = await serveBot();
   expect(await person.say("printer on fire")).toBe(`${id}: PRINTER ON FIRE!`);
   expect(stepsLog()).toBe(`run ${id!.slice(2)}\n`);
   await runsEndDone(person);
+  expect(await second.terminate()).toBe(0);
 }, 60_000);
