@@ -23,7 +23,11 @@ export class BatchedTransactions {
   /** Commits made (shows the batching at work). */
   commits = 0;
 
-  constructor(private readonly sqlite: Database) {}
+  constructor(
+    private readonly sqlite: Database,
+    /** A batch failed with nothing of it committed (caches of what it wrote are stale). */
+    private readonly onFailure: (error: unknown) => void = () => {},
+  ) {}
 
   /** Runs `fn` (synchronous) in the next shared transaction; resolves with its result after the commit. */
   run<T>(fn: () => T): Promise<T> {
@@ -45,6 +49,7 @@ export class BatchedTransactions {
       });
       this.commits++;
     } catch (error) {
+      this.onFailure(error);
       for (const p of batch) p.reject(error);
       return;
     }

@@ -36,7 +36,8 @@ export interface ContextParts {
   update: TelegramUpdate;
   text: string | undefined;
   user: AgentUser | undefined;
-  memory: unknown;
+  /** The memory the run started with, read when first asked for. */
+  memory: () => unknown;
   signal: AbortSignal;
   execution: Execution;
   effects: RunEffects;
@@ -95,7 +96,9 @@ export function agentContext(parts: ContextParts): AgentContext {
     user: parts.user,
     update: parts.update,
     signal: parts.signal,
-    memory: parts.memory,
+    get memory() {
+      return parts.memory();
+    },
 
     async reply(text: string, options: ReplyOptions = {}) {
       checkedText("ctx.reply", text);
@@ -147,6 +150,8 @@ export function agentContext(parts: ContextParts): AgentContext {
 
     async remember(value: unknown) {
       const json = memoryJson(value);
+      // What ctx.memory says must not change under the run: read it before the first write.
+      parts.memory();
       const { seq, recorded } = await position("remember", "remember");
       if (!recorded) await x.effect(effects.remember(seq, json));
     },

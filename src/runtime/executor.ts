@@ -24,6 +24,8 @@ export interface ExecutorDeps {
   typing: { afterMs: number; everyMs: number };
   /** A question's timeout or a sleep's end was committed. */
   deadlineAdded(at: number): void;
+  /** The run is being cancelled in the batch now being written (its execution hears of it after the commit). */
+  isEnding(runId: number): boolean;
   /** Records how an execution ended (the runtime's part); `aborted` tells whether the run was cancelled meanwhile. */
   finish(run: RunRow, update: TelegramUpdate, outcome: ExecutionOutcome, aborted: () => boolean): Promise<void>;
 }
@@ -120,20 +122,20 @@ export class RunExecutor {
       typingTo = { chatId: run.chatId, target: chatActionTargetOf(update) };
       live.execution = new Execution(journal);
       const outcome = await this.executeOnce(run, update, live);
-      await this.deps.finish(run, update, outcome, () => live.abort.signal.aborted || this.stopping);
+      await this.deps.finish(run, update, outcome, () => live.abort.signal.aborted || this.stopping || this.deps.isEnding(run.id));
     } while (live.again && !this.stopping && !live.abort.signal.aborted);
   }
 
   private executeOnce(run: RunRow, update: TelegramUpdate, live: LiveRun): Promise<ExecutionOutcome> {
     const { store, batched, outbox, clock, agent } = this.deps;
-    const aborted = () => live.abort.signal.aborted;
+    const aborted = () => live.abort.signal.aborted || this.deps.isEnding(run.id);
     const effects = runEffects({ batched, store, outbox, clock, deadlineAdded: (at) => this.deps.deadlineAdded(at) }, run, update, aborted);
     const ctx = agentContext({
       run,
       update,
       text: textOf(update),
       user: userOf(update),
-      memory: memoryAtStart(store, run),
+      memory: memoOf(() => memoryAtStart(store, run)),
       signal: live.abort.signal,
       execution: live.execution,
       effects,
@@ -142,4 +144,10 @@ export class RunExecutor {
     });
     return live.execution.run(() => agent(ctx));
   }
+}
+
+/** `read` once, when first asked for. */
+function memoOf<T>(read: () => T): () => T {
+  let memo: { value: T } | undefined;
+  return () => (memo ??= { value: read() }).value;
 }

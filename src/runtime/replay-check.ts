@@ -50,7 +50,7 @@ export async function replayCheck(databasePath: string, agent: Agent): Promise<{
         update,
         text: textOf(update),
         user: userOf(update),
-        memory: memoryAtStart(store, run),
+        memory: () => memoryAtStart(store, run),
         signal: new AbortController().signal,
         execution,
         effects: noEffects,

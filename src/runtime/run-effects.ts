@@ -5,7 +5,7 @@ import type { Clock } from "../clock.ts";
 import type { RunEffects } from "./agent-context.ts";
 import { RunCancelledError, type ReplyOptions, type TelegramUpdate } from "./context.ts";
 import { choicesKeyboard } from "./choices.ts";
-import { ACTIVE, type RunRow, type RunStore } from "./run-store.ts";
+import type { RunRow, RunStore } from "./run-store.ts";
 import type { StepOutcome } from "./step-runner.ts";
 
 export interface EffectDeps {
@@ -20,15 +20,15 @@ export interface EffectDeps {
 /**
  * The journal writes of one run's ctx calls, each with its effect in the same shared commit
  * (see BatchedTransactions): a reply's outbox row, a question's row and the run's waiting status.
- * Each first checks in the database that the run is still active: a /cancel routed earlier in the
- * same batch has ended it there before this execution hears of it.
+ * Each first checks `cancelled()`, which also knows of a /cancel routed earlier in the same batch
+ * (committed with it, before this execution hears of it).
  */
 export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate, cancelled: () => boolean): RunEffects {
   const { batched, store, outbox, clock } = deps;
   const target = replyTargetOf(update);
   const write = <T>(fn: (now: number) => T): Promise<T> =>
     batched.run(() => {
-      if (cancelled() || !ACTIVE.includes(store.runById(run.id)?.status ?? "done")) throw new RunCancelledError();
+      if (cancelled()) throw new RunCancelledError();
       return fn(clock.now());
     });
   const send = (text: string, options: ReplyOptions) => outbox.enqueue({ chatId: run.chatId, text, options: { ...target, ...options }, runId: run.id, updateId: run.triggerUpdateId });

@@ -10,7 +10,7 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { Outbox } from "../telegram/outbox.ts";
 import type { Agent, TelegramUpdate } from "./context.ts";
 import { runtimeText, type RuntimeText } from "./messages.ts";
-import type { RunRow, RunStore, StepRow } from "./run-store.ts";
+import type { ParkedRow, RunRow, RunStore, StepRow } from "./run-store.ts";
 import { instantReplyOf } from "./routing.ts";
 
 /** A run just recorded, with what its first execution needs. */
@@ -29,6 +29,8 @@ export interface RecordsDeps {
   log: Logger;
   metrics?: Metrics;
   settings: { agentName: string; agentVersion: string };
+  /** The conversation's oldest queued update. */
+  nextParked(conversation: string): ParkedRow | undefined;
 }
 
 /**
@@ -93,9 +95,9 @@ export class RunRecords {
     let processed = 0;
     let failed = 0;
     let started: StartedRun | undefined;
-    while (!stopping && !store.activeRun(conversation)) {
-      const next = store.nextParked(conversation);
-      if (!next) break;
+    while (!stopping) {
+      const next = this.deps.nextParked(conversation);
+      if (!next || store.activeRun(conversation)) break;
       store.unpark(next.updateId);
       const stored = inbox.get(next.updateId);
       if (!stored) {

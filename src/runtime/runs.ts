@@ -14,7 +14,8 @@ import { runtimeText, type RuntimeText } from "./messages.ts";
 import { chosenKeyboard } from "./choices.ts";
 import { RunRecords, type StartedRun } from "./run-records.ts";
 import { RunExecutor } from "./executor.ts";
-import { ACTIVE, prepareRunStore, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
+import { ACTIVE, prepareRunStore, type ParkedRow, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
+import { ParkedHint } from "./parked-hint.ts";
 import { instantReplyOf, routeOf, type Route } from "./routing.ts";
 import { DeadlineTimers } from "./timers.ts";
 
@@ -64,15 +65,22 @@ export class Runtime {
   private readonly records: RunRecords;
   private readonly executor: RunExecutor;
   private readonly timers: DeadlineTimers;
+  private readonly parkedHint: ParkedHint;
   private stopping = false;
+  /**
+   * Runs a /cancel in the batch being written has ended: later writes of the same batch for these
+   * runs are refused (their executions only hear of the cancel after the commit).
+   */
+  private readonly cancelling = new Set<number>();
   /** Commits shared by the writes of many runs and chats in one turn (routing, journal writes, ends). */
   readonly batched: BatchedTransactions;
 
   constructor(private readonly deps: RuntimeDeps) {
     const { db, clock, settings } = deps;
     this.store = prepareRunStore(db.$client);
-    this.batched = new BatchedTransactions(db.$client);
-    this.records = new RunRecords({ ...deps, store: this.store });
+    this.parkedHint = new ParkedHint(() => this.store.parkedConversations());
+    this.batched = new BatchedTransactions(db.$client, () => this.parkedHint.reload());
+    this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.nextParked(conversation) });
     this.executor = new RunExecutor({
       ...deps,
       store: this.store,
@@ -81,6 +89,7 @@ export class Runtime {
       askTimeoutMs: settings.askTimeoutSeconds * 1000,
       typing: { afterMs: settings.typingAfterMs ?? 1000, everyMs: settings.typingEveryMs ?? 4000 },
       deadlineAdded: (at) => this.timers.added(at),
+      isEnding: (runId) => this.cancelling.has(runId),
       finish: (run, update, outcome, aborted) => this.finish(run, update, outcome, aborted),
     });
     this.timers = new DeadlineTimers(clock, () => this.store.nextDeadline(), (now) => this.wakeDue(now), (error) =>
@@ -109,14 +118,24 @@ export class Runtime {
    * other writes of the same turn; what must follow the commit (executing a run) runs after it.
    */
   async route(stored: StoredUpdate): Promise<void> {
-    const afterCommit = await this.batched.run(() => this.routeInTransaction(stored));
-    afterCommit();
+    const routed: { cancelled?: number } = {};
+    try {
+      const afterCommit = await this.batched.run(() => this.routeInTransaction(stored, routed));
+      afterCommit();
+    } finally {
+      // Committed (the execution is aborted by now) or rolled back (the run goes on): either way done.
+      if (routed.cancelled !== undefined) this.cancelling.delete(routed.cancelled);
+    }
   }
 
-  private routeInTransaction(stored: StoredUpdate): () => void {
+  private routeInTransaction(stored: StoredUpdate, routed: { cancelled?: number }): () => void {
     const conversation = conversationOf(stored);
     const route = routeOf(stored, conversation, this.reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
     const afterCommit = this.applyInTransaction(stored, conversation, route);
+    if (route.kind === "cancel" && route.run) {
+      routed.cancelled = route.run.id;
+      this.cancelling.add(route.run.id);
+    }
     // Every button tap is acknowledged, so no button spins in the user's app.
     const callbackQueryId = callbackQueryIdOf(stored.update);
     if (callbackQueryId === undefined) return afterCommit;
@@ -178,6 +197,7 @@ export class Runtime {
         return processed;
       case "park":
         this.store.park(stored.updateId, conversation, this.deps.clock.now());
+        this.parkedHint.parked(conversation);
         inbox.setStatus(stored.updateId, "processing");
         return () => {};
       case "start": {
@@ -185,6 +205,14 @@ export class Runtime {
         return () => this.startRun({ run, update: stored.update });
       }
     }
+  }
+
+  /** The conversation's oldest queued update, asking the database only when the hint says there may be one. */
+  private nextParked(conversation: string): ParkedRow | undefined {
+    if (!this.parkedHint.mayHave(conversation)) return undefined;
+    const next = this.store.nextParked(conversation);
+    if (!next) this.parkedHint.emptied(conversation);
+    return next;
   }
 
   /** The answer settles the question; the run is due to execute again. */
@@ -198,7 +226,7 @@ export class Runtime {
   private readonly reads = {
     activeRun: (conversation: string) => this.store.activeRun(conversation),
     pendingStep: (runId: number) => this.store.pendingStep(runId),
-    hasParked: (conversation: string) => this.store.nextParked(conversation) !== undefined,
+    hasParked: (conversation: string) => this.nextParked(conversation) !== undefined,
     runById: (runId: number) => this.store.runById(runId),
     stepAt: (runId: number, seq: number) => this.store.stepAt(runId, seq),
   };
@@ -241,7 +269,7 @@ export class Runtime {
         // The end and the start of the conversation's next queued update are one commit.
         const startNext = await this.batched.run(() => {
           // Cancelled or stopping while the write waited for its batch: the run is not done.
-          if (aborted() || !ACTIVE.includes(this.store.runById(run.id)?.status ?? "done")) return undefined;
+          if (aborted()) return undefined;
           this.records.end(run, "done", null);
           return this.records.startNextInTransaction(run.conversation, this.stopping);
         });
@@ -333,7 +361,13 @@ export class Runtime {
    * "sending" commit puts the journal on disk before any message it led to goes out.
    */
   private transaction<T>(fn: () => T, options?: { immediate?: boolean }): T {
-    return relaxedTransaction(this.deps.db.$client, fn, options);
+    try {
+      return relaxedTransaction(this.deps.db.$client, fn, options);
+    } catch (error) {
+      // Rolled back: what it unparked is queued again.
+      this.parkedHint.reload();
+      throw error;
+    }
   }
 
   /** Stops starting runs; runs in flight are left at their last journaled step and replay on the next start. */
