@@ -1,7 +1,8 @@
 import type { Statement } from "bun:sqlite";
 import { and, desc, eq, lt } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
-import type { Db } from "../db/index.ts";
+import { relaxedTransaction, type Db } from "../db/index.ts";
+import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
 import { countByStatus } from "../db/count-by-status.ts";
 import { outbox, type OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -86,12 +87,13 @@ interface Answered {
  * a message (sendMessage) or a new inline keyboard for a sent message (editMessageReplyMarkup).
  *
  * A row is marked `sending` before the call and `sent` with Telegram's message_id after the
- * answer, in a fsynced commit; a send counts as in flight until that record is committed. So
- * only a crash between an answer and its record sends a message twice, and at most
- * SEND_CONCURRENCY messages can be in that state. The `sending` marks of one tick are one
- * fsynced commit too: it puts the rows, and the run journal committed (relaxed) before them, on
- * disk before any of these messages goes out, so not even a power loss can make a replayed run
- * send one again.
+ * answer, in a durable commit; a send counts as in flight until that record is on disk. So only
+ * a crash between an answer and its record sends a message twice, and at most SEND_CONCURRENCY
+ * messages can be in that state. Each tick writes the outcomes of the answers since the last one
+ * and the `sending` marks of the sends it starts in one commit, fsynced (on the thread pool)
+ * before the chats are freed and the sends start: it puts the rows, and the run journal committed
+ * (relaxed) before them, on disk before any of these messages goes out, so not even a power loss
+ * can make a replayed run send one again.
  *
  * Errors: a 429 pauses the chat it came from for exactly `retry_after` seconds and does not
  * count as an attempt (Telegram's sendMessage 429 names no scope, so other chats go on; the
@@ -110,6 +112,9 @@ export class Outbox {
   private timer: { cancel(): void } | undefined;
   private timerAt = Infinity;
   private tickScheduled = false;
+  /** A commit's WAL fsync is in flight (see commitThenApply). */
+  private committing = false;
+  private readonly walSync: WalSync | undefined;
   private stopping = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -143,6 +148,7 @@ export class Outbox {
     this.privateIntervalMs = 1000 / settings.ratePerChat;
     this.groupIntervalMs = 1000 / (settings.ratePerGroup ?? settings.ratePerChat);
     this.callbackAnswers = new CallbackAnswers({ api, clock, log });
+    this.walSync = walSyncFor(db.$client);
     this.backoffBaseMs = settings.backoffBaseMs ?? 1000;
     this.backoffCapMs = settings.backoffCapMs ?? 30_000;
     // The send path runs once or twice per message: prepared statements, not a query builder.
@@ -228,30 +234,65 @@ export class Outbox {
 
   private tick(): void {
     if (this.closed) return;
+    // One durable commit at a time: what arrives meanwhile is taken by the tick that follows it.
+    if (this.committing) return;
     try {
-      this.recordAnswers();
-      if (!this.stopping) this.startSends();
+      const answers = this.answered.splice(0);
+      const starting = this.stopping ? [] : this.pickSends();
+      if (answers.length > 0 || starting.length > 0) this.commitThenApply(answers, starting);
     } catch (error) {
       // The database failed under us; try again shortly rather than stall every chat for good.
       this.log.error("outbox: could not record or start sends; retrying in 1 s", errorFields(error));
       this.sleepUntil(this.clock.now() + 1000);
     }
-    if (this.inFlight === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
-    if (this.inFlight === 0 && this.chats.size === 0 && this.answered.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    if (this.inFlight === 0 && !this.committing) for (const resolve of this.drainWaiters.splice(0)) resolve();
+    if (this.inFlight === 0 && !this.committing && this.chats.size === 0 && this.answered.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  /** Records every answer that arrived since the last tick in one fsynced commit, then frees the chats. */
-  private recordAnswers(): void {
-    if (this.answered.length === 0) return;
-    const batch = this.answered.splice(0);
+  /**
+   * One commit for the outcomes of every answer since the last tick and the `sending` marks of the
+   * sends about to start, made durable before anything follows: a relaxed commit, then an
+   * fdatasync of the WAL on the thread pool (what synchronous=FULL does inside COMMIT, without
+   * blocking the event loop). Then the answered chats are freed and the sends start.
+   */
+  private commitThenApply(answers: Answered[], starting: { chat: ChatQueue; row: SendRow }[]): void {
+    const now = this.clock.now();
     let effects: (() => void)[];
     try {
-      effects = this.db.$client.transaction(() => batch.map((answer) => this.record(answer)))();
+      effects = relaxedTransaction(this.db.$client, () => {
+        const recorded = answers.map((answer) => this.record(answer));
+        for (const { row } of starting) this.statements.markSending.run(now, row.id);
+        return recorded;
+      });
     } catch (error) {
-      this.answered.unshift(...batch);
+      this.answered.unshift(...answers);
+      // Nothing was marked (disk full, read-only): free the chats so the retry tick can start them.
+      for (const { chat } of starting) chat.busy = false;
       throw error;
     }
-    for (const effect of effects) effect();
+    const apply = () => {
+      for (const effect of effects) effect();
+      if (this.stopping) {
+        // Marked `sending` but never sent: sent on the next start.
+        for (const { chat } of starting) chat.busy = false;
+        return;
+      }
+      this.inFlight += starting.length;
+      for (const { chat, row } of starting) void this.send(chat, row);
+    };
+    const synced = this.walSync?.sync();
+    if (!synced) return apply();
+    this.committing = true;
+    synced
+      .catch((error: unknown) => {
+        // The commit is in the WAL (it survives kill -9); only a power loss could still lose it.
+        this.log.error("outbox: the WAL fsync failed; going on", errorFields(error));
+      })
+      .then(apply)
+      .finally(() => {
+        this.committing = false;
+        this.schedule();
+      });
   }
 
   /** Writes one answer's outcome (inside recordAnswers' transaction); returns what to do in memory once committed. */
@@ -316,8 +357,8 @@ export class Outbox {
     return chatId < 0 ? this.groupIntervalMs : this.privateIntervalMs;
   }
 
-  /** Starts every send that is due, marking the rows `sending` first; sets a timer for the next one. */
-  private startSends(): void {
+  /** The sends that are due now (their chats marked busy); sets a timer for the next one. */
+  private pickSends(): { chat: ChatQueue; row: SendRow }[] {
     const now = this.clock.now();
     const starting: { chat: ChatQueue; row: SendRow }[] = [];
     let wakeAt = Infinity;
@@ -347,21 +388,8 @@ export class Outbox {
       this.chats.delete(chat.chatId);
       this.chats.set(chat.chatId, chat);
     }
-    if (starting.length > 0) {
-      try {
-        // FULL (the connection's default): durable before the sends, see the class comment.
-        this.db.$client.transaction(() => {
-          for (const { row } of starting) this.statements.markSending.run(now, row.id);
-        })();
-      } catch (error) {
-        // Nothing was marked (disk full, read-only): free the chats so the retry tick can start them.
-        for (const { chat } of starting) chat.busy = false;
-        throw error;
-      }
-      this.inFlight += starting.length;
-      for (const { chat, row } of starting) void this.send(chat, row);
-    }
     this.sleepUntil(wakeAt);
+    return starting;
   }
 
   /** The chat's oldest row still to send; drops ids whose rows are gone, done, or not this chat's. */
@@ -415,7 +443,7 @@ export class Outbox {
 
   /** Resolves when nothing is queued or in flight (tests and benchmarks). */
   whenIdle(): Promise<void> {
-    if (this.inFlight === 0 && this.chats.size === 0 && this.answered.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && !this.committing && this.chats.size === 0 && this.answered.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -427,7 +455,7 @@ export class Outbox {
     this.stopping = true;
     this.timer?.cancel();
     this.timer = undefined;
-    if (this.inFlight > 0) {
+    if (this.inFlight > 0 || this.committing) {
       let expire: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         new Promise<void>((resolve) => this.drainWaiters.push(resolve)),
