@@ -4,7 +4,14 @@
  * series (process_*, nodejs_eventloop_lag_*, nodejs_heap_*, nodejs_gc_duration_seconds), which
  * ready-made dashboards expect.
  */
-import { collectDefaultMetrics, Counter as PromCounter, Gauge as PromGauge, Histogram, Registry } from "prom-client";
+import type * as Prom from "prom-client";
+
+// prom-client's index also loads its Pushgateway (http, https: about 12 MB of memory): only the parts used.
+const Registry: typeof Prom.Registry = require("prom-client/lib/registry");
+const PromCounter: typeof Prom.Counter = require("prom-client/lib/counter");
+const PromGauge: typeof Prom.Gauge = require("prom-client/lib/gauge");
+const Histogram: typeof Prom.Histogram = require("prom-client/lib/histogram");
+const collectDefaultMetrics: typeof Prom.collectDefaultMetrics = require("prom-client/lib/defaultMetrics");
 
 type Labels = Record<string, string>;
 
@@ -29,7 +36,7 @@ class GrowingLabels<M> {
   private readonly names: string[];
   private metric: M;
   constructor(
-    private readonly registry: Registry,
+    private readonly registry: Prom.Registry,
     private readonly name: string,
     private readonly make: (labelNames: string[]) => M,
     labelNames: readonly string[],
@@ -57,11 +64,11 @@ class GrowingLabels<M> {
 
 /** A counter kept by prom-client; `get` reads a total back synchronously (tests, checks). */
 export class Counter {
-  private readonly prom: GrowingLabels<PromCounter>;
+  private readonly prom: GrowingLabels<Prom.Counter>;
   /** The same totals as the prom-client counter, which only answers asynchronously. */
   private readonly totals = new Map<string, Series>();
 
-  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[] = []) {
+  constructor(registry: Prom.Registry, name: string, help: string, labelNames: readonly string[] = []) {
     this.prom = new GrowingLabels(registry, name, (names) => new PromCounter({ name, help, labelNames: names, registers: [registry] }), labelNames);
   }
 
@@ -82,9 +89,9 @@ export class Counter {
 
 /** A gauge whose series are read from `read` at each scrape (e.g. counts from the database). */
 class ScrapedGauge {
-  private readonly prom: GrowingLabels<PromGauge>;
+  private readonly prom: GrowingLabels<Prom.Gauge>;
   constructor(
-    registry: Registry,
+    registry: Prom.Registry,
     name: string,
     help: string,
     private readonly read: () => Series[],
@@ -108,14 +115,14 @@ class ScrapedGauge {
   }
 }
 
-let processRegistry: Registry | undefined;
+let processRegistry: Prom.Registry | undefined;
 
 /**
  * prom-client's default series describe the process, so a process has one set of them however
  * many services it runs (tests run several). Made on first use: the event-loop monitor and the
  * GC observer start with the first Metrics.
  */
-function processMetrics(): Registry {
+function processMetrics(): Prom.Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });

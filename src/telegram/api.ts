@@ -1,4 +1,3 @@
-import { convertJsonToFormData, isMediaUpload } from "gramio";
 import type { APIMethodParams, APIMethodReturn, APIMethods } from "@gramio/types";
 import { readBotApiAnswer, type ApiOutcome } from "./bot-api-answer.ts";
 
@@ -59,9 +58,15 @@ export class TelegramApi {
   }
 }
 
-/** JSON, or multipart when the parameters carry a file (setWebhook's certificate), as GramIO encodes it. */
+/**
+ * JSON, or multipart when the parameters carry a file (setWebhook's certificate), as GramIO
+ * encodes it. GramIO is loaded only then: it costs the process about 28 MB of memory.
+ */
 async function requestBody<M extends ApiMethod>(method: M, params: APIMethodParams<M>): Promise<{ body: string | FormData; headers?: Record<string, string> }> {
   const values = (params ?? {}) as NonNullable<APIMethodParams<M>>;
-  if (isMediaUpload(method, values)) return { body: await convertJsonToFormData(method, values) };
+  if (Object.values(values).some((value) => value instanceof Blob)) {
+    const { convertJsonToFormData, isMediaUpload } = await import("gramio");
+    if (isMediaUpload(method, values)) return { body: await convertJsonToFormData(method, values) };
+  }
   return { body: JSON.stringify(values), headers: { "content-type": "application/json" } };
 }

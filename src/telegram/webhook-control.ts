@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { SetWebhookParams, TelegramWebhookInfo } from "@gramio/types";
-import { MediaUpload } from "gramio";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/index.ts";
@@ -73,6 +72,8 @@ export async function setWebhook(api: TelegramApi, db: Db, desired: DesiredWebho
   if (desired.dropPendingUpdates !== undefined) params.drop_pending_updates = desired.dropPendingUpdates;
   if (desired.certificatePath !== undefined) {
     try {
+      // GramIO only for the upload: loading it costs the process about 28 MB of memory.
+      const { MediaUpload } = await import("gramio");
       params.certificate = await MediaUpload.path(desired.certificatePath, "certificate.pem");
     } catch (error) {
       return { ok: false, code: 0, description: `could not read TLS_CERT_PATH ${desired.certificatePath}: ${error instanceof Error ? error.message : String(error)}` };
