@@ -1,14 +1,27 @@
 /**
  * Which conversations may have queued (parked) updates: a superset kept in memory, so routing an
  * idle conversation's update skips a query. Only this process parks updates (one database, one
- * instance). A conversation is added when an update is parked and removed when a query finds none;
+ * instance). A conversation is added when an update is parked and removed when `next` finds none;
  * after a failed commit (which may bring parked rows back) it is loaded again from the table.
  */
-export class ParkedHint {
+export class ParkedHint<Row> {
   private maybe = new Set<string>();
 
-  constructor(private readonly load: () => string[]) {
+  constructor(
+    /** Every conversation with queued updates (the table). */
+    private readonly load: () => string[],
+    /** The conversation's oldest queued update (the table). */
+    private readonly oldest: (conversation: string) => Row | undefined,
+  ) {
     this.reload();
+  }
+
+  /** The conversation's oldest queued update, asking the table only when there may be one. */
+  next(conversation: string): Row | undefined {
+    if (!this.maybe.has(conversation)) return undefined;
+    const row = this.oldest(conversation);
+    if (!row) this.maybe.delete(conversation);
+    return row;
   }
 
   reload(): void {
@@ -19,12 +32,4 @@ export class ParkedHint {
     this.maybe.add(conversation);
   }
 
-  mayHave(conversation: string): boolean {
-    return this.maybe.has(conversation);
-  }
-
-  /** A query found none queued. */
-  emptied(conversation: string): void {
-    this.maybe.delete(conversation);
-  }
 }

@@ -4,19 +4,20 @@ import { relaxedTransaction, type Db } from "../db/index.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
-import { businessConnectionOf, callbackQueryIdOf, conversationOf, userOf } from "../ingest/update-fields.ts";
+import { callbackQueryIdOf, conversationOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbox } from "../telegram/outbox.ts";
-import { AskTimeoutError, RunCancelledError, type Agent, type TelegramUpdate } from "./context.ts";
+import type { Agent, TelegramUpdate } from "./context.ts";
+import { runEndingOf } from "./run-ending.ts";
 import type { ExecutionOutcome } from "./engine.ts";
-import { runtimeText, type RuntimeText } from "./messages.ts";
-import { chosenKeyboard } from "./choices.ts";
+import { runtimeText } from "./messages.ts";
 import { RunRecords, type StartedRun } from "./run-records.ts";
 import { RunExecutor } from "./executor.ts";
 import { ACTIVE, prepareRunStore, type ParkedRow, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
 import { ParkedHint } from "./parked-hint.ts";
-import { instantReplyOf, routeOf, type Route } from "./routing.ts";
+import { writeRoute, type RouteWriteDeps } from "./route-writes.ts";
+import { instantReplyOf, routeOf } from "./routing.ts";
 import { DeadlineTimers } from "./timers.ts";
 
 /** How long a run the database failed under waits before it is replayed. */
@@ -65,7 +66,8 @@ export class Runtime {
   private readonly records: RunRecords;
   private readonly executor: RunExecutor;
   private readonly timers: DeadlineTimers;
-  private readonly parkedHint: ParkedHint;
+  private readonly parkedHint: ParkedHint<ParkedRow>;
+  private readonly routeWrites: RouteWriteDeps;
   private stopping = false;
   /**
    * Runs a /cancel in the batch being written has ended: later writes of the same batch for these
@@ -78,9 +80,10 @@ export class Runtime {
   constructor(private readonly deps: RuntimeDeps) {
     const { db, clock, settings } = deps;
     this.store = prepareRunStore(db.$client);
-    this.parkedHint = new ParkedHint(() => this.store.parkedConversations());
+    this.parkedHint = new ParkedHint(() => this.store.parkedConversations(), (conversation) => this.store.nextParked(conversation));
     this.batched = new BatchedTransactions(db.$client, () => this.parkedHint.reload());
-    this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.nextParked(conversation) });
+    this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.parkedHint.next(conversation) });
+    this.routeWrites = { ...deps, store: this.store, records: this.records, parkedHint: this.parkedHint };
     this.executor = new RunExecutor({
       ...deps,
       store: this.store,
@@ -131,102 +134,26 @@ export class Runtime {
   private routeInTransaction(stored: StoredUpdate, routed: { cancelled?: number }): () => void {
     const conversation = conversationOf(stored);
     const route = routeOf(stored, conversation, this.reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
-    const afterCommit = this.applyInTransaction(stored, conversation, route);
-    if (route.kind === "cancel" && route.run) {
-      routed.cancelled = route.run.id;
-      this.cancelling.add(route.run.id);
+    const after = writeRoute(this.routeWrites, stored, conversation, route);
+    if (after.kind === "cancelled") {
+      routed.cancelled = after.run.id;
+      this.cancelling.add(after.run.id);
     }
     // Every button tap is acknowledged, so no button spins in the user's app.
     const callbackQueryId = callbackQueryIdOf(stored.update);
-    if (callbackQueryId === undefined) return afterCommit;
     const notice = route.kind === "refused-tap" ? runtimeText(route.notice, userOf(stored.update)?.language_code) : undefined;
     return () => {
-      afterCommit();
-      void this.deps.outbox.answerCallbackQuery(callbackQueryId, notice);
+      if (after.kind === "cancelled" || after.processed) this.deps.metrics?.updatesProcessed.inc();
+      if (after.kind === "cancelled") this.afterEnd(after.run, "cancelled");
+      if (after.kind === "execute") void this.executor.execute(after.runId, after.fresh);
+      if (callbackQueryId !== undefined) void this.deps.outbox.answerCallbackQuery(callbackQueryId, notice);
     };
-  }
-
-  /** Records what the route does; returns the in-memory work for after the commit. */
-  private applyInTransaction(stored: StoredUpdate, conversation: string, route: Route): () => void {
-    const { inbox, metrics } = this.deps;
-    const processed = () => metrics?.updatesProcessed.inc();
-    switch (route.kind) {
-      case "ignore":
-        inbox.setStatus(stored.updateId, "done");
-        this.deps.log.debug("runtime: the update starts nothing", { update_id: stored.updateId, chat_id: stored.chatId, kind: stored.kind, reason: route.reason });
-        return processed;
-      case "cancel":
-        if (route.run) this.records.end(route.run, "cancelled", null);
-        inbox.setStatus(stored.updateId, "done");
-        this.records.say(stored, route.run ? "cancelled" : "nothingToCancel", route.run?.id);
-        return () => {
-          processed();
-          if (route.run) this.afterEnd(route.run, "cancelled");
-        };
-      case "instant":
-        this.records.instantReply(stored, route.reply);
-        return processed;
-      case "answer":
-        this.answerInTransaction(stored, route.run, route.step, route.text);
-        return () => {
-          processed();
-          void this.executor.execute(route.run.id);
-        };
-      case "choice": {
-        this.answerInTransaction(stored, route.run, route.step, route.choice);
-        const { runId, seq, index, messageId } = route.tap;
-        if (messageId !== undefined) {
-          const business = businessConnectionOf(stored.update);
-          this.deps.outbox.enqueue({
-            method: "editMessageReplyMarkup",
-            chatId: route.run.chatId,
-            messageId,
-            replyMarkup: chosenKeyboard(runId, seq, index, route.choice),
-            ...(business !== undefined ? { options: { business_connection_id: business } } : {}),
-            runId,
-            updateId: stored.updateId,
-          });
-        }
-        return () => {
-          processed();
-          void this.executor.execute(route.run.id);
-        };
-      }
-      case "refused-tap":
-        inbox.setStatus(stored.updateId, "done");
-        return processed;
-      case "park":
-        this.store.park(stored.updateId, conversation, this.deps.clock.now());
-        this.parkedHint.parked(conversation);
-        inbox.setStatus(stored.updateId, "processing");
-        return () => {};
-      case "start": {
-        const run = this.records.create(stored, conversation);
-        return () => this.startRun({ run, update: stored.update });
-      }
-    }
-  }
-
-  /** The conversation's oldest queued update, asking the database only when the hint says there may be one. */
-  private nextParked(conversation: string): ParkedRow | undefined {
-    if (!this.parkedHint.mayHave(conversation)) return undefined;
-    const next = this.store.nextParked(conversation);
-    if (!next) this.parkedHint.emptied(conversation);
-    return next;
-  }
-
-  /** The answer settles the question; the run is due to execute again. */
-  private answerInTransaction(stored: StoredUpdate, run: RunRow, step: StepRow, answer: string): void {
-    const now = this.deps.clock.now();
-    this.store.settleStep(run.id, step.seq, "answered", now, { text: answer, updateId: stored.updateId });
-    this.store.setRunStatus(run.id, "running", now);
-    this.deps.inbox.setStatus(stored.updateId, "done");
   }
 
   private readonly reads = {
     activeRun: (conversation: string) => this.store.activeRun(conversation),
     pendingStep: (runId: number) => this.store.pendingStep(runId),
-    hasParked: (conversation: string) => this.nextParked(conversation) !== undefined,
+    hasParked: (conversation: string) => this.parkedHint.next(conversation) !== undefined,
     runById: (runId: number) => this.store.runById(runId),
     stepAt: (runId: number, seq: number) => this.store.stepAt(runId, seq),
   };
@@ -262,10 +189,11 @@ export class Runtime {
 
   /** Records how an execution ended. A suspended run is already waiting in the database. */
   private async finish(run: RunRow, update: TelegramUpdate, outcome: ExecutionOutcome, aborted: () => boolean): Promise<void> {
-    if (aborted() || outcome.kind === "suspended" || outcome.kind === "caught-up") return;
+    const ending = runEndingOf(outcome);
+    if (aborted() || ending.kind === "none") return;
     const ids = { run_id: run.id, chat_id: run.chatId, update_id: run.triggerUpdateId };
     try {
-      if (outcome.kind === "returned") {
+      if (ending.kind === "done") {
         // The end and the start of the conversation's next queued update are one commit.
         const startNext = await this.batched.run(() => {
           // Cancelled or stopping while the write waited for its batch: the run is not done.
@@ -276,30 +204,20 @@ export class Runtime {
         if (!startNext) return;
         this.deps.metrics?.updatesProcessed.inc();
         this.afterEnd(run, "done", startNext);
-        return;
-      }
-      const error = outcome.error;
-      if (error instanceof RunCancelledError) return;
-      if (isTransientStorageError(error)) {
-        // The database failed under the run (disk full, read-only), not the agent: the failed
-        // write committed nothing, so the run is replayed from its journal once writes work again.
-        this.deps.log.warn("runtime: the database failed under a run; replaying it shortly", { ...ids, retry_in_ms: STORAGE_REPLAY_MS, ...errorFields(error) });
+      } else if (ending.kind === "replay") {
+        // The failed write committed nothing: the journal is as it was.
+        this.deps.log.warn("runtime: the database failed under a run; replaying it shortly", { ...ids, retry_in_ms: STORAGE_REPLAY_MS, ...errorFields(ending.error) });
         this.replayLater(run.id);
-        return;
+      } else {
+        const { error } = ending;
+        this.deps.log.error(ending.log, { ...ids, ...errorFields(error) });
+        this.transaction(() => {
+          this.records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+          this.records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, ending.tell, run.id);
+        });
+        this.deps.metrics?.updatesFailed.inc();
+        this.afterEnd(run, "failed");
       }
-      const [text, msg]: [RuntimeText, string] =
-        outcome.kind === "mismatch"
-          ? ["updated", "run failed: the agent's code no longer matches the run's journal"]
-          : error instanceof AskTimeoutError
-            ? ["timedOut", "run failed: a question timed out"]
-            : ["failed", "run failed: the agent threw"];
-      this.deps.log.error(msg, { ...ids, ...errorFields(error) });
-      this.transaction(() => {
-        this.records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-        this.records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, text, run.id);
-      });
-      this.deps.metrics?.updatesFailed.inc();
-      this.afterEnd(run, "failed");
     } catch (recordError) {
       if (!isTransientStorageError(recordError)) throw recordError;
       // Left alone, the run (or its conversation's queue) would wait for a restart.
@@ -357,8 +275,8 @@ export class Runtime {
   }
 
   /**
-   * Relaxed commits: run state is redone from the journal after a loss, and the outbox's FULL
-   * "sending" commit puts the journal on disk before any message it led to goes out.
+   * Relaxed commits: run state is redone from the journal after a loss, and the outbox's durable
+   * commit of its `sending` marks puts the journal on disk before any message it led to goes out.
    */
   private transaction<T>(fn: () => T, options?: { immediate?: boolean }): T {
     try {

@@ -1,0 +1,87 @@
+import type { Clock } from "../clock.ts";
+import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
+import { businessConnectionOf } from "../ingest/update-fields.ts";
+import type { Logger } from "../observability/log.ts";
+import type { Outbox } from "../telegram/outbox.ts";
+import { chosenKeyboard } from "./choices.ts";
+import type { ParkedHint } from "./parked-hint.ts";
+import type { RunRecords, StartedRun } from "./run-records.ts";
+import type { RunRow, RunStore, StepRow } from "./run-store.ts";
+import type { Route } from "./routing.ts";
+
+export interface RouteWriteDeps {
+  store: RunStore;
+  records: RunRecords;
+  inbox: Inbox;
+  outbox: Outbox;
+  clock: Clock;
+  log: Logger;
+  parkedHint: ParkedHint<unknown>;
+}
+
+/** What a route leaves to do once its writes are committed. */
+export type AfterRoute =
+  | { kind: "nothing"; processed: boolean }
+  /** The update is done and a run is due to execute: a new one (`fresh`), or one an answer woke. */
+  | { kind: "execute"; runId: number; fresh?: StartedRun; processed: boolean }
+  /** A /cancel ended this run. */
+  | { kind: "cancelled"; run: RunRow };
+
+/** The answer settles the question; the run is due to execute again. */
+function answer(deps: RouteWriteDeps, stored: StoredUpdate, run: RunRow, step: StepRow, text: string): void {
+  const now = deps.clock.now();
+  deps.store.settleStep(run.id, step.seq, "answered", now, { text, updateId: stored.updateId });
+  deps.store.setRunStatus(run.id, "running", now);
+  deps.inbox.setStatus(stored.updateId, "done");
+}
+
+/** Records what the route does (inside the routing transaction). */
+export function writeRoute(deps: RouteWriteDeps, stored: StoredUpdate, conversation: string, route: Route): AfterRoute {
+  const { inbox, records, store } = deps;
+  switch (route.kind) {
+    case "ignore":
+      inbox.setStatus(stored.updateId, "done");
+      deps.log.debug("runtime: the update starts nothing", { update_id: stored.updateId, chat_id: stored.chatId, kind: stored.kind, reason: route.reason });
+      return { kind: "nothing", processed: true };
+    case "cancel":
+      if (route.run) records.end(route.run, "cancelled", null);
+      inbox.setStatus(stored.updateId, "done");
+      records.say(stored, route.run ? "cancelled" : "nothingToCancel", route.run?.id);
+      return route.run ? { kind: "cancelled", run: route.run } : { kind: "nothing", processed: true };
+    case "instant":
+      records.instantReply(stored, route.reply);
+      return { kind: "nothing", processed: true };
+    case "answer":
+      answer(deps, stored, route.run, route.step, route.text);
+      return { kind: "execute", runId: route.run.id, processed: true };
+    case "choice": {
+      answer(deps, stored, route.run, route.step, route.choice);
+      const { runId, seq, index, messageId } = route.tap;
+      if (messageId !== undefined) {
+        const business = businessConnectionOf(stored.update);
+        deps.outbox.enqueue({
+          method: "editMessageReplyMarkup",
+          chatId: route.run.chatId,
+          messageId,
+          replyMarkup: chosenKeyboard(runId, seq, index, route.choice),
+          ...(business !== undefined ? { options: { business_connection_id: business } } : {}),
+          runId,
+          updateId: stored.updateId,
+        });
+      }
+      return { kind: "execute", runId: route.run.id, processed: true };
+    }
+    case "refused-tap":
+      inbox.setStatus(stored.updateId, "done");
+      return { kind: "nothing", processed: true };
+    case "park":
+      store.park(stored.updateId, conversation, deps.clock.now());
+      deps.parkedHint.parked(conversation);
+      inbox.setStatus(stored.updateId, "processing");
+      return { kind: "nothing", processed: false };
+    case "start": {
+      const run = records.create(stored, conversation);
+      return { kind: "execute", runId: run.id, fresh: { run, update: stored.update }, processed: false };
+    }
+  }
+}
