@@ -84,7 +84,9 @@ export class SandboxEventStream {
 
   private readWaiting(): Map<number, string> {
     try {
-      return new Map(this.options.waitingChats().map((w) => [w.chatId, w.question]));
+      // A removed user's run may still wait (until its question times out); the page no longer shows them.
+      const shown = this.options.waitingChats().filter((w) => !this.options.emulator.removedUsers.has(w.chatId));
+      return new Map(shown.map((w) => [w.chatId, w.question]));
     } catch (error) {
       // Only while the service starts (runtime not built yet) or stops (database closed).
       this.options.log.debug("sandbox: could not read waiting runs", errorFields(error));

@@ -69,7 +69,8 @@ function onEdited({ chat_id, message }) {
 }
 
 function onTyping({ chat_id }) {
-  const chat = chatFor(chat_id);
+  const chat = chats.get(chat_id);
+  if (!chat) return;
   chat.typingUntil = Date.now() + TYPING_MS;
   setTimeout(() => (chat_id === current ? render() : renderList()), TYPING_MS + 50);
   renderList();
@@ -77,7 +78,9 @@ function onTyping({ chat_id }) {
 }
 
 function onWaiting({ chat_id, question }) {
-  const chat = chatFor(chat_id);
+  // Only chats the page shows: the snapshot and the user and message events bring them.
+  const chat = chats.get(chat_id);
+  if (!chat) return;
   chat.waiting = question;
   renderList();
   if (chat_id === current) renderStatus(chat);
@@ -130,6 +133,8 @@ function setConnected(connected) {
   const label = $("connection");
   label.textContent = connected ? "online · emulated Telegram" : "reconnecting…";
   label.classList.toggle("offline", !connected);
+  // Also where the label is hidden (a narrow screen): the logo greys out.
+  document.body.classList.toggle("offline", !connected);
 }
 
 // ---- rendering ----

@@ -56,7 +56,12 @@ export class SandboxStore implements EmulatorStore {
   }
 
   taken(updateIds: number[]): void {
-    this.db.update(sandboxUpdates).set({ payload: null }).where(inArray(sandboxUpdates.updateId, updateIds)).run();
+    // In slices: SQLite limits the parameters of one statement (drop_pending_updates can take many).
+    this.db.transaction((tx) => {
+      for (let i = 0; i < updateIds.length; i += 500) {
+        tx.update(sandboxUpdates).set({ payload: null }).where(inArray(sandboxUpdates.updateId, updateIds.slice(i, i + 500))).run();
+      }
+    });
   }
 
   chat(chat: EmulatedChat): void {
