@@ -10,6 +10,11 @@ declare module "*/page.js" {
   export default text;
 }
 
+declare module "*/page-users.js" {
+  const text: string;
+  export default text;
+}
+
 declare module "*/page-view.js" {
   const text: string;
   export default text;

@@ -2,6 +2,7 @@
 // A private chat's id is its user's id. The server keeps the users and every chat (across restarts
 // too); its stream starts with a snapshot of them, which a reconnecting page simply rebuilds from.
 import { agentHint } from "./page-strings.js";
+import { post, setUpUserDialogs } from "./page-users.js";
 import { avatar, chatItem, el, isTyping, languageOf, lastMessage, messageNode, nameOf, stringsOf } from "./page-view.js";
 
 const CURRENT_KEY = "timbre.sandbox.current";
@@ -214,16 +215,6 @@ function select(id) {
 
 // ---- actions ----
 
-/** POSTs JSON; resolves with the answer's body, or { ok: false, error } when the server is unreachable. */
-async function post(path, body, method = "POST") {
-  try {
-    const response = await fetch(path, { method, headers: { "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
-    return await response.json();
-  } catch (error) {
-    return { ok: false, error: `the sandbox is not reachable (${error.message ?? error})` };
-  }
-}
-
 function showError(text) {
   const error = $("error");
   error.hidden = text === null;
@@ -246,66 +237,14 @@ async function tap(chat, message, button, node) {
   if (chat.id === current) showError(answer.ok ? null : `${stringsOf(chat).tapFailed}${answer.error}`);
 }
 
-async function createUser(name, language) {
-  let id;
-  do id = 100_000_000 + Math.floor(Math.random() * 900_000_000);
-  while (chats.has(id));
-  const answer = await post("/sandbox/users", { id, first_name: name, language_code: language });
-  if (!answer.ok) {
-    $("user-error").textContent = answer.error;
-    $("user-error").hidden = false;
-    return;
-  }
-  $("user-dialog").close();
-  chatFor(id, answer.user);
-  select(id);
-}
-
-function openUserDialog() {
-  $("user-form").reset();
-  $("user-error").hidden = true;
-  $("user-dialog").showModal();
-  $("user-name").focus();
-}
-
-function openRemoveDialog() {
-  const chat = chats.get(current);
-  if (!chat) return;
-  const s = stringsOf(chat);
-  $("remove-title").textContent = s.removeTitle(nameOf(chat));
-  $("remove-text").textContent = s.removeText;
-  $("remove-cancel").textContent = s.cancel;
-  $("remove-confirm").textContent = s.removeConfirm;
-  $("remove-error").hidden = true;
-  $("remove-dialog").dataset.chatId = String(chat.id);
-  $("remove-dialog").showModal();
-}
-
-async function removeUser(id) {
-  const answer = await post(`/sandbox/users/${id}`, null, "DELETE");
-  if (!answer.ok) {
-    $("remove-error").textContent = answer.error;
-    $("remove-error").hidden = false;
-    return;
-  }
-  $("remove-dialog").close();
-  onRemoved({ chat_id: id });
-}
-
-$("new-user").addEventListener("click", openUserDialog);
-$("empty-new-user").addEventListener("click", openUserDialog);
-$("user-cancel").addEventListener("click", () => $("user-dialog").close());
-$("user-form").addEventListener("submit", (event) => {
-  event.preventDefault(); // closed once the server has the user
-  const form = new FormData(event.target);
-  const name = String(form.get("name")).trim();
-  if (name) void createUser(name, String(form.get("language")));
-});
-$("remove-user").addEventListener("click", openRemoveDialog);
-$("remove-cancel").addEventListener("click", () => $("remove-dialog").close());
-$("remove-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  void removeUser(Number($("remove-dialog").dataset.chatId));
+setUpUserDialogs({
+  taken: (id) => chats.has(id),
+  current: () => chats.get(current),
+  created: (user) => {
+    chatFor(user.id, user);
+    select(user.id);
+  },
+  removed: (id) => onRemoved({ chat_id: id }),
 });
 
 const input = $("input");

@@ -5,6 +5,7 @@ import { SandboxEventStream, type EventStreamOptions } from "./event-stream.ts";
 import pageImport from "./page.html" with { type: "text" };
 import style from "./page.css" with { type: "text" };
 import strings from "./page-strings.js" with { type: "text" };
+import users from "./page-users.js" with { type: "text" };
 import view from "./page-view.js" with { type: "text" };
 import script from "./page.js" with { type: "text" };
 
@@ -55,6 +56,7 @@ export function sandboxRoutes(deps: SandboxDependencies) {
     .get("/", () => asset(page, "text/html"))
     .get("/page.css", () => asset(style, "text/css"))
     .get("/page-strings.js", () => asset(strings, "text/javascript"))
+    .get("/page-users.js", () => asset(users, "text/javascript"))
     .get("/page-view.js", () => asset(view, "text/javascript"))
     .get("/page.js", () => asset(script, "text/javascript"))
     .get("/events", ({ request, server }) => {

@@ -64,6 +64,7 @@ describe("sandbox mode", () => {
       ["/sandbox/page.css", "text/css; charset=utf-8", ".bubble"],
       ["/sandbox/page.js", "text/javascript; charset=utf-8", "new EventSource("],
       ["/sandbox/page-view.js", "text/javascript; charset=utf-8", "export function messageNode("],
+      ["/sandbox/page-users.js", "text/javascript; charset=utf-8", "export function setUpUserDialogs("],
       ["/sandbox/page-strings.js", "text/javascript; charset=utf-8", "export function agentHint("],
     ] as const) {
       const response = await fetch(`${service.url}${path}`);
