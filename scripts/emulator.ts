@@ -25,7 +25,9 @@ if (!/^\d+$/.test(values.port) || port > 65535) fail(`--port ${JSON.stringify(va
 // The shape timbre's TELEGRAM_BOT_TOKEN check accepts.
 if (!/^\d+:[A-Za-z0-9_-]+$/.test(values.token)) fail(`--token is invalid: expected a token like 123456:ABC-DEF\n${USAGE}`);
 
-const emulator = new BotApiEmulator({ token: values.token });
+// Update ids start at the current millisecond (Telegram's may jump too): a restarted emulator never
+// hands out an id the bot's database has already stored, so nothing typed is taken for a duplicate.
+const emulator = new BotApiEmulator({ token: values.token, firstUpdateId: Date.now() });
 let server: ReturnType<typeof Bun.serve>;
 try {
   server = Bun.serve({ hostname: "127.0.0.1", port, reusePort: false, fetch: (request) => emulator.fetch(request) });
@@ -48,20 +50,10 @@ Type a line and press Enter: it reaches the bot as a message from ${user.first_n
 
 emulator.subscribe((event) => {
   if (event.type !== "bot_message") return;
-  const keyboard = (event.message.params.reply_markup as { inline_keyboard?: { text: string }[][] } | undefined)?.inline_keyboard;
+  const keyboard = event.message.reply_markup?.inline_keyboard;
   const buttons = keyboard ? `  [${keyboard.flat().map((b) => b.text).join(" | ")}]` : "";
   process.stdout.write(`bot: ${event.message.text}${buttons}\n`);
 });
-
-// Update ids start at the current millisecond (Telegram's may jump too): a restarted emulator never
-// hands out an id the bot's database has already stored, so nothing typed is taken for a duplicate.
-let nextUpdateId = Date.now();
-function userSays(text: string): void {
-  const id = nextUpdateId++;
-  const message: Record<string, unknown> = { message_id: id, from: { is_bot: false, ...user }, chat: { id: user.id, type: "private", first_name: user.first_name }, date: Math.floor(Date.now() / 1000), text };
-  if (text.startsWith("/")) message.entities = [{ type: "bot_command", offset: 0, length: text.split(/\s/)[0]!.length }];
-  emulator.pushUpdate({ update_id: id, message });
-}
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
@@ -73,7 +65,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 // Bun's console reads stdin line by line; at its end the emulator keeps serving until Ctrl-C.
 for await (const line of console) {
-  if (line.trim() !== "") userSays(line);
+  if (line.trim() !== "") emulator.sendText(user, line);
 }
 
 function fail(message: string): never {

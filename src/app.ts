@@ -24,6 +24,7 @@ import { Dispatcher } from "./runtime/dispatcher.ts";
 import { Runtime } from "./runtime/runs.ts";
 import { BotApiEmulator } from "./sandbox/emulator.ts";
 import { sandboxRoutes } from "./sandbox/routes.ts";
+import { SandboxStore } from "./sandbox/store.ts";
 import { needsBotUsername } from "./ingest/update-fields.ts";
 import { TelegramApi } from "./telegram/api.ts";
 import { BotIdentity } from "./telegram/bot-identity.ts";
@@ -94,7 +95,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     throw error;
   }
   const { db } = database;
-  const emulator = config.sandbox ? new BotApiEmulator({ token: `1:sandbox-${randomBytes(12).toString("base64url")}` }) : undefined;
+  // The sandbox's Telegram side lives in this database too: chats and update ids survive restarts.
+  const emulator = config.sandbox ? new BotApiEmulator({ token: `1:sandbox-${randomBytes(12).toString("base64url")}`, store: new SandboxStore(db, clock) }) : undefined;
   const token = config.botToken ?? emulator!.token;
   const log = options.logger ?? createLogger(config.logLevel, [token, secret, config.adminToken ?? "", config.llm?.apiKey ?? ""]);
   if (instanceLock.unsupported) log.warn(`instance lock: ${instanceLock.unsupported}`);
@@ -136,7 +138,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
   if (emulator) {
     app.all("/sandbox/api/*", ({ request }) => emulator.fetch(request), { parse: "none", detail: { hide: true } });
     // The runtime is built after the server listens; until then the page simply sees no waiting runs.
-    app.use(sandboxRoutes({ emulator, log, waitingChats: () => runtime.list({ status: "waiting", limit: 1000 }).map((run) => ({ chatId: run.chatId, question: run.pendingQuestion?.text ?? "" })) }));
+    app.use(
+      sandboxRoutes({
+        emulator,
+        log,
+        agent: loaded.name,
+        waitingChats: () => runtime.list({ status: "waiting", limit: 1000 }).map((run) => ({ chatId: run.chatId, question: run.pendingQuestion?.text ?? "" })),
+      }),
+    );
   }
 
   const tls = config.tlsCertPath && config.tlsKeyPath ? { cert: Bun.file(config.tlsCertPath), key: Bun.file(config.tlsKeyPath) } : undefined;

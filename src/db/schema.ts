@@ -148,3 +148,46 @@ export const parkedUpdates = sqliteTable(
   },
   (t) => [index("parked_conversation_idx").on(t.conversation, t.updateId)],
 );
+
+/**
+ * The sandbox's Telegram side, kept so it survives restarts like Telegram (sandbox mode only;
+ * written by sandbox/store.ts). One row per chat the emulator knows.
+ */
+export const sandboxChats = sqliteTable("sandbox_chats", {
+  chatId: integer("chat_id").primaryKey(),
+  /** The chat as Telegram describes it in a Message (JSON). */
+  chat: text("chat").notNull(),
+  /** The user of this private chat (JSON: id, first_name, language_code...); null for other chats and removed users. */
+  user: text("user"),
+  /** When the user was removed: their messages are gone, and the bot's messages to them answer 403 as for a deleted account. */
+  removedAt: integer("removed_at"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Every message of the sandbox's chats, both ways; user and bot share each chat's message_id sequence. */
+export const sandboxMessages = sqliteTable(
+  "sandbox_messages",
+  {
+    chatId: integer("chat_id").notNull(),
+    messageId: integer("message_id").notNull(),
+    side: text("side").$type<"user" | "bot">().notNull(),
+    text: text("text").notNull(),
+    /** Unix seconds, as Telegram dates messages. */
+    date: integer("date").notNull(),
+    /** A user's message: its sender (JSON). */
+    sender: text("sender"),
+    /** A bot's message: the sendMessage parameters as the bot sent them (JSON). */
+    params: text("params"),
+    /** A bot's message: its inline keyboard now (JSON), null without one. */
+    replyMarkup: text("reply_markup"),
+  },
+  (t) => [primaryKey({ columns: [t.chatId, t.messageId] })],
+);
+
+/** Updates the sandbox's emulator queued: the ones not yet delivered, and the highest id it ever gave. */
+export const sandboxUpdates = sqliteTable("sandbox_updates", {
+  updateId: integer("update_id").primaryKey(),
+  /** The update as queued; null once the bot has it (the row stays as the high-water mark of update ids). */
+  payload: text("payload"),
+  createdAt: integer("created_at").notNull(),
+});

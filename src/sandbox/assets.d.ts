@@ -9,3 +9,18 @@ declare module "*/page.js" {
   const text: string;
   export default text;
 }
+
+declare module "*/page-users.js" {
+  const text: string;
+  export default text;
+}
+
+declare module "*/page-view.js" {
+  const text: string;
+  export default text;
+}
+
+declare module "*/page-strings.js" {
+  const text: string;
+  export default text;
+}

@@ -1,15 +1,15 @@
 import { injectFaults, noFaults, takeRawAnswer } from "./emulator-faults.ts";
-import { ApiError, isTrue, jsonParam, readParams, requireChat } from "./emulator-http.ts";
+import { ApiError, isTrue, jsonParam, readParams } from "./emulator-http.ts";
+import { LongPoll } from "./emulator-long-poll.ts";
+import { EmulatorState, isObject } from "./emulator-state.ts";
+import type { EmulatorStore } from "./emulator-store.ts";
 import { botMessageObject } from "./emulator-user-side.ts";
 import { WebhookDelivery } from "./emulator-webhook.ts";
-import type { BotMessage, EmulatedChat, EmulatedUser, EmulatorEvent, Faults, InlineKeyboard, Params, RecordedCall, Update, UserMessage } from "./emulator-types.ts";
+import type { BotMessage, EmulatedUser, Faults, InlineKeyboard, Params, RecordedCall, Update } from "./emulator-types.ts";
 
 const NOT_MODIFIED = "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
 const QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid";
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** An inline keyboard from a reply_markup parameter (object or JSON text); undefined for anything else. */
 function inlineKeyboardOf(value: unknown): InlineKeyboard | undefined {
@@ -18,14 +18,11 @@ function inlineKeyboardOf(value: unknown): InlineKeyboard | undefined {
 }
 
 /**
- * The bot's side of the emulator: the Bot API methods over HTTP, the state they keep (messages,
- * chats, callback queries, the update queue, the webhook) and the faults they answer with.
+ * The bot's side of the emulator: the Bot API methods over HTTP on the emulator's state (its
+ * chats, messages and queue, in EmulatorState), the webhook, and the faults they answer with.
  */
-export class BotApiMethods {
+export class BotApiMethods extends EmulatorState {
   readonly calls: RecordedCall[] = [];
-  readonly messages: BotMessage[] = [];
-  /** Texts users wrote through sendText, in order (the sandbox page's history). */
-  readonly userMessages: UserMessage[] = [];
   faults: Faults = noFaults();
   /** Base of the backoff between webhook delivery attempts (Telegram waits seconds; tests may shorten it). */
   webhookRetryBaseMs = 1000;
@@ -34,19 +31,10 @@ export class BotApiMethods {
   /** Calls being answered right now, and the most ever answered at once, by method (checks SEND_CONCURRENCY). */
   readonly inFlightCalls = new Map<string, number>();
   readonly peakInFlight = new Map<string, number>();
-  /** Callback queries users made, by id, and whether (and how) the bot answered them. */
-  readonly callbackQueries = new Map<string, { answered: boolean; text?: string }>();
   readonly botInfo: EmulatedUser & Record<string, unknown>;
 
-  /** Updates not yet confirmed (getUpdates) or delivered (webhook), in update_id order. */
-  protected queue: Update[] = [];
   protected readonly delivery: WebhookDelivery;
-  protected readonly listeners = new Set<(event: EmulatorEvent) => void>();
-  private readonly messageIds = new Map<number, number>();
-  /** Chats as users' updates described them, so the bot's messages carry the same chat. */
-  private readonly chats = new Map<number, EmulatedChat>();
-  private pollWaiters: (() => void)[] = [];
-  private activePoll: { kick: () => void } | undefined;
+  private readonly longPoll = new LongPoll();
   private server: ReturnType<typeof Bun.serve> | undefined;
   private stopped = false;
 
@@ -54,7 +42,9 @@ export class BotApiMethods {
     readonly token: string,
     protected random: () => number,
     username: string,
+    store?: EmulatorStore,
   ) {
+    super(store);
     this.botInfo = {
       id: 7_000_000_001,
       is_bot: true,
@@ -66,7 +56,7 @@ export class BotApiMethods {
     };
     this.delivery = new WebhookDelivery({
       pending: () => this.queue,
-      delivered: (id) => (this.queue = this.queue.filter((u) => u.update_id !== id)),
+      delivered: (id) => this.take((u) => u.update_id === id),
       retryBaseMs: () => this.webhookRetryBaseMs,
     });
   }
@@ -80,8 +70,8 @@ export class BotApiMethods {
   stop(): void {
     this.stopped = true;
     this.delivery.stop();
-    this.activePoll?.kick();
-    for (const wake of this.pollWaiters) wake();
+    this.longPoll.kickActive();
+    this.longPoll.wake();
     this.server?.stop(true);
   }
 
@@ -137,13 +127,13 @@ export class BotApiMethods {
       case "answerCallbackQuery":
         return this.answerCallbackQuery(params);
       case "sendChatAction":
-        this.emit({ type: "chat_action", chat_id: requireChat(params), action: String(params.action ?? "typing") });
+        this.emit({ type: "chat_action", chat_id: this.reachableChat(params), action: String(params.action ?? "typing") });
         return true;
       case "setWebhook":
         return this.setWebhook(params);
       case "deleteWebhook":
         this.delivery.hook = undefined;
-        if (isTrue(params.drop_pending_updates)) this.queue = [];
+        if (isTrue(params.drop_pending_updates)) this.take(() => true);
         this.wakePollers();
         return true;
       case "getWebhookInfo":
@@ -155,38 +145,15 @@ export class BotApiMethods {
     }
   }
 
-  protected nextMessageId(chatId: number): number {
-    const id = (this.messageIds.get(chatId) ?? 0) + 1;
-    this.messageIds.set(chatId, id);
-    return id;
-  }
-
-  /** The chat as users' updates described it, else as its id implies. */
-  protected chatOf(chatId: number): EmulatedChat {
-    return this.chats.get(chatId) ?? { id: chatId, type: chatId > 0 ? "private" : "supergroup" };
-  }
-
-  /** Keeps the chats an update describes, and the callback query it makes (answerable once). */
-  protected rememberChatsOf(update: Update): void {
-    for (const body of Object.values(update)) {
-      if (!isObject(body)) continue;
-      for (const chat of [body.chat, isObject(body.message) ? body.message.chat : undefined]) {
-        if (isObject(chat) && typeof chat.id === "number" && typeof chat.type === "string") this.chats.set(chat.id, chat as unknown as EmulatedChat);
-      }
-    }
-    const query = update.callback_query;
-    if (isObject(query) && typeof query.id === "string" && !this.callbackQueries.has(query.id)) this.callbackQueries.set(query.id, { answered: false });
-  }
-
   private message(params: Params): BotMessage {
-    const chatId = requireChat(params);
+    const chatId = this.reachableChat(params);
     const message = this.messages.find((m) => m.chat_id === chatId && m.message_id === Number(params.message_id));
     if (!message) throw new ApiError(400, "Bad Request: message to edit not found");
     return message;
   }
 
   private sendMessage(params: Params) {
-    const chatId = requireChat(params);
+    const chatId = this.reachableChat(params);
     const text = typeof params.text === "string" ? params.text : "";
     if (text.trim() === "") throw new ApiError(400, "Bad Request: message text is empty");
     if (text.length > 4096) throw new ApiError(400, "Bad Request: message is too long");
@@ -202,16 +169,23 @@ export class BotApiMethods {
       params,
       ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
     };
+    this.store?.botMessage(message);
     this.messages.push(message);
     this.emit({ type: "bot_message", chat_id: chatId, message });
     return botMessageObject(message, chat, this.botInfo);
+  }
+
+  private edited(message: BotMessage) {
+    this.store?.botMessage(message);
+    this.emit({ type: "bot_message_edited", chat_id: message.chat_id, message });
+    return botMessageObject(message, this.chatOf(message.chat_id), this.botInfo);
   }
 
   private editMessageText(params: Params) {
     const message = this.message(params);
     if (typeof params.text !== "string" || params.text === "") throw new ApiError(400, "Bad Request: message text is empty");
     message.text = params.text;
-    return botMessageObject(message, this.chatOf(message.chat_id), this.botInfo);
+    return this.edited(message);
   }
 
   /** Replaces (or, without reply_markup, removes) a message's inline keyboard; the same keyboard again is "not modified". */
@@ -222,7 +196,7 @@ export class BotApiMethods {
     if (JSON.stringify(next) === JSON.stringify(message.reply_markup) || (empty(next) && empty(message.reply_markup))) throw new ApiError(400, NOT_MODIFIED);
     if (empty(next)) delete message.reply_markup;
     else message.reply_markup = next;
-    return botMessageObject(message, this.chatOf(message.chat_id), this.botInfo);
+    return this.edited(message);
   }
 
   private answerCallbackQuery(params: Params) {
@@ -230,13 +204,15 @@ export class BotApiMethods {
     if (!query || query.answered) throw new ApiError(400, QUERY_INVALID);
     query.answered = true;
     if (typeof params.text === "string") query.text = params.text;
+    const chatId = this.callbackQueryChats.get(String(params.callback_query_id));
+    if (typeof params.text === "string" && chatId !== undefined) this.emit({ type: "callback_answer", chat_id: chatId, text: params.text });
     return true;
   }
 
   private setWebhook(params: Params) {
     this.delivery.configure(params);
-    if (isTrue(params.drop_pending_updates)) this.queue = [];
-    this.activePoll?.kick();
+    if (isTrue(params.drop_pending_updates)) this.take(() => true);
+    this.longPoll.kickActive();
     this.delivery.schedule(0);
     return true;
   }
@@ -246,46 +222,15 @@ export class BotApiMethods {
       throw new ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
     }
     const offset = Number(params.offset ?? 0);
-    if (offset > 0) this.queue = this.queue.filter((u) => u.update_id >= offset);
+    if (offset > 0) this.take((u) => u.update_id < offset);
     const limit = Math.min(Math.max(Number(params.limit ?? 100), 1), 100);
     const timeoutMs = this.ignoreLongPollTimeout ? 0 : Math.min(Math.max(Number(params.timeout ?? 0), 0), 50) * 1000;
-
-    // A newer getUpdates ends the older one with 409, as Telegram does.
-    this.activePoll?.kick();
-    let kicked = false;
-    const poll: { kick: () => void } = {
-      kick: () => {
-        kicked = true;
-      },
-    };
-    this.activePoll = poll;
-    const deadline = Date.now() + timeoutMs;
-    while (this.queue.length === 0 && Date.now() < deadline && !kicked && !this.stopped && !this.delivery.hook) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        const wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.pollWaiters.push(wake);
-        poll.kick = () => {
-          kicked = true;
-          wake();
-        };
-      });
-    }
-    if (this.activePoll === poll) this.activePoll = undefined;
-    if (kicked) throw new ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
+    await this.longPoll.wait(timeoutMs, () => this.queue.length > 0 || this.stopped || this.delivery.hook !== undefined);
     return this.queue.slice(0, limit);
   }
 
   protected wakePollers(): void {
-    const waiters = this.pollWaiters;
-    this.pollWaiters = [];
-    for (const wake of waiters) wake();
+    this.longPoll.wake();
   }
 
-  protected emit(event: EmulatorEvent): void {
-    for (const listener of this.listeners) listener(event);
-  }
 }

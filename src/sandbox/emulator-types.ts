@@ -107,7 +107,13 @@ export interface MessagePlace {
 export type EmulatorEvent =
   | { type: "user_message"; chat_id: number; message: Record<string, unknown> }
   | { type: "bot_message"; chat_id: number; message: BotMessage }
-  | { type: "chat_action"; chat_id: number; action: string };
+  /** editMessageText or editMessageReplyMarkup changed a bot message (`message` is it now). */
+  | { type: "bot_message_edited"; chat_id: number; message: BotMessage }
+  | { type: "chat_action"; chat_id: number; action: string }
+  /** The bot answered a button tap with a notice (answerCallbackQuery's text). */
+  | { type: "callback_answer"; chat_id: number; text: string }
+  | { type: "user_added"; user: EmulatedUser }
+  | { type: "user_removed"; user_id: number };
 
 export type Params = Record<string, unknown>;
 export type Update = { update_id: number } & Record<string, unknown>;

@@ -5,14 +5,17 @@
  * order, retries with backoff on non-2xx like Telegram) or hands them to getUpdates, lets users
  * write in private chats, groups, forum topics, channels' direct-messages chats and business
  * chats and tap inline buttons, and can inject 429s, 5xx (Telegram's or a proxy's), 403s,
- * migrated groups and delays.
+ * migrated groups and delays. Given a store, it survives restarts as Telegram does: its chats,
+ * users, messages and undelivered updates are kept, and update ids continue above the last.
  */
 import { BotApiMethods } from "./emulator-methods.ts";
 import { seededRandom } from "./emulator-http.ts";
 import { botMessageObject, buttonOf, userMessage } from "./emulator-user-side.ts";
+import type { EmulatorStore } from "./emulator-store.ts";
 import type { BotMessage, EmulatedChat, EmulatedUser, EmulatorEvent, MessagePlace, RecordedCall, Update } from "./emulator-types.ts";
 
 export { seededRandom } from "./emulator-http.ts";
+export type { EmulatorSnapshot, EmulatorStore } from "./emulator-store.ts";
 export { CHANNEL_BOT, GROUP_ANONYMOUS_BOT, TELEGRAM_SERVICE_USER } from "./emulator-user-side.ts";
 export type {
   BotMessage,
@@ -34,15 +37,24 @@ export interface EmulatorOptions {
   seed?: number;
   /** The bot's username in getMe (default timbre_sandbox_bot). */
   username?: string;
+  /** The first update id it gives out (default 100000); with a store, never at or below one it gave before. */
+  firstUpdateId?: number;
+  /** Keeps chats, users, messages and undelivered updates across restarts (default: memory only). */
+  store?: EmulatorStore;
 }
 
 /** The Bot API emulator: the bot's side (HTTP methods, in BotApiMethods) and the users' side (below). */
 export class BotApiEmulator extends BotApiMethods {
-  private nextUpdateId = 100_000;
-  private nextCallbackQueryId = 1;
+  private nextUpdateId: number;
 
   constructor(options: EmulatorOptions = {}) {
-    super(options.token ?? "123456:SANDBOX-emulated-token", seededRandom(options.seed ?? 42), options.username ?? "timbre_sandbox_bot");
+    super(options.token ?? "123456:SANDBOX-emulated-token", seededRandom(options.seed ?? 42), options.username ?? "timbre_sandbox_bot", options.store);
+    this.nextUpdateId = Math.max(options.firstUpdateId ?? 100_000, this.lastStoredUpdateId + 1);
+  }
+
+  /** The update id the next update gets. */
+  get upcomingUpdateId(): number {
+    return this.nextUpdateId;
   }
 
   seed(seed: number): void {
@@ -53,6 +65,8 @@ export class BotApiEmulator extends BotApiMethods {
   pushUpdate(update: Omit<Update, "update_id"> & { update_id?: number }): Update {
     const full = { update_id: update.update_id ?? this.nextUpdateId++, ...update } as Update;
     if (full.update_id >= this.nextUpdateId) this.nextUpdateId = full.update_id + 1;
+    // Kept before the bot can see it: an update given out is never lost or given out again.
+    this.store?.queued(full);
     this.rememberChatsOf(full);
     this.queue.push(full);
     this.queue.sort((a, b) => a.update_id - b.update_id);
@@ -69,7 +83,10 @@ export class BotApiEmulator extends BotApiMethods {
   sendText(from: EmulatedUser, text: string, chat?: EmulatedChat, place: MessagePlace = {}): Update {
     const chatInfo: EmulatedChat = chat ?? { id: from.id, type: "private", first_name: from.first_name };
     const { type, message } = userMessage(from, text, chatInfo, { messageId: this.nextMessageId(chatInfo.id), date: Math.floor(Date.now() / 1000) }, place);
-    this.userMessages.push({ chat_id: chatInfo.id, message_id: message.message_id as number, text, date: message.date as number, from });
+    if (chatInfo.type === "private") this.rememberUser(from);
+    const written = { chat_id: chatInfo.id, message_id: message.message_id as number, text, date: message.date as number, from };
+    this.store?.userMessage(written);
+    this.userMessages.push(written);
     this.emit({ type: "user_message", chat_id: chatInfo.id, message });
     return this.pushUpdate({ [type]: message });
   }
@@ -81,9 +98,12 @@ export class BotApiEmulator extends BotApiMethods {
    */
   tapButton(from: EmulatedUser, message: BotMessage, label: string): Update {
     const button = buttonOf(message, label);
-    const id = `${this.nextCallbackQueryId++}${String(message.chat_id).replace("-", "9")}`;
+    // Unique across restarts, as update ids are.
+    const updateId = this.nextUpdateId++;
+    const id = `${updateId}${String(message.chat_id).replace("-", "9")}`;
     this.callbackQueries.set(id, { answered: false });
     return this.pushUpdate({
+      update_id: updateId,
       callback_query: {
         id,
         from: { is_bot: false, ...from },
@@ -92,6 +112,25 @@ export class BotApiEmulator extends BotApiMethods {
         data: button.callback_data,
       },
     });
+  }
+
+  /** A user of a private chat with the bot who has not written yet (the sandbox page creates them). */
+  addUser(user: EmulatedUser): void {
+    this.rememberUser(user);
+    this.emit({ type: "user_added", user });
+  }
+
+  /**
+   * Removes a user as when they delete their account: their private chat and its messages are
+   * forgotten, and the bot's messages to them answer 403 "user is deactivated". Writing again
+   * (sendText, addUser) brings them back. False when the emulator does not know them.
+   */
+  removeUser(userId: number): boolean {
+    const known = this.users.has(userId) || this.userMessages.some((m) => m.chat_id === userId) || this.messages.some((m) => m.chat_id === userId);
+    if (!known) return false;
+    this.forgetUser(userId);
+    this.emit({ type: "user_removed", user_id: userId });
+    return true;
   }
 
   /** Messages the bot sent to one chat, in order. */

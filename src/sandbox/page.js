@@ -1,27 +1,21 @@
 // The sandbox chat page: users on the left, one conversation on the right, live over Server-Sent Events.
-// A private chat's id is its user's id. The server's stream starts with a snapshot of every chat.
-"use strict";
+// A private chat's id is its user's id. The server keeps the users and every chat (across restarts
+// too); its stream starts with a snapshot of them, which a reconnecting page simply rebuilds from.
+import { agentHint } from "./page-strings.js";
+import { post, setUpUserDialogs } from "./page-users.js";
+import { avatar, chatItem, el, isTyping, languageOf, lastMessage, messageNode, nameOf, stringsOf } from "./page-view.js";
 
-const USERS_KEY = "timbre.sandbox.users";
 const CURRENT_KEY = "timbre.sandbox.current";
 const TYPING_MS = 5000;
-const COLORS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
+const NOTICE_MS = 3500;
 
 const $ = (id) => document.getElementById(id);
 
-/** chat id -> { id, user, messages: [{message_id, side, text, date}], waiting, typingUntil, unread } */
+/** chat id -> { id, user, messages: [{message_id, side, text, date, buttons?}], waiting, typingUntil, unread } */
 const chats = new Map();
 let current = Number(localStorage.getItem(CURRENT_KEY)) || null;
-
-/** Builds an element: el("div", { class: "x" }, child, "text"). */
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value !== undefined && value !== null && value !== false) node.setAttribute(name, value);
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
+/** The running agent's name, from the snapshot. */
+let agent = "coach";
 
 function chatFor(id, user) {
   let chat = chats.get(id);
@@ -30,28 +24,22 @@ function chatFor(id, user) {
   return chat;
 }
 
-function saveUsers() {
-  const users = [...chats.values()].map((chat) => chat.user).filter(Boolean);
-  localStorage.setItem(USERS_KEY, JSON.stringify(users));
-}
-
-function loadUsers() {
-  try {
-    for (const user of JSON.parse(localStorage.getItem(USERS_KEY) ?? "[]")) chatFor(user.id, user);
-  } catch {
-    localStorage.removeItem(USERS_KEY);
-  }
-}
-
 // ---- what the stream tells us ----
 
-function applySnapshot({ chats: history }) {
-  for (const entry of history) {
+function applySnapshot(snapshot) {
+  agent = snapshot.agent ?? agent;
+  const seen = new Set();
+  for (const entry of snapshot.chats) {
+    seen.add(entry.chat_id);
     const chat = chatFor(entry.chat_id, entry.user);
+    // Bot messages that arrived while this page was away count as unread.
+    const known = new Set(chat.messages.map((m) => m.message_id));
+    if (entry.chat_id !== current && chat.messages.length) chat.unread += entry.messages.filter((m) => m.side === "bot" && !known.has(m.message_id)).length;
     chat.messages = entry.messages;
     chat.waiting = entry.waiting;
   }
-  saveUsers();
+  // The server is the record: a user removed elsewhere goes here too.
+  for (const id of [...chats.keys()]) if (!seen.has(id)) chats.delete(id);
   if (current !== null && !chats.has(current)) current = null;
   render();
 }
@@ -64,16 +52,26 @@ function onMessage({ chat_id, user, message }) {
     chat.typingUntil = 0;
     if (chat_id !== current || document.hidden) chat.unread += 1;
   }
-  if (user) saveUsers();
   renderList();
   if (chat_id === current) {
-    appendBubble(message);
+    appendBubble(chat, message);
     renderStatus(chat);
   }
 }
 
+/** A bot message changed (a chosen answer marked on its keyboard, or its text). */
+function onEdited({ chat_id, message }) {
+  const chat = chats.get(chat_id);
+  const index = chat?.messages.findIndex((m) => m.message_id === message.message_id) ?? -1;
+  if (index < 0) return;
+  chat.messages[index] = message;
+  if (chat_id === current) $("messages").querySelector(`:scope > [data-message-id="${message.message_id}"]`)?.replaceWith(nodeOf(chat, message));
+  renderList();
+}
+
 function onTyping({ chat_id }) {
-  const chat = chatFor(chat_id);
+  const chat = chats.get(chat_id);
+  if (!chat) return;
   chat.typingUntil = Date.now() + TYPING_MS;
   setTimeout(() => (chat_id === current ? render() : renderList()), TYPING_MS + 50);
   renderList();
@@ -81,10 +79,34 @@ function onTyping({ chat_id }) {
 }
 
 function onWaiting({ chat_id, question }) {
-  const chat = chatFor(chat_id);
+  // Only chats the page shows: the snapshot and the user and message events bring them.
+  const chat = chats.get(chat_id);
+  if (!chat) return;
   chat.waiting = question;
   renderList();
   if (chat_id === current) renderStatus(chat);
+}
+
+/** The bot's answer to a tap, shown as Telegram shows it: briefly, over the chat. */
+function onNotice({ chat_id, text }) {
+  if (chat_id !== current) return;
+  const notice = $("notice");
+  notice.textContent = text;
+  notice.hidden = false;
+  clearTimeout(onNotice.timer);
+  onNotice.timer = setTimeout(() => (notice.hidden = true), NOTICE_MS);
+}
+
+function onUser({ user }) {
+  chatFor(user.id, user);
+  renderList();
+  if (user.id === current) render();
+}
+
+function onRemoved({ chat_id }) {
+  chats.delete(chat_id);
+  if (current === chat_id) current = null;
+  render();
 }
 
 function connect() {
@@ -95,90 +117,70 @@ function connect() {
     applySnapshot(data);
   });
   on("message", onMessage);
+  on("edited", onEdited);
   on("typing", onTyping);
   on("waiting", onWaiting);
-  source.onerror = () => setConnected(false); // EventSource reconnects by itself
+  on("notice", onNotice);
+  on("user", onUser);
+  on("removed", onRemoved);
+  source.onerror = () => {
+    setConnected(false);
+    // EventSource retries by itself while the server is away; only a refused stream ends it.
+    if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
+  };
 }
 
 function setConnected(connected) {
   const label = $("connection");
   label.textContent = connected ? "online · emulated Telegram" : "reconnecting…";
   label.classList.toggle("offline", !connected);
+  // Also where the label is hidden (a narrow screen): the logo greys out.
+  document.body.classList.toggle("offline", !connected);
 }
 
 // ---- rendering ----
-
-const isTyping = (chat) => chat.typingUntil > Date.now();
-const lastMessage = (chat) => chat.messages[chat.messages.length - 1];
-const nameOf = (chat) => chat.user?.first_name ?? `chat ${chat.id}`;
-const languageOf = (chat) => (chat.user?.language_code?.startsWith("es") ? "es" : "en");
-
-function time(date) {
-  return new Date(date * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
-}
-
-function avatar(chat, extraClass = "") {
-  const color = COLORS[Math.abs(chat.id) % COLORS.length];
-  return el("div", { class: `avatar ${extraClass}`, style: `background:${color}` }, nameOf(chat).slice(0, 1).toUpperCase());
-}
 
 function renderList() {
   // Most recent activity first; a new user without messages sits on top.
   const activity = (chat) => lastMessage(chat)?.date ?? Infinity;
   const sorted = [...chats.values()].sort((a, b) => activity(b) - activity(a) || 0);
-  $("chat-list").replaceChildren(...sorted.map(chatItem));
+  $("chat-list").replaceChildren(...sorted.map((chat) => chatItem(chat, chat.id === current, () => select(chat.id))));
   const unread = sorted.reduce((sum, chat) => sum + chat.unread, 0);
   document.title = unread ? `(${unread}) timbre sandbox` : "timbre sandbox";
 }
 
-function chatItem(chat) {
-  const last = lastMessage(chat);
-  const preview = isTyping(chat)
-    ? el("span", { class: "typing" }, "typing…")
-    : el("span", {}, last ? `${last.side === "user" ? "You: " : ""}${last.text.split("\n")[0]}` : "no messages yet");
-  const marker = chat.unread
-    ? el("span", { class: "badge", title: "unread" }, String(chat.unread))
-    : chat.waiting
-      ? el("span", { class: "waiting-dot", title: "the bot is waiting for this user's answer" })
-      : null;
-  const item = el(
-    "li",
-    { class: `chat-item${chat.id === current ? " active" : ""}`, "data-chat-id": chat.id, "data-waiting": chat.waiting ? "true" : null, tabindex: 0 },
-    avatar(chat),
-    el(
-      "div",
-      { class: "chat-item-body" },
-      el("div", { class: "row" }, el("strong", { class: "name" }, nameOf(chat), el("span", { class: "lang" }, languageOf(chat))), el("time", {}, last ? time(last.date) : "")),
-      el("div", { class: "row" }, el("span", { class: "preview" }, preview), marker),
-    ),
-  );
-  item.addEventListener("click", () => select(chat.id));
-  item.addEventListener("keydown", (event) => event.key === "Enter" && select(chat.id));
-  return item;
-}
+/** A message of `chat` whose buttons tap as its user. */
+const nodeOf = (chat, message) => messageNode(message, (button, node) => tap(chat, message, button, node));
 
-function bubble(message) {
-  return el(
-    "div",
-    { class: `bubble ${message.side}`, "data-message-id": message.message_id },
-    el("span", { class: "text" }, message.text),
-    el("time", {}, time(message.date)),
-  );
-}
-
-function appendBubble(message) {
+function appendBubble(chat, message) {
   const list = $("messages");
   list.querySelector(".hint")?.remove();
-  list.append(Object.assign(bubble(message), { className: `bubble ${message.side} new` }));
+  const node = nodeOf(chat, message);
+  node.classList.add("new");
+  list.append(node);
   list.scrollTop = list.scrollHeight;
 }
 
 function renderStatus(chat) {
+  const s = stringsOf(chat);
   const status = $("chat-status");
   status.className = isTyping(chat) ? "typing" : chat.waiting ? "waiting-text" : "";
-  status.textContent = isTyping(chat) ? "bot is typing…" : chat.waiting ? "waiting for your answer" : `private chat with the bot · ${languageOf(chat) === "es" ? "Español" : "English"}`;
+  status.textContent = isTyping(chat) ? s.botTyping : chat.waiting ? s.waitingStatus : s.privateChat;
   $("waiting").hidden = !chat.waiting;
-  $("input").placeholder = chat.waiting ? "Your answer…" : "Message";
+  $("input").placeholder = chat.waiting ? s.answer : s.message;
+}
+
+/** The conversation pane's own strings, in the chat's language. */
+function renderStrings(chat) {
+  const s = stringsOf(chat);
+  document.documentElement.lang = languageOf(chat);
+  $("waiting-text").textContent = s.waitingBanner;
+  $("input").setAttribute("aria-label", s.message);
+  $("send").title = s.send;
+  $("send").setAttribute("aria-label", s.send);
+  $("cancel").title = s.sendCancel;
+  $("remove-user").title = s.remove(nameOf(chat));
+  $("remove-user").setAttribute("aria-label", s.remove(nameOf(chat)));
 }
 
 function render() {
@@ -188,14 +190,17 @@ function render() {
   for (const id of ["chat-head", "messages", "composer"]) $(id).hidden = !chat;
   if (!chat) {
     $("waiting").hidden = true;
+    $("notice").hidden = true;
+    document.documentElement.lang = "en";
     return;
   }
   $("chat-avatar").replaceWith(Object.assign(avatar(chat), { id: "chat-avatar" }));
   $("chat-name").textContent = nameOf(chat);
   const list = $("messages");
-  const hint = el("div", { class: "hint" }, "Say hi to start. The default agent, the coach, asks your goal, days per week and level, then sends a plan. /start explains it, /cancel stops it.");
-  list.replaceChildren(...(chat.messages.length ? chat.messages.map(bubble) : [hint]));
+  const hint = el("div", { class: "hint" }, agentHint(agent, languageOf(chat)));
+  list.replaceChildren(...(chat.messages.length ? chat.messages.map((m) => nodeOf(chat, m)) : [hint]));
   list.scrollTop = list.scrollHeight;
+  renderStrings(chat);
   renderStatus(chat);
 }
 
@@ -210,42 +215,36 @@ function select(id) {
 
 // ---- actions ----
 
+function showError(text) {
+  const error = $("error");
+  error.hidden = text === null;
+  if (text !== null) error.textContent = text;
+}
+
 async function send(text) {
   const chat = chats.get(current);
   if (!chat?.user || text.trim() === "") return;
-  const response = await fetch("/sandbox/send", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user: chat.user, text }),
-  }).catch((error) => ({ ok: false, json: async () => ({ error: String(error) }) }));
-  const error = $("error");
-  error.hidden = response.ok;
-  if (!response.ok) error.textContent = `Not sent: ${(await response.json()).error}`;
+  const answer = await post("/sandbox/send", { user: chat.user, text });
+  showError(answer.ok ? null : `${stringsOf(chat).notSent}${answer.error}`);
 }
 
-function createUser(name, language) {
-  let id;
-  do id = 100_000_000 + Math.floor(Math.random() * 900_000_000);
-  while (chats.has(id));
-  chatFor(id, { id, first_name: name, language_code: language });
-  saveUsers();
-  select(id);
+/** Taps an inline button as the chat's user: a callback query reaches the bot. */
+async function tap(chat, message, button, node) {
+  if (!chat.user) return;
+  node.classList.add("pressed");
+  const answer = await post("/sandbox/tap", { user: chat.user, message_id: message.message_id, button: button.callback_data ?? button.text });
+  node.classList.remove("pressed");
+  if (chat.id === current) showError(answer.ok ? null : `${stringsOf(chat).tapFailed}${answer.error}`);
 }
 
-function openUserDialog() {
-  $("user-form").reset();
-  $("user-dialog").showModal();
-  $("user-name").focus();
-}
-
-$("new-user").addEventListener("click", openUserDialog);
-$("empty-new-user").addEventListener("click", openUserDialog);
-$("user-cancel").addEventListener("click", () => $("user-dialog").close());
-$("user-form").addEventListener("submit", (event) => {
-  const form = new FormData(event.target);
-  const name = String(form.get("name")).trim();
-  if (!name) return event.preventDefault();
-  createUser(name, String(form.get("language")));
+setUpUserDialogs({
+  taken: (id) => chats.has(id),
+  current: () => chats.get(current),
+  created: (user) => {
+    chatFor(user.id, user);
+    select(user.id);
+  },
+  removed: (id) => onRemoved({ chat_id: id }),
 });
 
 const input = $("input");
@@ -275,6 +274,6 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
-loadUsers();
+localStorage.removeItem("timbre.sandbox.users"); // users lived in the browser before the server kept them
 render();
 connect();

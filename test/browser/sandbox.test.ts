@@ -1,6 +1,8 @@
 /**
  * The sandbox chat page in a real browser (Debian chromium via playwright-core): two users,
- * one English and one Spanish, complete a coach conversation against the real service.
+ * one English and one Spanish, complete a coach conversation against the real service, with
+ * the level buttons; the Spanish user's chat speaks Spanish; the waiting dot and the unread
+ * badge show together.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
@@ -65,75 +67,108 @@ async function select(chatId: number, name: string): Promise<void> {
 
 const lines = (plan: string, prefix: string) => plan.split("\n").filter((line) => line.startsWith(prefix));
 
-test.skipIf(!hasChromium)("two users, in English and in Spanish, get their training plans through the chat page", async () => {
+/** Sends `text` as a user from elsewhere (another tab, a script): the page only sees what the server pushes. */
+async function sendFromElsewhere(user: { id: number; first_name: string; language_code: string }, text: string): Promise<void> {
+  const answer = await fetch(`${service.url}/sandbox/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user, text }) });
+  expect(answer.status).toBe(200);
+}
+
+/** Taps the button labelled `label` of the last keyboard shown, and waits until it is marked as the choice. */
+async function tap(label: string): Promise<void> {
+  await page.locator("#messages .with-keyboard").last().locator(".key", { hasText: label }).click();
+  await page.locator("#messages .with-keyboard").last().locator(".key", { hasText: `✓ ${label}` }).waitFor({ timeout: STEP_MS });
+}
+
+const keysOfLastKeyboard = () => page.locator("#messages .with-keyboard").last().locator(".key").allTextContents();
+
+test.skipIf(!hasChromium)("two users, in English and in Spanish, get their training plans through the chat page, tapping the level buttons", async () => {
   await page.goto(`${service.url}/sandbox`);
   await page.locator("#connection", { hasText: "online" }).waitFor();
   expect(await page.locator("#empty").isVisible()).toBe(true);
 
-  // Ana, in English.
+  // Ana, in English: the hint describes the coach, the running agent.
   const ana = (chat.ana = await createUser("Ana", "en"));
-  expect(await page.locator("#messages .hint").isVisible()).toBe(true);
+  expect(await page.locator("#messages .hint").textContent()).toStartWith("Say hi to start. The coach, the default agent, asks your goal");
+  expect(await page.locator("html").getAttribute("lang")).toBe("en");
   expect(await say("hi", 1)).toContain("training goal");
   await page.locator("#waiting").waitFor({ state: "visible" });
   expect(await page.locator(`.chat-item[data-chat-id="${ana}"]`).getAttribute("data-waiting")).toBe("true");
   expect(await page.locator("#chat-status").textContent()).toBe("waiting for your answer");
+  expect(await page.locator("#input").getAttribute("placeholder")).toBe("Your answer…");
   expect(await say("run a 10k", 2)).toContain("days per week");
-  expect(await say("3", 3)).toContain("beginner, intermediate or advanced");
 
-  // A second user opens a second chat; Ana answers from elsewhere (another tab), so her plan
-  // arrives while Lucía's chat is open: an unread badge, and her waiting marker goes.
+  // Lucía, created as Español: the page's own strings for her chat are Spanish.
   const lucia = (chat.lucia = await createUser("Lucía", "es"));
   expect(lucia).not.toBe(ana);
-  expect(await page.locator(`.chat-item[data-chat-id="${ana}"] .waiting-dot`).count()).toBe(1);
-  const answer = await fetch(`${service.url}/sandbox/send`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user: { id: ana, first_name: "Ana", language_code: "en" }, text: "beginner" }),
-  });
-  expect(answer.status).toBe(200);
-  const anaBadge = page.locator(`.chat-item[data-chat-id="${ana}"] .badge`);
-  await anaBadge.waitFor({ timeout: STEP_MS });
-  expect(await anaBadge.textContent()).toBe("1");
-  await waitFor(async () => (await page.locator(`.chat-item[data-chat-id="${ana}"]`).getAttribute("data-waiting")) === null, "Ana's waiting marker to go");
+  expect(await page.locator("html").getAttribute("lang")).toBe("es");
+  expect(await page.locator("#messages .hint").textContent()).toStartWith("Saluda para empezar. El entrenador, el agente por defecto");
+  expect(await page.locator("#chat-status").textContent()).toBe("chat privado con el bot · Español");
+  expect(await page.locator("#input").getAttribute("placeholder")).toBe("Mensaje");
+  expect(await page.locator("#remove-user").getAttribute("title")).toBe("Eliminar a Lucía");
+  expect(await page.locator(`.chat-item[data-chat-id="${lucia}"] .preview`).textContent()).toBe("sin mensajes todavía");
+
+  // Ana answers from elsewhere while Lucía's chat is open: her next question arrives unread, and
+  // her chat shows the unread badge and the waiting dot, both at once.
+  await sendFromElsewhere({ id: ana, first_name: "Ana", language_code: "en" }, "3");
+  const anaItem = page.locator(`.chat-item[data-chat-id="${ana}"]`);
+  await anaItem.locator(".badge", { hasText: "1" }).waitFor({ timeout: STEP_MS });
+  await waitFor(async () => (await anaItem.getAttribute("data-waiting")) === "true" && (await anaItem.locator(".preview").textContent())?.includes("beginner, intermediate or advanced"), "Ana's level question in the sidebar");
+  expect(await anaItem.locator(".waiting-dot").isVisible()).toBe(true);
+  expect(await anaItem.locator(".badge").isVisible()).toBe(true);
+  const [dot, badge] = [(await anaItem.locator(".waiting-dot").boundingBox())!, (await anaItem.locator(".badge").boundingBox())!];
+  expect(dot.x + dot.width <= badge.x || badge.x + badge.width <= dot.x).toBe(true); // side by side, neither hides the other
   expect(await page.locator("#messages .hint").isVisible()).toBe(true); // Lucía's chat is still empty
 
-  // Lucía, in Spanish, up to her last question.
+  // Lucía, in Spanish, up to her level question with its buttons.
   expect(await say("hola", 1)).toContain("objetivo");
+  expect(await page.locator("#waiting").textContent()).toContain("El bot espera tu respuesta");
+  expect(await page.locator("#chat-status").textContent()).toBe("esperando tu respuesta");
+  expect(await page.locator("#input").getAttribute("placeholder")).toBe("Tu respuesta…");
   expect(await say("correr 10 km", 2)).toContain("días por semana");
   expect(await say("3 días", 3)).toContain("principiante, intermedio o avanzado");
+  expect(await keysOfLastKeyboard()).toEqual(["Principiante", "Intermedio", "Avanzado"]);
 
-  // Back to Ana: the badge clears and her plan is there; Lucía's chat shows it waits for her.
+  // Back to Ana: the badge clears; she taps her level and the choice is marked, then her plan arrives.
   await select(ana, "Ana");
-  expect(await anaBadge.count()).toBe(0);
+  expect(await anaItem.locator(".badge").count()).toBe(0);
+  expect(await keysOfLastKeyboard()).toEqual(["Beginner", "Intermediate", "Advanced"]);
+  await tap("Beginner");
+  expect(await keysOfLastKeyboard()).toEqual(["✓ Beginner"]);
+  await page.locator("#messages .bubble.bot").nth(3).waitFor({ timeout: STEP_MS });
   const anaTexts = await botTexts();
   expect(anaTexts).toHaveLength(4);
   const anaPlan = anaTexts[3]!;
   expect(lines(anaPlan, "Day ")).toHaveLength(3);
-  expect(anaPlan).toContain("run a 10k");
-  expect(await page.locator("#waiting").isVisible()).toBe(false);
-  expect(await page.locator("#messages .bubble.user .text").allTextContents()).toEqual(["hi", "run a 10k", "3", "beginner"]);
+  expect(anaPlan).toStartWith("Your 3-day-a-week plan (beginner) for: run a 10k");
+  await page.locator("#waiting").waitFor({ state: "hidden" });
+  expect(await page.locator("#messages .bubble.user .text").allTextContents()).toEqual(["hi", "run a 10k", "3"]);
   expect(await page.locator(`.chat-item[data-chat-id="${lucia}"]`).getAttribute("data-waiting")).toBe("true");
+  await page.screenshot({ path: artifactPath("sandbox-plan.png"), animations: "disabled" });
   if (!existsSync(DOCS_SCREENSHOT) || process.env.UPDATE_DOCS_SCREENSHOT === "1") {
     await page.screenshot({ path: DOCS_SCREENSHOT, animations: "disabled" });
   }
 
-  // Lucía's last answer, and her plan in Spanish.
+  // Lucía taps her level, and her plan is in Spanish.
   await select(lucia, "Lucía");
   await page.locator("#waiting").waitFor({ state: "visible" });
-  const luciaPlan = await say("principiante", 4);
+  await tap("Principiante");
+  await page.locator("#messages .bubble.bot").nth(3).waitFor({ timeout: STEP_MS });
+  const luciaPlan = (await botTexts())[3]!;
   expect(lines(luciaPlan, "Día ")).toHaveLength(3);
   expect(luciaPlan).toContain("correr 10 km");
   await page.locator("#waiting").waitFor({ state: "hidden" });
 
-  // A reload rebuilds both chats from the server's history.
+  // A reload rebuilds both chats from the server's history, marked choices included.
   await page.reload();
   await page.locator("#connection", { hasText: "online" }).waitFor();
   await page.locator("#chat-name", { hasText: "Lucía" }).waitFor();
   await waitFor(async () => (await botTexts()).length === 4, "Lucía's messages after a reload");
   expect(lines((await botTexts())[3]!, "Día ")).toHaveLength(3);
+  expect(await keysOfLastKeyboard()).toEqual(["✓ Principiante"]);
   expect(await page.locator(".chat-item").count()).toBe(2);
   await select(ana, "Ana");
-  expect(await page.locator("#messages .bubble.user .text").allTextContents()).toEqual(["hi", "run a 10k", "3", "beginner"]);
+  expect(await page.locator("#messages .bubble.user .text").allTextContents()).toEqual(["hi", "run a 10k", "3"]);
+  expect(await keysOfLastKeyboard()).toEqual(["✓ Beginner"]);
 }, 90_000);
 
 test.skipIf(!hasChromium)("typing… shows when the bot sends a chat action and goes when its message arrives; /cancel is one click", async () => {

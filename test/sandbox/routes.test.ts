@@ -58,11 +58,14 @@ describe("sandbox mode", () => {
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const html = await page.text();
     expect(html).toContain('<link rel="stylesheet" href="/sandbox/page.css">');
-    expect(html).toContain('<script src="/sandbox/page.js" defer></script>');
+    expect(html).toContain('<script type="module" src="/sandbox/page.js"></script>');
 
     for (const [path, type, marker] of [
       ["/sandbox/page.css", "text/css; charset=utf-8", ".bubble"],
       ["/sandbox/page.js", "text/javascript; charset=utf-8", "new EventSource("],
+      ["/sandbox/page-view.js", "text/javascript; charset=utf-8", "export function messageNode("],
+      ["/sandbox/page-users.js", "text/javascript; charset=utf-8", "export function setUpUserDialogs("],
+      ["/sandbox/page-strings.js", "text/javascript; charset=utf-8", "export function agentHint("],
     ] as const) {
       const response = await fetch(`${service.url}${path}`);
       expect(response.status).toBe(200);
@@ -78,6 +81,7 @@ describe("sandbox mode", () => {
     try {
       expect(stream.response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
       await waitFor(() => stream.events[0]?.event === "snapshot", "the snapshot");
+      expect(stream.events[0]!.data.agent).toBe("coach");
 
       const sent = await fetch(`${service.url}/sandbox/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user, text: "hi" }) });
       expect(sent.status).toBe(200);
@@ -125,6 +129,40 @@ describe("sandbox mode", () => {
       expect(chat.waiting).toBeNull();
     } finally {
       again.close();
+    }
+  });
+
+  test("the stream carries a tap's marked keyboard and notice, and users added and removed", async () => {
+    const user = { id: 525_252, first_name: "Ben", language_code: "en" };
+    const stream = await openStream(`${service.url}/sandbox/events`);
+    const post = (path: string, body: unknown, method = "POST") =>
+      fetch(`${service.url}${path}`, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    try {
+      await waitFor(() => stream.events[0]?.event === "snapshot", "the snapshot");
+      expect(await post("/sandbox/users", user)).toEqual({ status: 200, body: { ok: true, user } });
+      await waitFor(() => stream.events.find((e) => e.event === "user" && (e.data.user as { id: number }).id === user.id), "the user event");
+
+      await post("/sandbox/send", { user, text: "hi" });
+      await post("/sandbox/send", { user, text: "get fit" });
+      await post("/sandbox/send", { user, text: "4" });
+      const level = await waitFor(() => stream.events.find((e) => e.event === "message" && (e.data.message as { buttons?: unknown }).buttons), "the level question with its buttons");
+      const question = level.data.message as { message_id: number; buttons: { text: string; callback_data: string }[][] };
+      expect(question.buttons.flat().map((b) => b.text)).toEqual(["Beginner", "Intermediate", "Advanced"]);
+
+      expect((await post("/sandbox/tap", { user, message_id: question.message_id, button: "Advanced" })).status).toBe(200);
+      const edited = await waitFor(() => stream.events.find((e) => e.event === "edited"), "the marked keyboard");
+      expect(edited.data).toEqual({ chat_id: user.id, message: { message_id: question.message_id, side: "bot", text: expect.any(String), date: expect.any(Number), buttons: [[{ text: "✓ Advanced", callback_data: question.buttons[0]![2]!.callback_data }]] } });
+      // The question is closed: a second tap is acknowledged with a notice the page shows.
+      expect((await post("/sandbox/tap", { user, message_id: question.message_id, button: "✓ Advanced" })).status).toBe(200);
+      const notice = await waitFor(() => stream.events.find((e) => e.event === "notice"), "the tap's notice");
+      expect(notice.data).toEqual({ chat_id: user.id, text: expect.stringContaining("no longer open") });
+
+      expect(await post(`/sandbox/users/${user.id}`, {}, "DELETE")).toEqual({ status: 200, body: { ok: true } });
+      await waitFor(() => stream.events.find((e) => e.event === "removed" && e.data.chat_id === user.id), "the removed event");
+      const history = (await (await fetch(`${service.url}/sandbox/history`)).json()) as { chats: { chat_id: number }[] };
+      expect(history.chats.map((c) => c.chat_id)).not.toContain(user.id);
+    } finally {
+      stream.close();
     }
   });
 
