@@ -1,9 +1,8 @@
 import type { Statement } from "bun:sqlite";
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
 import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
-import { countByStatus } from "../db/count-by-status.ts";
 import { outbox, type OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
@@ -12,53 +11,10 @@ import { CallbackAnswers } from "./callback-answers.ts";
 import { sendRow, type SendRow } from "./outbox-send.ts";
 import { splitText } from "./split-text.ts";
 import { TokenBucket } from "./token-bucket.ts";
+import { outboxRows } from "./outbox-rows.ts";
+import type { OutboundMessage, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
 
-interface OutboundBase {
-  chatId: number;
-  runId?: number;
-  updateId?: number;
-}
-
-/** A message to send (the default). */
-export interface OutboundText extends OutboundBase {
-  method?: "sendMessage";
-  text: string;
-  /** sendMessage options besides chat_id and text (parse_mode, reply_markup, message_thread_id...). */
-  options?: Record<string, unknown>;
-}
-
-/** A new inline keyboard for a message already sent (editMessageReplyMarkup), in the chat's order and rate like messages. */
-export interface OutboundMarkupEdit extends OutboundBase {
-  method: "editMessageReplyMarkup";
-  messageId: number;
-  /** The new keyboard; omitted, the keyboard is removed. */
-  replyMarkup?: Record<string, unknown>;
-  /** Other editMessageReplyMarkup options (business_connection_id). */
-  options?: Record<string, unknown>;
-}
-
-export type OutboundMessage = OutboundText | OutboundMarkupEdit;
-
-export interface OutboxSettings {
-  /** Messages a second to one private chat (SEND_RATE_PER_CHAT). */
-  ratePerChat: number;
-  /** Messages a second to one group, supergroup or channel: a negative chat id (SEND_RATE_PER_GROUP, default ratePerChat). */
-  ratePerGroup?: number;
-  /** Messages a second overall (SEND_RATE_GLOBAL). */
-  rateGlobal: number;
-  /** Sends in flight at once (SEND_CONCURRENCY). */
-  concurrency: number;
-  /** Attempts before a message that keeps meeting 5xx or network errors fails (SEND_MAX_ATTEMPTS). */
-  maxAttempts: number;
-  /** First retry delay after a 5xx or network error; doubles each attempt up to backoffCapMs, with jitter. */
-  backoffBaseMs?: number;
-  backoffCapMs?: number;
-}
-
-export type OutboxRow = typeof outbox.$inferSelect;
-
-/** What `Outbox.retry` did: queued the row again, or why not. */
-export type OutboxRetry = { outcome: "queued"; row: OutboxRow } | { outcome: "not_found" } | { outcome: "not_failed"; status: OutboxStatus };
+export type { OutboundMarkupEdit, OutboundMessage, OutboundText, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
 
 interface ChatQueue {
   chatId: number;
@@ -115,6 +71,7 @@ export class Outbox {
   /** A commit's WAL fsync is in flight (see commitThenApply). */
   private committing = false;
   private readonly walSync: WalSync | undefined;
+  private readonly rows: ReturnType<typeof outboxRows>;
   private stopping = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -149,6 +106,7 @@ export class Outbox {
     this.groupIntervalMs = 1000 / (settings.ratePerGroup ?? settings.ratePerChat);
     this.callbackAnswers = new CallbackAnswers({ api, clock, log });
     this.walSync = walSyncFor(db.$client);
+    this.rows = outboxRows(db);
     this.backoffBaseMs = settings.backoffBaseMs ?? 1000;
     this.backoffCapMs = settings.backoffCapMs ?? 30_000;
     // The send path runs once or twice per message: prepared statements, not a query builder.
@@ -469,26 +427,17 @@ export class Outbox {
   }
 
   counts(): Record<OutboxStatus, number> {
-    return countByStatus(this.db, outbox, outbox.status, { queued: 0, sending: 0, sent: 0, failed: 0 });
+    return this.rows.counts();
   }
 
   /** Rows newest first; `beforeId` pages back from there. */
   list(filter: { status?: OutboxStatus; limit: number; beforeId?: number }): OutboxRow[] {
-    const conditions = [filter.status ? eq(outbox.status, filter.status) : undefined, filter.beforeId !== undefined ? lt(outbox.id, filter.beforeId) : undefined].filter(
-      (c) => c !== undefined,
-    );
-    return this.db
-      .select()
-      .from(outbox)
-      .where(conditions.length ? and(...conditions) : undefined)
-      .orderBy(desc(outbox.id))
-      .limit(filter.limit)
-      .all();
+    return this.rows.list(filter);
   }
 
   /** Every row a run led to (its replies, questions and timbre's notices), oldest first (admin: a run's journal). */
   ofRun(runId: number): OutboxRow[] {
-    return this.db.select().from(outbox).where(eq(outbox.runId, runId)).orderBy(outbox.id).all();
+    return this.rows.ofRun(runId);
   }
 
   /**
@@ -516,11 +465,6 @@ export class Outbox {
 
   /** Deletes sent rows older than `olderThanMs`; failed rows are kept twice as long. */
   prune(olderThanMs = 48 * 3_600_000): number {
-    const now = this.clock.now();
-    const sent = this.db.delete(outbox).where(and(eq(outbox.status, "sent"), lt(outbox.updatedAt, now - olderThanMs))).run() as unknown as { changes: number };
-    const failed = this.db.delete(outbox).where(and(eq(outbox.status, "failed"), lt(outbox.updatedAt, now - 2 * olderThanMs))).run() as unknown as {
-      changes: number;
-    };
-    return sent.changes + failed.changes;
+    return this.rows.prune(this.clock.now(), olderThanMs);
   }
 }
