@@ -41,9 +41,17 @@ export function asUpdate(value: unknown): TelegramUpdate | null {
  * build), else "unknown".
  */
 export function updateTypeOf(update: TelegramUpdate): string {
-  const keys = Object.keys(update).filter((key) => key !== "update_id");
-  return keys.find((key) => isUpdateType(key) && isObject(update[key])) ?? keys.find((key) => isObject(update[key])) ?? "unknown";
+  let type = typeOfUpdate.get(update);
+  if (type === undefined) {
+    const keys = Object.keys(update).filter((key) => key !== "update_id");
+    type = keys.find((key) => isUpdateType(key) && isObject(update[key])) ?? keys.find((key) => isObject(update[key])) ?? "unknown";
+    typeOfUpdate.set(update, type);
+  }
+  return type;
 }
+
+/** Each update's type, read once: routing and replying ask for it many times (updates are not changed once stored). */
+const typeOfUpdate = new WeakMap<TelegramUpdate, string>();
 
 /** The object under the update's type field (the Message, the CallbackQuery...), if it is one. */
 export function bodyOf(update: TelegramUpdate): Record<string, unknown> | undefined {
