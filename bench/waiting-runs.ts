@@ -47,11 +47,11 @@ function rssMb(pid: number): { rss: number; peak: number } {
 /**
  * RSS once the process has given back what the burst of requests left (the allocator returns
  * freed pages after some seconds): sampled each second until it has not dropped by 0.5 MB for
- * 5 s, at most 60 s. What remains is what the waiting runs (and caches) hold.
+ * 15 s, at most 90 s. What remains is what the waiting runs (and caches) hold.
  */
 async function settledRss(pid: number): Promise<{ rss: number; peak: number }> {
   let last = rssMb(pid);
-  for (let steady = 0, waited = 0; steady < 5 && waited < 60; waited++) {
+  for (let steady = 0, waited = 0; steady < 15 && waited < 90; waited++) {
     await Bun.sleep(1000);
     const now = rssMb(pid);
     steady = last.rss - now.rss < 0.5 ? steady + 1 : 0;
