@@ -32,6 +32,8 @@ interface Answered {
   outcome: ApiOutcome<{ message_id: number }>;
   /** When the answer arrived: spacing, retry_after and backoff count from here. */
   at: number;
+  /** Its chat has moved on (a commit that wrote its outcome failed; the next writes it again). */
+  applied?: boolean;
 }
 
 /**
@@ -195,9 +197,7 @@ export class Outbox {
     // One durable commit at a time: what arrives meanwhile is taken by the tick that follows it.
     if (this.committing) return;
     try {
-      const answers = this.answered.splice(0);
-      const starting = this.stopping ? [] : this.pickSends();
-      if (answers.length > 0 || starting.length > 0) this.commitThenApply(answers, starting);
+      this.commitThenSend(this.answered.splice(0));
     } catch (error) {
       // The database failed under us; try again shortly rather than stall every chat for good.
       this.log.error("outbox: could not record or start sends; retrying in 1 s", errorFields(error));
@@ -209,18 +209,25 @@ export class Outbox {
 
   /**
    * One commit for the outcomes of every answer since the last tick and the `sending` marks of the
-   * sends about to start, made durable before anything follows: a relaxed commit, then an
-   * fdatasync of the WAL on the thread pool (what synchronous=FULL does inside COMMIT, without
-   * blocking the event loop). Then the answered chats are freed and the sends start.
+   * sends that are due now, the next rows of the chats those answers freed included. It is made
+   * durable before any of these sends starts: a relaxed commit, then an fdatasync of the WAL on
+   * the thread pool (what synchronous=FULL does inside COMMIT, without blocking the event loop).
+   * So a chat's next message goes out only once the previous one's record is on disk, and at most
+   * SEND_CONCURRENCY sent messages are ever without a durable record.
    */
-  private commitThenApply(answers: Answered[], starting: { chat: ChatQueue; row: SendRow }[]): void {
+  private commitThenSend(answers: Answered[]): void {
     const now = this.clock.now();
-    let effects: (() => void)[];
+    let starting: { chat: ChatQueue; row: SendRow }[] = [];
     try {
-      effects = relaxedTransaction(this.db.$client, () => {
-        const recorded = answers.map((answer) => this.record(answer));
+      relaxedTransaction(this.db.$client, () => {
+        for (const answer of answers) {
+          const freeChat = this.record(answer);
+          // A retry after a failed commit only writes the outcome again: its chat moved on already.
+          if (!answer.applied) freeChat();
+          answer.applied = true;
+        }
+        starting = this.stopping ? [] : this.pickSends();
         for (const { row } of starting) this.statements.markSending.run(now, row.id);
-        return recorded;
       });
     } catch (error) {
       this.answered.unshift(...answers);
@@ -228,8 +235,8 @@ export class Outbox {
       for (const { chat } of starting) chat.busy = false;
       throw error;
     }
-    const apply = () => {
-      for (const effect of effects) effect();
+    if (answers.length === 0 && starting.length === 0) return;
+    const send = () => {
       if (this.stopping) {
         // Marked `sending` but never sent: sent on the next start.
         for (const { chat } of starting) chat.busy = false;
@@ -239,21 +246,21 @@ export class Outbox {
       for (const { chat, row } of starting) void this.send(chat, row);
     };
     const synced = this.walSync?.sync();
-    if (!synced) return apply();
+    if (!synced) return send();
     this.committing = true;
     synced
       .catch((error: unknown) => {
         // The commit is in the WAL (it survives kill -9); only a power loss could still lose it.
         this.log.error("outbox: the WAL fsync failed; going on", errorFields(error));
       })
-      .then(apply)
+      .then(send)
       .finally(() => {
         this.committing = false;
         this.schedule();
       });
   }
 
-  /** Writes one answer's outcome (inside recordAnswers' transaction); returns what to do in memory once committed. */
+  /** Writes one answer's outcome (inside commitThenSend's transaction); returns what it does to the chat in memory. */
   private record({ chat, row, outcome, at }: Answered): () => void {
     const ids = { outbox_id: row.id, chat_id: row.chat_id, run_id: row.run_id ?? undefined, update_id: row.update_id ?? undefined };
     const attempts = row.attempts + 1;
@@ -293,7 +300,7 @@ export class Outbox {
   }
 
   /**
-   * A group became a supergroup (inside recordAnswers' transaction): the row and every row queued
+   * A group became a supergroup (inside commitThenSend's transaction): the row and every row queued
    * behind it go to the new chat, in order, and are sent there under its rate. Telegram's answer,
    * with the new id, stays in last_error until the row is sent.
    */
