@@ -12,6 +12,7 @@ import { sendRow, type SendRow } from "./outbox-send.ts";
 import { splitText } from "./split-text.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { outboxRows } from "./outbox-rows.ts";
+import { writeOutcome, type OutcomeDeps } from "./outbox-outcomes.ts";
 import type { OutboundMessage, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
 
 export type { OutboundMarkupEdit, OutboundMessage, OutboundText, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
@@ -53,14 +54,10 @@ interface Answered {
  * (relaxed) before them, on disk before any of these messages goes out, so not even a power loss
  * can make a replayed run send one again.
  *
- * Errors: a 429 pauses the chat it came from for exactly `retry_after` seconds and does not
- * count as an attempt (Telegram's sendMessage 429 names no scope, so other chats go on; the
- * global rate is kept below Telegram's by SEND_RATE_GLOBAL instead). Any HTTP 5xx (whatever its
- * body) and network errors retry with capped exponential backoff and jitter, up to
- * SEND_MAX_ATTEMPTS. A 400 with migrate_to_chat_id (the group became a supergroup) moves the row,
- * and the chat's rows queued behind it, to the new chat, in order, without counting an attempt.
- * Any other error (400 chat not found / message too long, 403 bot blocked, ...) fails the row at
- * once with Telegram's description. A failed row never blocks the chat's later messages.
+ * Errors (outbox-outcomes.ts): a 429 pauses only the chat it came from (Telegram's sendMessage 429
+ * names no scope; the global rate is kept below Telegram's by SEND_RATE_GLOBAL instead); 5xx and
+ * network errors are retried with backoff; a group that became a supergroup takes its rows along;
+ * anything else fails the row at once. A failed row never blocks the chat's later messages.
  */
 export class Outbox {
   private readonly chats = new Map<number, ChatQueue>();
@@ -70,10 +67,11 @@ export class Outbox {
   private timer: { cancel(): void } | undefined;
   private timerAt = Infinity;
   private tickScheduled = false;
-  /** A commit's WAL fsync is in flight (see commitThenApply). */
+  /** A commit's WAL fsync is in flight (see commitThenSend). */
   private committing = false;
   private readonly walSync: WalSync | undefined;
   private readonly rows: ReturnType<typeof outboxRows>;
+  private readonly outcomeDeps: OutcomeDeps;
   private stopping = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -125,6 +123,16 @@ export class Outbox {
       markFailed: sqlite.prepare(`UPDATE outbox SET status = 'failed', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?`),
       moveQueued: sqlite.prepare(`UPDATE outbox SET chat_id = $to, updated_at = $at WHERE chat_id = $from AND status = 'queued'`),
       markMoved: sqlite.prepare(`UPDATE outbox SET status = 'queued', chat_id = $to, next_attempt_at = $at, last_error = $error, updated_at = $at WHERE id = $id`),
+    };
+    this.outcomeDeps = {
+      statements: this.statements,
+      log,
+      maxAttempts: settings.maxAttempts,
+      backoffBaseMs: this.backoffBaseMs,
+      backoffCapMs: this.backoffCapMs,
+      random,
+      intervalFor: (chatId) => this.intervalFor(chatId),
+      ...(metrics ? { metrics } : {}),
     };
   }
 
@@ -262,58 +270,16 @@ export class Outbox {
 
   /** Writes one answer's outcome (inside commitThenSend's transaction); returns what it does to the chat in memory. */
   private record({ chat, row, outcome, at }: Answered): () => void {
-    const ids = { outbox_id: row.id, chat_id: row.chat_id, run_id: row.run_id ?? undefined, update_id: row.update_id ?? undefined };
-    const attempts = row.attempts + 1;
-    let done = true;
-    let notBefore = at + this.intervalFor(row.chat_id);
-    if (outcome.ok) {
-      this.statements.markSent.run(outcome.result.message_id, attempts, at, row.id);
-      this.metrics?.outboxSent.inc();
-    } else if (outcome.code === 429) {
-      // Telegram said how long to wait; that is not a failed attempt.
-      const waitMs = (outcome.retryAfter ?? 1) * 1000;
-      notBefore = Math.max(notBefore, at + waitMs);
-      this.statements.markRetry.run(row.attempts, at + waitMs, outcome.description, at, row.id);
-      this.metrics?.outboxRetries.inc({ reason: "429" });
-      this.log.debug("outbox: rate limited by Telegram, pausing the chat", { ...ids, retry_after: outcome.retryAfter });
-      done = false;
-    } else if ((outcome.code === 0 || outcome.code >= 500) && attempts < this.settings.maxAttempts) {
-      const backoff = Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** (attempts - 1)) * (0.5 + this.random() / 2);
-      notBefore = Math.max(notBefore, at + backoff);
-      this.statements.markRetry.run(attempts, at + backoff, outcome.description, at, row.id);
-      this.metrics?.outboxRetries.inc({ reason: outcome.code === 0 ? "network" : "5xx" });
-      this.log.warn("outbox: send failed, will retry", { ...ids, attempts, retry_in_ms: Math.round(backoff), error: outcome.description });
-      done = false;
-    } else if (outcome.code === 400 && outcome.migrateToChatId !== undefined && outcome.migrateToChatId !== row.chat_id) {
-      return this.moveToSupergroup(chat, row, outcome.migrateToChatId, outcome.description, at);
-    } else {
-      this.statements.markFailed.run(attempts, outcome.description, at, row.id);
-      this.metrics?.outboxFailed.inc();
-      this.log.error("outbox: message failed, not retrying", { ...ids, code: outcome.code, attempts, error: outcome.description });
-    }
+    const change = writeOutcome(this.outcomeDeps, row, outcome, at, chat.ids.length);
     return () => {
-      if (done) chat.ids.shift();
-      chat.notBefore = Math.max(chat.notBefore, notBefore);
       chat.busy = false;
       this.inFlight--;
-    };
-  }
-
-  /**
-   * A group became a supergroup (inside commitThenSend's transaction): the row and every row queued
-   * behind it go to the new chat, in order, and are sent there under its rate. Telegram's answer,
-   * with the new id, stays in last_error until the row is sent.
-   */
-  private moveToSupergroup(chat: ChatQueue, row: SendRow, to: number, description: string, at: number): () => void {
-    this.statements.markMoved.run({ id: row.id, to, error: description, at });
-    this.statements.moveQueued.run({ from: row.chat_id, to, at });
-    this.metrics?.outboxRetries.inc({ reason: "migrated" });
-    this.log.info("outbox: the group became a supergroup; sending its messages there", { outbox_id: row.id, chat_id: row.chat_id, migrate_to_chat_id: to, queued: chat.ids.length });
-    return () => {
-      const moving = chat.ids.splice(0);
-      chat.busy = false;
-      this.inFlight--;
-      for (const id of moving) this.track(to, id, at);
+      if (change.kind === "moved") {
+        for (const id of chat.ids.splice(0)) this.track(change.to, id, at);
+        return;
+      }
+      if (change.kind === "next") chat.ids.shift();
+      chat.notBefore = Math.max(chat.notBefore, change.notBefore);
     };
   }
 
