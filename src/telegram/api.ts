@@ -25,7 +25,9 @@ export interface TelegramApiOptions {
  * failure means depends on the HTTP status as well as the body (a proxy's 502 has no error_code).
  */
 export class TelegramApi {
-  private readonly stopController = new AbortController();
+  /** The calls in flight, each with its own controller: abortAll ends them all. */
+  private readonly inFlight = new Set<AbortController>();
+  private stopped = false;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: TelegramApiOptions) {
@@ -34,16 +36,21 @@ export class TelegramApi {
 
   /** Ends every call in flight at once (a long poll among them); later calls fail fast. */
   abortAll(): void {
-    this.stopController.abort(new Error("timbre is shutting down"));
+    this.stopped = true;
+    const reason = new Error("timbre is shutting down");
+    for (const call of this.inFlight) call.abort(reason);
   }
 
   async call<M extends ApiMethod>(method: M, params: APIMethodParams<M>, extraTimeoutMs = 0): Promise<ApiOutcome<APIMethodReturn<M>>> {
+    if (this.stopped) return { ok: false, code: 0, description: "timbre is shutting down" };
     const limitMs = this.timeoutMs + extraTimeoutMs;
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error(`no answer from Telegram within ${limitMs / 1000} s`)), limitMs);
-    const signal = AbortSignal.any([this.stopController.signal, timeout.signal]);
+    // One controller per call, for its time limit and for shutdown alike: a signal combined with
+    // AbortSignal.any per call cost a few percent of the sender's CPU under load.
+    const controller = new AbortController();
+    this.inFlight.add(controller);
+    const timer = setTimeout(() => controller.abort(new Error(`no answer from Telegram within ${limitMs / 1000} s`)), limitMs);
+    const { signal } = controller;
     try {
-      if (signal.aborted) throw signal.reason;
       const response = await fetch(`${this.options.apiUrl}/bot${this.options.token}/${method}`, { method: "POST", ...(await requestBody(method, params)), signal });
       const outcome = readBotApiAnswer(response.status, response.statusText, await response.text());
       this.options.observe?.(method, outcome.ok ? "ok" : outcome.code === 0 ? "network" : "error");
@@ -54,6 +61,7 @@ export class TelegramApi {
       return { ok: false, code: 0, description: reason instanceof Error ? reason.message : String(reason) };
     } finally {
       clearTimeout(timer);
+      this.inFlight.delete(controller);
     }
   }
 }
