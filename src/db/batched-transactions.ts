@@ -1,9 +1,10 @@
 import type { Database } from "bun:sqlite";
 import { relaxedTransaction } from "./index.ts";
+import { runSync, type Op } from "./op.ts";
 import { isTransientStorageError } from "./storage-error.ts";
 
 interface Pending {
-  fn: () => unknown;
+  fn: () => Op<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -29,8 +30,8 @@ export class BatchedTransactions {
     private readonly onFailure: (error: unknown) => void = () => {},
   ) {}
 
-  /** Runs `fn` (synchronous) in the next shared transaction; resolves with its result after the commit. */
-  run<T>(fn: () => T): Promise<T> {
+  /** Runs `fn`'s operation (synchronous: SQLite's) in the next shared transaction; resolves with its result after the commit. */
+  run<T>(fn: () => Op<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.pending.length === 0) queueMicrotask(() => this.commitPending());
       this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
@@ -62,14 +63,14 @@ export class BatchedTransactions {
 
   /** Alone in its transaction, a function that throws rolls the whole (one-function) transaction back. */
   private runAlone(p: Pending): Outcome {
-    return { ok: true, value: p.fn() };
+    return { ok: true, value: runSync(p.fn()) };
   }
 
   private runInSavepoint(p: Pending): Outcome {
     const sqlite = this.sqlite;
     sqlite.prepare("SAVEPOINT batched").run();
     try {
-      const value = p.fn();
+      const value = runSync(p.fn());
       sqlite.prepare("RELEASE batched").run();
       return { ok: true, value };
     } catch (error) {

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, isNotNull, lt, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
+import { done, runSync, type Op } from "../db/op.ts";
 import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
 import { countByStatus } from "../db/count-by-status.ts";
 import { updates, type UpdateStatus } from "../db/schema.ts";
@@ -214,8 +215,13 @@ export class Inbox {
   }
 
   get(updateId: number): StoredUpdate | undefined {
+    return runSync(this.read(updateId));
+  }
+
+  /** The stored update with its payload (an Op, for the runtime's transactions). */
+  read(updateId: number): Op<StoredUpdate | undefined> {
     const row = this.row(updateId);
-    return row && row.payload !== null ? toStored(row) : undefined;
+    return done(row && row.payload !== null ? toStored(row) : undefined);
   }
 
   row(updateId: number): UpdateRow | undefined {
@@ -225,11 +231,15 @@ export class Inbox {
   setStatus(updateIds: number | number[], status: UpdateStatus, error: string | null = null): void {
     const ids = Array.isArray(updateIds) ? updateIds : [updateIds];
     if (ids.length === 0) return;
-    const at = this.clock.now();
     // The 200 was given when the row was stored; a lost status change is redone after a restart.
-    relaxedTransaction(this.db.$client, () => {
-      for (const id of ids) this.setStatusById.run({ id, status, error, at });
-    });
+    relaxedTransaction(this.db.$client, () => runSync(this.writeStatus(ids, status, error)));
+  }
+
+  /** setStatus inside the caller's transaction (an Op, for the runtime's transactions). */
+  writeStatus(updateIds: number | number[], status: UpdateStatus, error: string | null = null): Op<void> {
+    const at = this.clock.now();
+    for (const id of Array.isArray(updateIds) ? updateIds : [updateIds]) this.setStatusById.run({ id, status, error, at });
+    return done(undefined);
   }
 
   /** Puts a failed update back in the queue; false when it is not failed or its payload is gone. */

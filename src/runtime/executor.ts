@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { BatchedTransactions } from "../db/batched-transactions.ts";
+import { runAsync, runSync } from "../db/op.ts";
 import { chatActionTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Outbox } from "../telegram/outbox.ts";
@@ -114,10 +115,10 @@ export class RunExecutor {
       live.slot ??= await this.slots.acquire(() => typingTo && void this.deps.outbox.typing(typingTo.chatId, typingTo.target));
       // Read with the slot held: cancelled (or stopping) while it waited, the agent never starts.
       if (live.abort.signal.aborted || this.stopping) return;
-      const run = first?.run ?? this.deps.store.runById(runId);
+      const run = first?.run ?? (await runAsync(this.deps.store.runById(runId)));
       if (!run || run.status !== "running") return;
       const update = first?.update ?? (JSON.parse(run.trigger) as TelegramUpdate);
-      const journal: JournalEntry[] = first ? [] : this.deps.store.journal(run.id);
+      const journal: JournalEntry[] = first ? [] : await runAsync(this.deps.store.journal(run.id));
       first = undefined;
       typingTo = { chatId: run.chatId, target: chatActionTargetOf(update) };
       live.execution = new Execution(journal);
@@ -135,7 +136,7 @@ export class RunExecutor {
       update,
       text: textOf(update),
       user: userOf(update),
-      memory: memoOf(() => memoryAtStart(store, run)),
+      memory: memoOf(() => runSync(memoryAtStart(store, run))),
       signal: live.abort.signal,
       execution: live.execution,
       effects,

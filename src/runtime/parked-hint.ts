@@ -1,3 +1,5 @@
+import { runSync, type Op } from "../db/op.ts";
+
 /**
  * Which conversations may have queued (parked) updates: a superset kept in memory, so routing an
  * idle conversation's update skips a query. Only this process parks updates (one database, one
@@ -9,27 +11,27 @@ export class ParkedHint<Row> {
 
   constructor(
     /** Every conversation with queued updates (the table). */
-    private readonly load: () => string[],
+    private readonly load: () => Op<string[]>,
     /** The conversation's oldest queued update (the table). */
-    private readonly oldest: (conversation: string) => Row | undefined,
+    private readonly oldest: (conversation: string) => Op<Row | undefined>,
   ) {
     this.reload();
   }
 
   /** The conversation's oldest queued update, asking the table only when there may be one. */
-  next(conversation: string): Row | undefined {
+  *next(conversation: string): Op<Row | undefined> {
     if (!this.maybe.has(conversation)) return undefined;
-    const row = this.oldest(conversation);
+    const row = yield* this.oldest(conversation);
     if (!row) this.maybe.delete(conversation);
     return row;
   }
 
+  /** Loads the set again from the table (SQLite's synchronous store). */
   reload(): void {
-    this.maybe = new Set(this.load());
+    this.maybe = new Set(runSync(this.load()));
   }
 
   parked(conversation: string): void {
     this.maybe.add(conversation);
   }
-
 }

@@ -1,4 +1,5 @@
 import { Database } from "bun:sqlite";
+import { runAsync, runSync } from "../db/op.ts";
 import { systemClock } from "../clock.ts";
 import { textOf, userOf } from "../ingest/update-fields.ts";
 import { agentContext, type RunEffects } from "./agent-context.ts";
@@ -40,17 +41,17 @@ export async function replayCheck(databasePath: string, agent: Agent): Promise<{
   const sqlite = new Database(databasePath, { readonly: true });
   try {
     const store = prepareRunStore(sqlite);
-    const active = [...store.runsWithStatus("running"), ...store.runsWithStatus("waiting")].sort((a, b) => a.id - b.id);
+    const active = [...(await runAsync(store.runsWithStatus("running"))), ...(await runAsync(store.runsWithStatus("waiting")))].sort((a, b) => a.id - b.id);
     const problems: ReplayProblem[] = [];
     for (const run of active) {
       const update = JSON.parse(run.trigger) as TelegramUpdate;
-      const execution = new Execution(store.journal(run.id), "check");
+      const execution = new Execution(await runAsync(store.journal(run.id)), "check");
       const ctx = agentContext({
         run,
         update,
         text: textOf(update),
         user: userOf(update),
-        memory: () => memoryAtStart(store, run),
+        memory: () => runSync(memoryAtStart(store, run)),
         signal: new AbortController().signal,
         execution,
         effects: noEffects,

@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.ts";
+import type { Op } from "../db/op.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
 import { businessConnectionOf } from "../ingest/update-fields.ts";
 import type { Logger } from "../observability/log.ts";
@@ -28,38 +29,38 @@ export type AfterRoute =
   | { kind: "cancelled"; run: RunRow };
 
 /** The answer settles the question; the run is due to execute again. */
-function answer(deps: RouteWriteDeps, stored: StoredUpdate, run: RunRow, step: StepRow, text: string): void {
+function* answer(deps: RouteWriteDeps, stored: StoredUpdate, run: RunRow, step: StepRow, text: string): Op<void> {
   const now = deps.clock.now();
-  deps.store.settleStep(run.id, step.seq, "answered", now, { text, updateId: stored.updateId });
-  deps.store.setRunStatus(run.id, "running", now);
-  deps.inbox.setStatus(stored.updateId, "done");
+  yield* deps.store.settleStep(run.id, step.seq, "answered", now, { text, updateId: stored.updateId });
+  yield* deps.store.setRunStatus(run.id, "running", now);
+  yield* deps.inbox.writeStatus(stored.updateId, "done");
 }
 
 /** Records what the route does (inside the routing transaction). */
-export function writeRoute(deps: RouteWriteDeps, stored: StoredUpdate, conversation: string, route: Route): AfterRoute {
+export function* writeRoute(deps: RouteWriteDeps, stored: StoredUpdate, conversation: string, route: Route): Op<AfterRoute> {
   const { inbox, records, store } = deps;
   switch (route.kind) {
     case "ignore":
-      inbox.setStatus(stored.updateId, "done");
+      yield* inbox.writeStatus(stored.updateId, "done");
       deps.log.debug("runtime: the update starts nothing", { update_id: stored.updateId, chat_id: stored.chatId, kind: stored.kind, reason: route.reason });
       return { kind: "nothing", processed: true };
     case "cancel":
-      if (route.run) records.end(route.run, "cancelled", null);
-      inbox.setStatus(stored.updateId, "done");
-      records.say(stored, route.run ? "cancelled" : "nothingToCancel", route.run?.id);
+      if (route.run) yield* records.end(route.run, "cancelled", null);
+      yield* inbox.writeStatus(stored.updateId, "done");
+      yield* records.say(stored, route.run ? "cancelled" : "nothingToCancel", route.run?.id);
       return route.run ? { kind: "cancelled", run: route.run } : { kind: "nothing", processed: true };
     case "instant":
-      records.instantReply(stored, route.reply);
+      yield* records.instantReply(stored, route.reply);
       return { kind: "nothing", processed: true };
     case "answer":
-      answer(deps, stored, route.run, route.step, route.text);
+      yield* answer(deps, stored, route.run, route.step, route.text);
       return { kind: "execute", runId: route.run.id, processed: true };
     case "choice": {
-      answer(deps, stored, route.run, route.step, route.choice);
+      yield* answer(deps, stored, route.run, route.step, route.choice);
       const { runId, seq, index, messageId } = route.tap;
       if (messageId !== undefined) {
         const business = businessConnectionOf(stored.update);
-        deps.outbox.enqueue({
+        yield* deps.outbox.enqueueOp({
           method: "editMessageReplyMarkup",
           chatId: route.run.chatId,
           messageId,
@@ -72,15 +73,15 @@ export function writeRoute(deps: RouteWriteDeps, stored: StoredUpdate, conversat
       return { kind: "execute", runId: route.run.id, processed: true };
     }
     case "refused-tap":
-      inbox.setStatus(stored.updateId, "done");
+      yield* inbox.writeStatus(stored.updateId, "done");
       return { kind: "nothing", processed: true };
     case "park":
-      store.park(stored.updateId, conversation, deps.clock.now());
+      yield* store.park(stored.updateId, conversation, deps.clock.now());
       deps.parkedHint.parked(conversation);
-      inbox.setStatus(stored.updateId, "processing");
+      yield* inbox.writeStatus(stored.updateId, "processing");
       return { kind: "nothing", processed: false };
     case "start": {
-      const run = records.create(stored, conversation);
+      const run = yield* records.create(stored, conversation);
       return { kind: "execute", runId: run.id, fresh: { run, update: stored.update }, processed: false };
     }
   }

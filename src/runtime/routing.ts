@@ -1,3 +1,4 @@
+import type { Op } from "../db/op.ts";
 import type { StoredUpdate } from "../ingest/inbox.ts";
 import { isCancel, noRunReasonOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { choiceTapOf, type ChoiceTap } from "./choices.ts";
@@ -26,17 +27,17 @@ export type Route =
 
 /** What routing reads (inside the routing transaction). */
 export interface RouteReads {
-  activeRun(conversation: string): RunRow | undefined;
-  pendingStep(runId: number): StepRow | undefined;
-  hasParked(conversation: string): boolean;
-  runById(runId: number): RunRow | undefined;
-  stepAt(runId: number, seq: number): StepRow | undefined;
+  activeRun(conversation: string): Op<RunRow | undefined>;
+  pendingStep(runId: number): Op<StepRow | undefined>;
+  hasParked(conversation: string): Op<boolean>;
+  runById(runId: number): Op<RunRow | undefined>;
+  stepAt(runId: number, seq: number): Op<StepRow | undefined>;
 }
 
 /** What a tap on one of timbre's question buttons does. */
-function tapRoute(tap: ChoiceTap, conversation: string, reads: RouteReads): Route {
-  const run = reads.runById(tap.runId);
-  const step = run ? reads.stepAt(run.id, tap.seq) : undefined;
+function* tapRoute(tap: ChoiceTap, conversation: string, reads: RouteReads): Op<Route> {
+  const run = yield* reads.runById(tap.runId);
+  const step = run ? yield* reads.stepAt(run.id, tap.seq) : undefined;
   if (!run || step?.kind !== "ask") return { kind: "refused-tap", notice: "questionClosed", tap };
   if (run.conversation !== conversation) return { kind: "refused-tap", notice: "notYourQuestion", tap };
   const choice = (JSON.parse(step.choices ?? "[]") as string[])[tap.index];
@@ -61,34 +62,33 @@ export function instantReplyOf(agent: Agent, stored: StoredUpdate, text: string,
  * would start a run or answer a question; while the conversation is busy they wait their turn, so
  * its messages stay in order.
  */
-export function routeOf(
+export function* routeOf(
   stored: StoredUpdate,
   conversation: string,
   reads: RouteReads,
   instantReply: (text: string) => string | undefined,
   botUsername: string | undefined,
-): Route {
+): Op<Route> {
   // No chat to answer in, a command for another bot, an automatic forward: nothing for the agent.
   const noRun = noRunReasonOf(stored, botUsername);
   if (noRun !== undefined) return { kind: "ignore", reason: noRun };
   const tap = choiceTapOf(stored.update);
-  if (tap) return tapRoute(tap, conversation, reads);
+  if (tap) return yield* tapRoute(tap, conversation, reads);
   const text = textOf(stored.update);
-  const active = reads.activeRun(conversation);
+  const active = yield* reads.activeRun(conversation);
   if (text !== undefined && isCancel(text)) return { kind: "cancel", run: active };
 
   // Asked at most once per update: nothing between here and its last use changes the queue.
   let parked: boolean | undefined;
-  const hasParked = () => (parked ??= reads.hasParked(conversation));
   if (text !== undefined) {
-    const busy = active ? active.status === "running" : hasParked();
+    const busy = active ? active.status === "running" : (parked ??= yield* reads.hasParked(conversation));
     const reply = busy ? undefined : instantReply(text);
     if (reply !== undefined) return { kind: "instant", reply };
   }
   if (active?.status === "waiting" && text !== undefined) {
-    const step = reads.pendingStep(active.id);
+    const step = yield* reads.pendingStep(active.id);
     if (step?.kind === "ask") return { kind: "answer", run: active, step, text };
   }
-  if (active || hasParked()) return { kind: "park" };
+  if (active || (parked ??= yield* reads.hasParked(conversation))) return { kind: "park" };
   return { kind: "start" };
 }

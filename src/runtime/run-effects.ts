@@ -1,4 +1,5 @@
 import type { BatchedTransactions } from "../db/batched-transactions.ts";
+import type { Op } from "../db/op.ts";
 import { replyTargetOf } from "../ingest/update-fields.ts";
 import type { Outbox } from "../telegram/outbox.ts";
 import type { Clock } from "../clock.ts";
@@ -26,26 +27,26 @@ export interface EffectDeps {
 export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate, cancelled: () => boolean): RunEffects {
   const { batched, store, outbox, clock } = deps;
   const target = replyTargetOf(update);
-  const write = <T>(fn: (now: number) => T): Promise<T> =>
-    batched.run(() => {
+  const write = <T>(fn: (now: number) => Op<T>): Promise<T> =>
+    batched.run(function* () {
       if (cancelled()) throw new RunCancelledError();
-      return fn(clock.now());
+      return yield* fn(clock.now());
     });
-  const send = (text: string, options: ReplyOptions) => outbox.enqueue({ chatId: run.chatId, text, options: { ...target, ...options }, runId: run.id, updateId: run.triggerUpdateId });
+  const send = (text: string, options: ReplyOptions) => outbox.enqueueOp({ chatId: run.chatId, text, options: { ...target, ...options }, runId: run.id, updateId: run.triggerUpdateId });
 
   return {
     reply: (seq, text, options) =>
-      write((now) => {
-        store.insertStep({ runId: run.id, seq, kind: "reply", text, state: "done" }, now);
-        send(text, options);
+      write(function* (now) {
+        yield* store.insertStep({ runId: run.id, seq, kind: "reply", text, state: "done" }, now);
+        yield* send(text, options);
       }),
 
     ask: async (seq, question, { timeoutMs, choices, options }) => {
-      const deadlineAt = await write((now) => {
+      const deadlineAt = await write(function* (now) {
         const deadlineAt = now + timeoutMs;
-        store.insertStep({ runId: run.id, seq, kind: "ask", text: question, state: "waiting", deadlineAt, choices: choices ? JSON.stringify(choices) : null, finishedAt: null }, now);
-        store.setRunStatus(run.id, "waiting", now);
-        send(question, choices ? { ...options, reply_markup: choicesKeyboard(run.id, seq, choices) } : options);
+        yield* store.insertStep({ runId: run.id, seq, kind: "ask", text: question, state: "waiting", deadlineAt, choices: choices ? JSON.stringify(choices) : null, finishedAt: null }, now);
+        yield* store.setRunStatus(run.id, "waiting", now);
+        yield* send(question, choices ? { ...options, reply_markup: choicesKeyboard(run.id, seq, choices) } : options);
         return deadlineAt;
       });
       deps.deadlineAdded(deadlineAt);
@@ -70,32 +71,32 @@ export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate
       ),
 
     sleep: async (seq, ms) => {
-      const deadlineAt = await write((now) => {
+      const deadlineAt = await write(function* (now) {
         const deadlineAt = now + ms;
-        store.insertStep({ runId: run.id, seq, kind: "sleep", text: "sleep", state: "waiting", deadlineAt, finishedAt: null }, now);
-        store.setRunStatus(run.id, "waiting", now);
+        yield* store.insertStep({ runId: run.id, seq, kind: "sleep", text: "sleep", state: "waiting", deadlineAt, finishedAt: null }, now);
+        yield* store.setRunStatus(run.id, "waiting", now);
         return deadlineAt;
       });
       deps.deadlineAdded(deadlineAt);
     },
 
     remember: (seq, json) =>
-      write((now) => {
+      write(function* (now) {
         // The first remember of a run keeps what the run started with, so its replays still see that.
-        const before = store.memory(run.conversation);
-        store.keepMemoryBefore(run.id, before === undefined ? "{}" : `{"value":${before}}`);
-        store.insertStep({ runId: run.id, seq, kind: "remember", text: "remember", state: "done", result: json }, now);
-        store.setMemory(run.conversation, json, now);
+        const before = yield* store.memory(run.conversation);
+        yield* store.keepMemoryBefore(run.id, before === undefined ? "{}" : `{"value":${before}}`);
+        yield* store.insertStep({ runId: run.id, seq, kind: "remember", text: "remember", state: "done", result: json }, now);
+        yield* store.setMemory(run.conversation, json, now);
       }),
   };
 }
 
 /** ctx.memory for an execution of `run`: what it started with. */
-export function memoryAtStart(store: RunStore, run: RunRow): unknown {
+export function* memoryAtStart(store: RunStore, run: RunRow): Op<unknown> {
   if (run.memoryBefore !== null) {
     const kept = JSON.parse(run.memoryBefore) as { value?: unknown };
     return kept.value;
   }
-  const current = store.memory(run.conversation);
+  const current = yield* store.memory(run.conversation);
   return current === undefined ? undefined : JSON.parse(current);
 }

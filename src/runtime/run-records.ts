@@ -2,6 +2,7 @@ import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
 import { countByStatus } from "../db/count-by-status.ts";
+import { runSync, type Op } from "../db/op.ts";
 import { runs, runSteps, type RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
 import { replyTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
@@ -30,7 +31,7 @@ export interface RecordsDeps {
   metrics?: Metrics;
   settings: { agentName: string; agentVersion: string };
   /** The conversation's oldest queued update. */
-  nextParked(conversation: string): ParkedRow | undefined;
+  nextParked(conversation: string): Op<ParkedRow | undefined>;
 }
 
 /**
@@ -42,10 +43,10 @@ export class RunRecords {
   constructor(private readonly deps: RecordsDeps) {}
 
   /** Records a new run for `stored`; the caller executes it after the commit. */
-  create(stored: StoredUpdate, conversation: string): RunRow {
+  *create(stored: StoredUpdate, conversation: string): Op<RunRow> {
     const { inbox, store, clock, settings } = this.deps;
-    inbox.setStatus(stored.updateId, "processing");
-    return store.insertRun(
+    yield* inbox.writeStatus(stored.updateId, "processing");
+    return yield* store.insertRun(
       {
         conversation,
         chatId: stored.chatId ?? 0,
@@ -60,17 +61,17 @@ export class RunRecords {
   }
 
   /** Records a run's end; a cancelled run's pending question is cancelled with it. */
-  end(run: RunRow, status: "done" | "failed" | "cancelled", error: string | null): void {
+  *end(run: RunRow, status: "done" | "failed" | "cancelled", error: string | null): Op<void> {
     const { store, inbox, clock } = this.deps;
-    store.endRun(run.id, status, error, clock.now());
-    if (status === "cancelled") store.cancelWaitingSteps(run.id);
-    inbox.setStatus(run.triggerUpdateId, status === "failed" ? "failed" : "done", error);
+    yield* store.endRun(run.id, status, error, clock.now());
+    if (status === "cancelled") yield* store.cancelWaitingSteps(run.id);
+    yield* inbox.writeStatus(run.triggerUpdateId, status === "failed" ? "failed" : "done", error);
   }
 
   /** One of the runtime's own messages, in the user's language, where the update came from. Never to a chat the update does not name. */
-  say(stored: Pick<StoredUpdate, "updateId" | "chatId" | "update">, key: RuntimeText, runId?: number): void {
+  *say(stored: Pick<StoredUpdate, "updateId" | "chatId" | "update">, key: RuntimeText, runId?: number): Op<void> {
     if (stored.chatId === null) return;
-    this.deps.outbox.enqueue({
+    yield* this.deps.outbox.enqueueOp({
       chatId: stored.chatId,
       text: runtimeText(key, userOf(stored.update)?.language_code),
       options: replyTargetOf(stored.update),
@@ -80,9 +81,9 @@ export class RunRecords {
   }
 
   /** Sends the agent's instant reply to `stored` and marks it done. */
-  instantReply(stored: StoredUpdate, reply: string): void {
-    if (stored.chatId !== null) this.deps.outbox.enqueue({ chatId: stored.chatId, text: reply, options: replyTargetOf(stored.update), updateId: stored.updateId });
-    this.deps.inbox.setStatus(stored.updateId, "done");
+  *instantReply(stored: StoredUpdate, reply: string): Op<void> {
+    if (stored.chatId !== null) yield* this.deps.outbox.enqueueOp({ chatId: stored.chatId, text: reply, options: replyTargetOf(stored.update), updateId: stored.updateId });
+    yield* this.deps.inbox.writeStatus(stored.updateId, "done");
   }
 
   /**
@@ -90,19 +91,19 @@ export class RunRecords {
    * replies are sent on the way). Returns the in-memory work for after the commit, which gives
    * the run to execute, if one started.
    */
-  startNextInTransaction(conversation: string, stopping: boolean): () => StartedRun | undefined {
+  *startNextInTransaction(conversation: string, stopping: boolean): Op<() => StartedRun | undefined> {
     const { store, inbox, metrics, log, agent } = this.deps;
     let processed = 0;
     let failed = 0;
     let started: StartedRun | undefined;
     while (!stopping) {
-      const next = this.deps.nextParked(conversation);
-      if (!next || store.activeRun(conversation)) break;
-      store.unpark(next.updateId);
-      const stored = inbox.get(next.updateId);
+      const next = yield* this.deps.nextParked(conversation);
+      if (!next || (yield* store.activeRun(conversation))) break;
+      yield* store.unpark(next.updateId);
+      const stored = yield* inbox.read(next.updateId);
       if (!stored) {
         log.error("runtime: a queued update has no stored payload; skipping it", { update_id: next.updateId, conversation });
-        inbox.setStatus(next.updateId, "failed", "payload missing");
+        yield* inbox.writeStatus(next.updateId, "failed", "payload missing");
         failed++;
         continue;
       }
@@ -112,11 +113,11 @@ export class RunRecords {
           ? undefined
           : instantReplyOf(agent, stored, text, (error) => log.error("runtime: the agent's instantReply threw; routing the text as usual", { update_id: stored.updateId, ...errorFields(error) }));
       if (reply !== undefined) {
-        this.instantReply(stored, reply);
+        yield* this.instantReply(stored, reply);
         processed++;
         continue;
       }
-      started = { run: this.create(stored, conversation), update: stored.update };
+      started = { run: yield* this.create(stored, conversation), update: stored.update };
       break;
     }
     return () => {
@@ -140,7 +141,7 @@ export class RunRecords {
     ].filter((c) => c !== undefined);
     const rows = db.select().from(runs).where(conditions.length ? and(...conditions) : undefined).orderBy(desc(runs.id)).limit(filter.limit).all();
     return rows.map((run) => {
-      const pending = run.status === "waiting" ? store.pendingStep(run.id) : undefined;
+      const pending = run.status === "waiting" ? runSync(store.pendingStep(run.id)) : undefined;
       return { ...run, pendingQuestion: pending?.kind === "ask" ? pending : null };
     });
   }

@@ -1,5 +1,6 @@
 import type { Database, Statement } from "bun:sqlite";
 import { ACTIVE_RUN_STATUSES, type parkedUpdates, type runs, type runSteps, type RunStatus, type StepKind, type StepState } from "../db/schema.ts";
+import { done, type Op } from "../db/op.ts";
 import type { JournalEntry } from "./journal.ts";
 
 export type RunRow = typeof runs.$inferSelect;
@@ -40,8 +41,8 @@ const ENTRY_COLUMNS = `seq, kind, text AS key, state, result, answer, error, att
  * The runtime's SQL on its tables (runs, run_steps, memories, parked_updates), prepared once as
  * raw bun:sqlite statements: every update routed and every step of a run uses several, and
  * Drizzle's prepared queries cost ~4x more per call than the statement they run. The SQL names
- * columns as the schema's Drizzle types do, so rows keep those types. This is the seam another
- * storage engine implements.
+ * columns as the schema's Drizzle types do, so rows keep those types. Each method is an Op
+ * (db/op.ts) that returns at once: this is the seam another storage engine implements.
  */
 export function prepareRunStore(sqlite: Database) {
   const activeRun: Statement<RunRow, [{ conversation: string }]> = sqlite.prepare(
@@ -105,59 +106,63 @@ export function prepareRunStore(sqlite: Database) {
   const unpark: Statement<unknown, [{ updateId: number }]> = sqlite.prepare(`DELETE FROM parked_updates WHERE update_id = $updateId`);
 
   return {
-    activeRun: (conversation: string): RunRow | undefined => activeRun.get({ conversation }) ?? undefined,
-    runById: (id: number): RunRow | undefined => runById.get({ id }) ?? undefined,
-    runsWithStatus: (status: RunStatus): RunRow[] => runsWithStatus.all({ status }),
-    insertRun: (run: NewRun, now: number): RunRow =>
-      insertRun.get({
-        conversation: run.conversation,
-        chatId: run.chatId,
-        userId: run.userId ?? null,
-        agent: run.agent,
-        agentVersion: run.agentVersion ?? null,
-        triggerUpdateId: run.triggerUpdateId,
-        trigger: run.trigger,
-        now,
-      })!,
-    setRunStatus: (id: number, status: RunStatus, now: number) => void setRunStatus.run({ id, status, now }),
-    endRun: (id: number, status: RunStatus, error: string | null, now: number) => void endRun.run({ id, status, error, now }),
+    activeRun: (conversation: string): Op<RunRow | undefined> => done(activeRun.get({ conversation }) ?? undefined),
+    runById: (id: number): Op<RunRow | undefined> => done(runById.get({ id }) ?? undefined),
+    runsWithStatus: (status: RunStatus): Op<RunRow[]> => done(runsWithStatus.all({ status })),
+    insertRun: (run: NewRun, now: number): Op<RunRow> =>
+      done(
+        insertRun.get({
+          conversation: run.conversation,
+          chatId: run.chatId,
+          userId: run.userId ?? null,
+          agent: run.agent,
+          agentVersion: run.agentVersion ?? null,
+          triggerUpdateId: run.triggerUpdateId,
+          trigger: run.trigger,
+          now,
+        })!,
+      ),
+    setRunStatus: (id: number, status: RunStatus, now: number): Op<void> => done(void setRunStatus.run({ id, status, now })),
+    endRun: (id: number, status: RunStatus, error: string | null, now: number): Op<void> => done(void endRun.run({ id, status, error, now })),
     /** Keeps the memory a run started with, the first time it remembers something (later calls change nothing). */
-    keepMemoryBefore: (id: number, memory: string) => void keepMemoryBefore.run({ id, memory }),
+    keepMemoryBefore: (id: number, memory: string): Op<void> => done(void keepMemoryBefore.run({ id, memory })),
 
-    journal: (runId: number): JournalEntry[] => journal.all({ runId }),
-    steps: (runId: number): StepRow[] => steps.all({ runId }),
-    stepAt: (runId: number, seq: number): StepRow | undefined => stepAt.get({ runId, seq }) ?? undefined,
-    pendingStep: (runId: number): StepRow | undefined => pendingStep.get({ runId }) ?? undefined,
-    insertStep: (step: NewStep, now: number) =>
-      void insertStep.run({
-        runId: step.runId,
-        seq: step.seq,
-        kind: step.kind,
-        text: step.text,
-        state: step.state,
-        deadlineAt: step.deadlineAt ?? null,
-        result: step.result ?? null,
-        error: step.error ?? null,
-        attempts: step.attempts ?? null,
-        choices: step.choices ?? null,
-        createdAt: step.startedAt ?? now,
-        answeredAt: step.finishedAt === undefined ? now : step.finishedAt,
-      }),
+    journal: (runId: number): Op<JournalEntry[]> => done(journal.all({ runId })),
+    steps: (runId: number): Op<StepRow[]> => done(steps.all({ runId })),
+    stepAt: (runId: number, seq: number): Op<StepRow | undefined> => done(stepAt.get({ runId, seq }) ?? undefined),
+    pendingStep: (runId: number): Op<StepRow | undefined> => done(pendingStep.get({ runId }) ?? undefined),
+    insertStep: (step: NewStep, now: number): Op<void> =>
+      done(
+        void insertStep.run({
+          runId: step.runId,
+          seq: step.seq,
+          kind: step.kind,
+          text: step.text,
+          state: step.state,
+          deadlineAt: step.deadlineAt ?? null,
+          result: step.result ?? null,
+          error: step.error ?? null,
+          attempts: step.attempts ?? null,
+          choices: step.choices ?? null,
+          createdAt: step.startedAt ?? now,
+          answeredAt: step.finishedAt === undefined ? now : step.finishedAt,
+        }),
+      ),
     /** Settles a waiting question or sleep; false when it was no longer waiting. */
-    settleStep: (runId: number, seq: number, state: StepState, now: number, answer: { text: string; updateId: number } | null = null): boolean =>
-      settleStep.run({ runId, seq, state, now, answer: answer?.text ?? null, answerUpdateId: answer?.updateId ?? null }).changes > 0,
-    cancelWaitingSteps: (runId: number) => void cancelWaitingSteps.run({ runId }),
+    settleStep: (runId: number, seq: number, state: StepState, now: number, answer: { text: string; updateId: number } | null = null): Op<boolean> =>
+      done(settleStep.run({ runId, seq, state, now, answer: answer?.text ?? null, answerUpdateId: answer?.updateId ?? null }).changes > 0),
+    cancelWaitingSteps: (runId: number): Op<void> => done(void cancelWaitingSteps.run({ runId })),
     /** The earliest deadline of a waiting question or sleep. */
-    nextDeadline: (): number | undefined => nextDeadline.get()?.at ?? undefined,
-    dueSteps: (now: number, limit: number) => dueSteps.all({ now, limit }),
+    nextDeadline: (): Op<number | undefined> => done(nextDeadline.get()?.at ?? undefined),
+    dueSteps: (now: number, limit: number): Op<{ runId: number; seq: number; kind: StepKind }[]> => done(dueSteps.all({ now, limit })),
 
-    memory: (conversation: string): string | undefined => memory.get({ conversation })?.value,
-    setMemory: (conversation: string, value: string, now: number) => void setMemory.run({ conversation, value, now }),
+    memory: (conversation: string): Op<string | undefined> => done(memory.get({ conversation })?.value),
+    setMemory: (conversation: string, value: string, now: number): Op<void> => done(void setMemory.run({ conversation, value, now })),
 
-    park: (updateId: number, conversation: string, now: number) => void park.run({ updateId, conversation, now }),
-    nextParked: (conversation: string): ParkedRow | undefined => nextParked.get({ conversation }) ?? undefined,
-    parkedConversations: (): string[] => parkedConversations.all().map((row) => row.conversation),
-    unpark: (updateId: number) => void unpark.run({ updateId }),
+    park: (updateId: number, conversation: string, now: number): Op<void> => done(void park.run({ updateId, conversation, now })),
+    nextParked: (conversation: string): Op<ParkedRow | undefined> => done(nextParked.get({ conversation }) ?? undefined),
+    parkedConversations: (): Op<string[]> => done(parkedConversations.all().map((row) => row.conversation)),
+    unpark: (updateId: number): Op<void> => done(void unpark.run({ updateId })),
   };
 }
 

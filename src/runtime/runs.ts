@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.ts";
 import { BatchedTransactions } from "../db/batched-transactions.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
+import { runSync, type Op } from "../db/op.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
@@ -17,7 +18,7 @@ import { RunExecutor } from "./executor.ts";
 import { ACTIVE, prepareRunStore, type ParkedRow, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
 import { ParkedHint } from "./parked-hint.ts";
 import { writeRoute, type RouteWriteDeps } from "./route-writes.ts";
-import { instantReplyOf, routeOf } from "./routing.ts";
+import { instantReplyOf, routeOf, type RouteReads } from "./routing.ts";
 import { DeadlineTimers } from "./timers.ts";
 
 /** How long a run the database failed under waits before it is replayed. */
@@ -95,7 +96,7 @@ export class Runtime {
       isEnding: (runId) => this.cancelling.has(runId),
       finish: (run, update, outcome, aborted) => this.finish(run, update, outcome, aborted),
     });
-    this.timers = new DeadlineTimers(clock, () => this.store.nextDeadline(), (now) => this.wakeDue(now), (error) =>
+    this.timers = new DeadlineTimers(clock, () => runSync(this.store.nextDeadline()), (now) => this.wakeDue(now), (error) =>
       deps.log[isTransientStorageError(error) ? "warn" : "error"]("runtime: could not wake due questions and sleeps; trying again shortly", errorFields(error)),
     );
   }
@@ -103,7 +104,7 @@ export class Runtime {
   /** Resumes what a previous process left: running runs are replayed, deadlines re-armed, idle conversations start their queued update. */
   start(): void {
     const startedAt = Date.now();
-    const running = this.store.runsWithStatus("running");
+    const running = runSync(this.store.runsWithStatus("running"));
     const resumed = running.map((run) => this.executor.execute(run.id));
     if (running.length > 0) {
       this.deps.log.info("runtime: resuming runs from their journal", { count: running.length });
@@ -112,7 +113,7 @@ export class Runtime {
       });
     }
     this.timers.rearm();
-    for (const conversation of this.store.parkedConversations()) this.startNext(conversation);
+    for (const conversation of runSync(this.store.parkedConversations())) this.startNext(conversation);
   }
 
   /**
@@ -131,10 +132,10 @@ export class Runtime {
     }
   }
 
-  private routeInTransaction(stored: StoredUpdate, routed: { cancelled?: number }): () => void {
+  private *routeInTransaction(stored: StoredUpdate, routed: { cancelled?: number }): Op<() => void> {
     const conversation = conversationOf(stored);
-    const route = routeOf(stored, conversation, this.reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
-    const after = writeRoute(this.routeWrites, stored, conversation, route);
+    const route = yield* routeOf(stored, conversation, this.reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
+    const after = yield* writeRoute(this.routeWrites, stored, conversation, route);
     if (after.kind === "cancelled") {
       routed.cancelled = after.run.id;
       this.cancelling.add(after.run.id);
@@ -150,13 +151,17 @@ export class Runtime {
     };
   }
 
-  private readonly reads = {
+  private readonly reads: RouteReads = {
     activeRun: (conversation: string) => this.store.activeRun(conversation),
     pendingStep: (runId: number) => this.store.pendingStep(runId),
-    hasParked: (conversation: string) => this.parkedHint.next(conversation) !== undefined,
+    hasParked: (conversation: string) => this.hasParked(conversation),
     runById: (runId: number) => this.store.runById(runId),
     stepAt: (runId: number, seq: number) => this.store.stepAt(runId, seq),
   };
+
+  private *hasParked(conversation: string): Op<boolean> {
+    return (yield* this.parkedHint.next(conversation)) !== undefined;
+  }
 
   private instantReply(stored: StoredUpdate, text: string): string | undefined {
     return instantReplyOf(this.deps.agent, stored, text, (error) =>
@@ -166,16 +171,17 @@ export class Runtime {
 
   /** Cancels a run (admin API): ends it and its pending question, tells the user. */
   cancel(runId: number): CancelOutcome {
-    const run = this.store.runById(runId);
+    const run = runSync(this.store.runById(runId));
     if (!run) return { kind: "not_found" };
     if (!ACTIVE.includes(run.status)) return { kind: "not_active", status: run.status };
     const update = JSON.parse(run.trigger) as TelegramUpdate;
-    this.transaction(() => {
-      this.records.end(run, "cancelled", null);
-      this.records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, "cancelled", run.id);
+    const records = this.records;
+    this.transaction(function* () {
+      yield* records.end(run, "cancelled", null);
+      yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, "cancelled", run.id);
     });
     this.afterEnd(run, "cancelled");
-    return { kind: "cancelled", run: this.store.runById(runId)! };
+    return { kind: "cancelled", run: runSync(this.store.runById(runId))! };
   }
 
   /** Starts the conversation's next queued update, if it is idle (one transaction: a crash loses neither). */
@@ -195,11 +201,13 @@ export class Runtime {
     try {
       if (ending.kind === "done") {
         // The end and the start of the conversation's next queued update are one commit.
-        const startNext = await this.batched.run(() => {
+        const { records } = this;
+        const stopping = () => this.stopping;
+        const startNext = await this.batched.run(function* () {
           // Cancelled or stopping while the write waited for its batch: the run is not done.
           if (aborted()) return undefined;
-          this.records.end(run, "done", null);
-          return this.records.startNextInTransaction(run.conversation, this.stopping);
+          yield* records.end(run, "done", null);
+          return yield* records.startNextInTransaction(run.conversation, stopping());
         });
         if (!startNext) return;
         this.deps.metrics?.updatesProcessed.inc();
@@ -211,9 +219,10 @@ export class Runtime {
       } else {
         const { error } = ending;
         this.deps.log.error(ending.log, { ...ids, ...errorFields(error) });
-        this.transaction(() => {
-          this.records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-          this.records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, ending.tell, run.id);
+        const { records } = this;
+        this.transaction(function* () {
+          yield* records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+          yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, ending.tell, run.id);
         });
         this.deps.metrics?.updatesFailed.inc();
         this.afterEnd(run, "failed");
@@ -229,15 +238,18 @@ export class Runtime {
   /** Question timeouts and sleeps due at `now`: settled, then their runs execute again. */
   private wakeDue(now: number): void {
     for (;;) {
-      const due = this.store.dueSteps(now, 500);
+      const { store } = this;
+      const due = runSync(store.dueSteps(now, 500));
       if (due.length === 0) return;
-      const woken = this.transaction(() =>
-        due.filter((step) => {
-          const settled = this.store.settleStep(step.runId, step.seq, step.kind === "ask" ? "timed_out" : "done", now);
-          if (settled) this.store.setRunStatus(step.runId, "running", now);
-          return settled;
-        }),
-      );
+      const woken = this.transaction(function* () {
+        const settled: typeof due = [];
+        for (const step of due) {
+          if (!(yield* store.settleStep(step.runId, step.seq, step.kind === "ask" ? "timed_out" : "done", now))) continue;
+          yield* store.setRunStatus(step.runId, "running", now);
+          settled.push(step);
+        }
+        return settled;
+      });
       for (const step of woken) void this.executor.execute(step.runId);
       if (due.length < 500) return;
     }
@@ -251,7 +263,7 @@ export class Runtime {
     this.deps.clock.setTimeout(() => {
       if (this.stopping || this.executor.isExecuting(runId)) return;
       try {
-        const run = this.store.runById(runId);
+        const run = runSync(this.store.runById(runId));
         if (run?.status === "running") void this.executor.execute(runId);
         else if (run && !ACTIVE.includes(run.status)) this.startNext(run.conversation);
       } catch (error) {
@@ -278,9 +290,9 @@ export class Runtime {
    * Relaxed commits: run state is redone from the journal after a loss, and the outbox's durable
    * commit of its `sending` marks puts the journal on disk before any message it led to goes out.
    */
-  private transaction<T>(fn: () => T, options?: { immediate?: boolean }): T {
+  private transaction<T>(fn: () => Op<T>, options?: { immediate?: boolean }): T {
     try {
-      return relaxedTransaction(this.deps.db.$client, fn, options);
+      return relaxedTransaction(this.deps.db.$client, () => runSync(fn()), options);
     } catch (error) {
       // Rolled back: what it unparked is queued again.
       this.parkedHint.reload();
@@ -308,12 +320,12 @@ export class Runtime {
   }
 
   get(runId: number): RunRow | undefined {
-    return this.store.runById(runId);
+    return runSync(this.store.runById(runId));
   }
 
   /** A run's journal, every step in order (admin). */
   steps(runId: number): StepRow[] {
-    return this.store.steps(runId);
+    return runSync(this.store.steps(runId));
   }
 
   /** Deletes ended runs and their journals older than `olderThanMs`. */

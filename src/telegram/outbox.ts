@@ -2,6 +2,7 @@ import type { Statement } from "bun:sqlite";
 import { and, eq } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
+import { done, runSync, type Op } from "../db/op.ts";
 import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
 import { outbox, type OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -161,6 +162,11 @@ export class Outbox {
    * is over.
    */
   enqueue(message: OutboundMessage): number[] {
+    return runSync(this.enqueueOp(message));
+  }
+
+  /** enqueue as an Op, for the runtime's transactions. */
+  enqueueOp(message: OutboundMessage): Op<number[]> {
     const now = this.clock.now();
     const edit = message.method === "editMessageReplyMarkup";
     const fields = edit ? { ...message.options, ...(message.replyMarkup !== undefined ? { reply_markup: message.replyMarkup } : {}) } : message.options;
@@ -177,7 +183,7 @@ export class Outbox {
     const ids = parts.length > 1 ? this.db.$client.transaction(insertAll)() : insertAll();
     for (const id of ids) this.track(message.chatId, id, now);
     this.schedule();
-    return ids;
+    return done(ids);
   }
 
   private track(chatId: number, id: number, notBefore: number): void {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { BatchedTransactions } from "../../src/db/batched-transactions.ts";
+import { done } from "../../src/db/op.ts";
 import { isTransientStorageError } from "../../src/db/storage-error.ts";
 import { tempDir } from "../helpers.ts";
 
@@ -20,19 +21,20 @@ afterEach(() => {
   dir.cleanup();
 });
 
-const insert = (id: number, text = `note ${id}`) => sqlite.prepare("INSERT INTO notes (id, text) VALUES (?, ?)").run(id, text);
+// Each write is an Op of the synchronous store (db/op.ts), as the runtime's are.
+const insert = (id: number, text = `note ${id}`) => done(sqlite.prepare("INSERT INTO notes (id, text) VALUES (?, ?)").run(id, text));
 const ids = () => sqlite.query<{ id: number }, []>("SELECT id FROM notes ORDER BY id").all().map((r) => r.id);
 
 test("writes handed in during one turn share one commit and resolve, in order, after it", async () => {
   const order: number[] = [];
-  const done = Array.from({ length: 10 }, (_, i) =>
-    batched.run(() => {
+  const written = Array.from({ length: 10 }, (_, i) =>
+    batched.run(function* () {
       insert(i);
       return i;
     }).then((value) => order.push(value)),
   );
   expect(ids()).toEqual([]); // nothing runs before the turn ends
-  await Promise.all(done);
+  await Promise.all(written);
   expect(batched.commits).toBe(1);
   expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   expect(ids()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -45,7 +47,7 @@ test("writes handed in during one turn share one commit and resolve, in order, a
 test("a write that throws has only its own changes undone", async () => {
   const results = await Promise.allSettled([
     batched.run(() => insert(1)),
-    batched.run(() => {
+    batched.run(function* () {
       insert(2);
       throw new Error("changed its mind");
     }),
@@ -59,7 +61,7 @@ test("a write that throws has only its own changes undone", async () => {
 
 test("a lone write that throws commits nothing", async () => {
   await expect(
-    batched.run(() => {
+    batched.run(function* () {
       insert(1);
       throw new Error("no");
     }),

@@ -1,0 +1,55 @@
+/**
+ * A store operation: a generator that returns its result. Logic that reads and writes a store
+ * (routing, the journal, the outbox's rows) is written once as `function*` over `yield*` of such
+ * operations, and runs on either engine (docs/several-instances.md):
+ * - SQLite's operations return without yielding, so `runSync` drives them with no promise and no
+ *   microtask: a transaction stays one synchronous block, which no other code can join.
+ * - PostgreSQL's operations yield their query's promise; `runAsync` awaits it and resumes the
+ *   generator with the result (or throws the error into it).
+ */
+export type Op<T> = Generator<PromiseLike<unknown>, T, unknown>;
+
+/** An operation that is only a value: what a synchronous store's methods return. */
+// eslint-disable-next-line require-yield
+export function* done<T>(value: T): Op<T> {
+  return value;
+}
+
+/** An operation that waits on a promise: what an asynchronous store's methods return. */
+export function* awaited<T>(promise: PromiseLike<T>): Op<T> {
+  return (yield promise) as T;
+}
+
+/** The operation yielded: it was asynchronous, where only synchronous ones may run. */
+export class AsyncOpError extends Error {
+  override name = "AsyncOpError";
+  constructor() {
+    super("an asynchronous store operation was run synchronously (a PostgreSQL operation inside a SQLite transaction?)");
+  }
+}
+
+/** Runs an operation of a synchronous store to its result. */
+export function runSync<T>(op: Op<T>): T {
+  const step = op.next();
+  if (!step.done) {
+    op.return(undefined as T);
+    throw new AsyncOpError();
+  }
+  return step.value;
+}
+
+/** Runs an operation of an asynchronous store, awaiting each query it yields. */
+export async function runAsync<T>(op: Op<T>): Promise<T> {
+  let step = op.next();
+  while (!step.done) {
+    let result: unknown;
+    try {
+      result = await step.value;
+    } catch (error) {
+      step = op.throw(error);
+      continue;
+    }
+    step = op.next(result);
+  }
+  return step.value;
+}
