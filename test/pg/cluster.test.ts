@@ -13,12 +13,12 @@ test("the shared cluster runs with fsync on and hands out fresh, separate databa
   expect(first).not.toBe(second);
   const sql = postgres(first, { max: 1 });
   try {
-    expect((await sql`SHOW fsync`)[0]).toEqual({ fsync: "on" });
-    expect((await sql`SHOW synchronous_commit`)[0]).toEqual({ synchronous_commit: "on" });
+    expect([...(await sql`SHOW fsync`)][0]).toEqual({ fsync: "on" });
+    expect([...(await sql`SHOW synchronous_commit`)][0]).toEqual({ synchronous_commit: "on" });
     await sql`CREATE TABLE t (x int)`;
     const other = postgres(second, { max: 1 });
     try {
-      expect(await other`SELECT to_regclass('t') AS t`).toEqual([{ t: null }]);
+      expect([...(await other`SELECT to_regclass('t') AS t`)]).toEqual([{ t: null }]);
     } finally {
       await other.end();
     }
@@ -30,7 +30,7 @@ test("the shared cluster runs with fsync on and hands out fresh, separate databa
 test("a cluster of its own stops when asked: it no longer accepts connections", async () => {
   const cluster = await startCluster();
   const sql = postgres(cluster.url, { max: 1 });
-  expect(await sql`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+  expect([...(await sql`SELECT 1 AS one`)]).toEqual([{ one: 1 }]);
   await sql.end();
   await cluster.stop();
   const after = postgres(cluster.url, { max: 1, connect_timeout: 2 });
@@ -47,7 +47,7 @@ test("a test process killed with kill -9 leaves no server behind", async () => {
   const { value } = await reader.read();
   const { url } = JSON.parse(new TextDecoder().decode(value)) as { url: string };
   const sql = postgres(url, { max: 1, connect_timeout: 2 });
-  expect(await sql`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+  expect([...(await sql`SELECT 1 AS one`)]).toEqual([{ one: 1 }]);
   await sql.end();
   child.kill(9);
   await child.exited;

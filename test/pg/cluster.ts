@@ -6,14 +6,14 @@
  * the last file, whether tests passed or failed. When PostgreSQL cannot start, the test fails
  * with the reason: nothing here skips.
  */
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { removeAtEndOfRun } from "../end-of-run.ts";
 
 export interface PgCluster {
-  /** The maintenance database `postgres` as the superuser `timbre` (trust authentication, TCP on 127.0.0.1). */
+  /** The maintenance database `postgres` as the superuser `timbre` with its password (TCP on 127.0.0.1). */
   url: string;
   port: number;
   /** Creates an empty database named after `name` plus a number unique in this run; resolves to its URL. */
@@ -29,6 +29,8 @@ const PORT_ATTEMPTS = 3;
 const PG_CTL_WAIT_SECONDS = 60;
 /** Three instances with their pools, per test database, plus the tests' own clients. */
 const MAX_CONNECTIONS = 300;
+/** The superuser's password: TCP logins use SCRAM as in production, so a wrong password is refused. */
+export const CLUSTER_PASSWORD = "timbre-test-password";
 
 /** The newest installed major version's bin folder. */
 export function postgresBinDir(): string {
@@ -111,8 +113,15 @@ export async function startCluster(): Promise<PgCluster> {
   const data = join(dir, "data");
   const log = join(dir, "server.log");
 
+  const passwordFile = join(dir, "password");
+  writeFileSync(passwordFile, `${CLUSTER_PASSWORD}\n`);
+  if (identity) chownSync(passwordFile, identity.uid, identity.gid);
   // --no-sync only skips syncing initdb's template files; the server itself runs with fsync on.
-  const init = await run([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "timbre", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], identity, dir);
+  const init = await run(
+    [join(bin, "initdb"), "-D", data, "-U", "timbre", `--pwfile=${passwordFile}`, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+    identity,
+    dir,
+  );
   if (init.code !== 0) throw new Error(`initdb failed (exit ${init.code}): ${init.output}`);
 
   let port = 0;
@@ -135,7 +144,7 @@ export async function startCluster(): Promise<PgCluster> {
   }
   startWatchdog(bin, dir, identity);
 
-  const url = `postgres://timbre@127.0.0.1:${port}/postgres`;
+  const url = `postgres://timbre:${CLUSTER_PASSWORD}@127.0.0.1:${port}/postgres`;
   const admin = postgres(url, { max: 1, onnotice: () => {} });
   let stopped: Promise<void> | undefined;
   const cluster: PgCluster = {
@@ -145,7 +154,7 @@ export async function startCluster(): Promise<PgCluster> {
       const base = name.toLowerCase().replace(/[^a-z0-9_]+/g, "_").slice(0, 40);
       const database = `${base}_${++databaseCount}`;
       await admin.unsafe(`CREATE DATABASE "${database}"`);
-      return `postgres://timbre@127.0.0.1:${port}/${database}`;
+      return `postgres://timbre:${CLUSTER_PASSWORD}@127.0.0.1:${port}/${database}`;
     },
     stop() {
       stopped ??= (async () => {
