@@ -2,6 +2,8 @@ import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
+import { openPostgres } from "../../src/db/pg/index.ts";
+import { migrationJournal } from "../../src/db/pg/migrations.generated.ts";
 import { tempDir, waitFor } from "../helpers.ts";
 import { freshDatabase, sharedCluster, startCluster } from "./cluster.ts";
 
@@ -25,6 +27,27 @@ test("the shared cluster runs with fsync on and hands out fresh, separate databa
   } finally {
     await sql.end();
   }
+});
+
+test("a migrated database has every table and its migrations recorded, and is a copy of its own", async () => {
+  const first = await freshDatabase("cluster migrated", { migrated: true });
+  const second = await freshDatabase("cluster migrated", { migrated: true });
+  const sql = postgres(first, { max: 1 });
+  try {
+    expect([...(await sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`)]).toEqual([{ n: migrationJournal.entries.length }]);
+    await sql`INSERT INTO settings (key, value) VALUES ('only', 'here')`;
+  } finally {
+    await sql.end();
+  }
+  const other = postgres(second, { max: 1 });
+  try {
+    expect([...(await other`SELECT count(*)::int AS n FROM settings`)]).toEqual([{ n: 0 }]);
+  } finally {
+    await other.end();
+  }
+  // Opening it finds nothing left to apply.
+  const open = await openPostgres(second);
+  await open.close();
 });
 
 test("a cluster of its own stops when asked: it no longer accepts connections", async () => {

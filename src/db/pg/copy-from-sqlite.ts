@@ -35,6 +35,8 @@ export class TargetNotEmptyError extends Error {
 
 /** Rows per INSERT, kept under PostgreSQL's 65,535 parameters a statement. */
 const PARAMETERS_PER_INSERT = 30_000;
+/** Text held in memory per INSERT at most (payloads run up to 1 MiB each): a big table streams through. */
+const CHARACTERS_PER_INSERT = 16 * 1024 * 1024;
 
 function schemaTables<T>(schema: Record<string, unknown>, kind: new (...args: never[]) => T): T[] {
   return Object.values(schema).filter((value): value is T => is(value, kind as never));
@@ -97,16 +99,19 @@ export async function copySqliteToPostgres(sqlite: Database, sql: Sql): Promise<
         const select = sqlite.query<Record<string, unknown>, []>(`SELECT ${table.columns.map(quote).join(", ")} FROM ${quote(table.name)}`);
         const batchSize = Math.max(1, Math.floor(PARAMETERS_PER_INSERT / table.columns.length));
         let batch: Record<string, unknown>[] = [];
+        let characters = 0;
         let rows = 0;
         const flush = async () => {
           if (batch.length === 0) return;
           await tx`INSERT INTO ${tx(table.name)} ${tx(batch as Record<string, string | number | null>[], table.columns)}`;
           rows += batch.length;
           batch = [];
+          characters = 0;
         };
         for (const row of select.iterate()) {
           batch.push(row);
-          if (batch.length >= batchSize) await flush();
+          for (const value of Object.values(row)) if (typeof value === "string") characters += value.length;
+          if (batch.length >= batchSize || characters >= CHARACTERS_PER_INSERT) await flush();
         }
         await flush();
         const [check] = await tx.unsafe<{ n: number }[]>(`SELECT count(*)::int8 AS n FROM ${quote(table.name)}`);
