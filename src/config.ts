@@ -25,6 +25,8 @@ export interface Config {
   port: number;
   /** Absolute path of the SQLite file. */
   databasePath: string;
+  /** DATABASE_URL: a postgres:// URL to keep everything in PostgreSQL instead of SQLite; undefined: SQLite. */
+  databaseUrl: string | undefined;
   adminToken: string | undefined;
   /** A built-in agent's name, or the absolute path of an agent module (loaded by agents/load-agent.ts). */
   agent: AgentName | string;
@@ -146,6 +148,25 @@ function publicUrl(env: Env): string | undefined {
   return raw.replace(/\/+$/, "");
 }
 
+function databaseUrl(env: Env): string | undefined {
+  const raw = read(env, "DATABASE_URL");
+  if (raw === undefined) return undefined;
+  const allowed = "expected a PostgreSQL URL such as postgres://timbre:password@db.example.com:5432/timbre";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail("DATABASE_URL", "<hidden>", allowed);
+  }
+  // The password is a secret: the value is shown without it, and not at all when it has no
+  // user:password@host part where the password could be found and hidden.
+  if (url.password) url.password = "***";
+  const shown = raw.includes("//") ? url.toString() : "<hidden>";
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") fail("DATABASE_URL", shown, allowed);
+  if (url.hostname === "" && !url.searchParams.has("host")) fail("DATABASE_URL", shown, `${allowed} (it names no host)`);
+  return raw;
+}
+
 function apiUrl(env: Env, token: string | undefined): string {
   const raw = read(env, "TELEGRAM_API_URL");
   if (raw === undefined) return DEFAULT_API_URL;
@@ -254,6 +275,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host,
     port: integer(env, "PORT", 8080, 0, 65535),
     databasePath: databasePath === ":memory:" ? databasePath : resolve(cwd, databasePath),
+    databaseUrl: databaseUrl(env),
     adminToken: read(env, "ADMIN_TOKEN"),
     agent: agent(env, cwd),
     maxConcurrency: integer(env, "MAX_CONCURRENCY", 32, 1, 10_000),

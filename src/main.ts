@@ -3,6 +3,7 @@ import { HEALTHCHECK_USAGE, runHealthcheck } from "./cli/healthcheck.ts";
 import { EXIT_USAGE, parseWebhookArgs, runWebhookCommand, WEBHOOK_USAGE } from "./cli/webhook.ts";
 import { agentTypes } from "./cli/agent-types.generated.ts";
 import { REPLAY_CHECK_USAGE, runReplayCheck } from "./cli/replay-check.ts";
+import { migrateToPostgresCommand } from "./cli/migrate-to-postgres.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DatabaseError } from "./db/index.ts";
 import { BackupError, backupFile } from "./db/backup.ts";
@@ -28,6 +29,9 @@ Usage:
                          deleteWebhook (pending updates kept unless --drop-pending)
   timbre backup PATH     write an online backup of DATABASE_PATH to the new file PATH (VACUUM INTO;
                          safe while timbre runs; never replaces a file)
+  timbre migrate-to-postgres
+                         copy every table of DATABASE_PATH into the empty PostgreSQL database at
+                         DATABASE_URL, in one transaction; stop the timbre serving DATABASE_PATH first
   timbre healthcheck     GET /healthz of the running server (HOST, PORT, TLS_CERT_PATH); exit 0 on 200,
                          else 1 (the container image's HEALTHCHECK: it has no curl)
   timbre --help          this help
@@ -43,6 +47,7 @@ Environment (see README.md for details):
   WEBHOOK_SECRET         1-256 chars of A-Z a-z 0-9 _ -; default: generated once, kept in the database
   HOST / PORT            listen address (default 0.0.0.0 / 8080; the sandbox: 127.0.0.1)
   DATABASE_PATH          SQLite file (default ./data/timbre.db); one running timbre per file
+  DATABASE_URL           postgres://user:password@host:5432/database (the target of migrate-to-postgres)
   ADMIN_TOKEN            bearer token for /admin/*
   AGENT                  coach (default), echo, llm, or the path of an agent module (./bot.ts, /srv/bot/index.js)
   LLM_BASE_URL           AGENT=llm: OpenAI-compatible API root (default https://api.openai.com/v1)
@@ -162,6 +167,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     const env = rest.length === 1 ? { ...process.env, AGENT: rest[0] } : process.env;
     return runReplayCheck(loadConfig(env), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   }
+  if (command === "migrate-to-postgres") return migrateToPostgresCommand(rest, () => loadConfig(), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   if (command === "types") {
     if (rest.length === 1 && (rest[0] === "--help" || rest[0] === "-h")) {
       process.stdout.write(TYPES_USAGE);

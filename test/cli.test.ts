@@ -44,7 +44,7 @@ describe("timbre --help and --version", () => {
   test("--help lists the commands and the environment, exit 0", async () => {
     const run = await timbre(["--help"]);
     expect(run.code).toBe(0);
-    for (const word of ["webhook info", "webhook set", "webhook delete", "--drop-pending", "--url", "TELEGRAM_BOT_TOKEN", "BOT_MODE", "PUBLIC_URL", "ADMIN_TOKEN", "timbre ./bot.ts", "timbre types > timbre.d.ts", "the path of an agent module"]) {
+    for (const word of ["webhook info", "webhook set", "webhook delete", "--drop-pending", "--url", "TELEGRAM_BOT_TOKEN", "BOT_MODE", "PUBLIC_URL", "ADMIN_TOKEN", "timbre ./bot.ts", "timbre types > timbre.d.ts", "the path of an agent module", "timbre migrate-to-postgres", "DATABASE_URL"]) {
       expect(run.stdout).toContain(word);
     }
   });
@@ -60,6 +60,13 @@ describe("timbre --help and --version", () => {
     const run = await timbre(["types", "--help"]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("timbre types > timbre.d.ts");
+  });
+
+  test("migrate-to-postgres --help prints its usage, exit 0, with no environment needed", async () => {
+    const run = await timbre(["migrate-to-postgres", "--help"], { AGENT: "./no-such-bot.ts" });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toStartWith("usage: timbre migrate-to-postgres\n");
+    expect(run.stdout).toContain("DATABASE_URL");
   });
 
   test("webhook --help prints the webhook usage, exit 0", async () => {
@@ -79,6 +86,7 @@ describe("usage errors: one line, exit 2", () => {
     [["webhook", "delete", "--force"], "--force"],
     [["webhook", "set", "--url"], "--url needs a value"],
     [["types", "--out", "x.d.ts"], "takes no arguments"],
+    [["migrate-to-postgres", "now"], "takes no arguments"],
     [["./bot.ts", "extra"], "after the agent module ./bot.ts"],
   ];
   for (const [args, mention] of cases) {

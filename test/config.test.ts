@@ -155,3 +155,24 @@ test("the service refuses to start on a bad value with one line and exit code 1"
   expect(stderr).toBe('timbre: BOT_MODE="hook" is invalid: expected one of webhook, polling\n');
   expect(stdout).toBe("");
 });
+
+describe("DATABASE_URL", () => {
+  test("unset is SQLite; a postgres:// or postgresql:// URL is taken as it is", () => {
+    expect(loadConfig({}, "/srv").databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: "" }, "/srv").databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: "postgres://timbre:s3cret@db:5432/timbre" }, "/srv").databaseUrl).toBe("postgres://timbre:s3cret@db:5432/timbre");
+    expect(loadConfig({ DATABASE_URL: "postgresql://db/timbre?sslmode=require" }, "/srv").databaseUrl).toBe("postgresql://db/timbre?sslmode=require");
+    expect(loadConfig({ DATABASE_URL: "postgres:///timbre?host=/var/run/postgresql" }, "/srv").databaseUrl).toBe("postgres:///timbre?host=/var/run/postgresql");
+  });
+
+  test("anything else is refused with the password hidden", () => {
+    expect(errorOf({ DATABASE_URL: "mysql://root:s3cret@db/timbre" })).toBe(
+      'DATABASE_URL="mysql://root:***@db/timbre" is invalid: expected a PostgreSQL URL such as postgres://timbre:password@db.example.com:5432/timbre',
+    );
+    expect(errorOf({ DATABASE_URL: "db.example.com:5432" })).toContain("DATABASE_URL=");
+    expect(errorOf({ DATABASE_URL: "timbre:s3cret@db" })).toBe(
+      'DATABASE_URL="<hidden>" is invalid: expected a PostgreSQL URL such as postgres://timbre:password@db.example.com:5432/timbre',
+    );
+    expect(errorOf({ DATABASE_URL: "postgres:///timbre" })).toMatch(/it names no host/);
+  });
+});

@@ -1,7 +1,12 @@
 import { afterAll, setDefaultTimeout } from "bun:test";
 import { removeEndOfRunPaths } from "./end-of-run.ts";
+import { stopAllClusters } from "./pg/cluster.ts";
 
 setDefaultTimeout(60_000);
 
-// A hook in the preload runs once, after the last test file.
-afterAll(removeEndOfRunPaths);
+// A hook in the preload runs once, after the last test file: PostgreSQL servers stop before
+// their folders are removed.
+afterAll(async () => {
+  await stopAllClusters();
+  removeEndOfRunPaths();
+});

@@ -1,8 +1,8 @@
 import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
-import { createHash } from "node:crypto";
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { embeddedMigrations } from "./embedded-migrations.ts";
 import { migrationFiles, migrationJournal } from "./migrations.generated.ts";
 import { closeWalSync } from "./wal-sync.ts";
 import * as schema from "./schema.ts";
@@ -18,20 +18,6 @@ export interface OpenDatabase {
 /** The database could not be opened or migrated; the message says what to fix. */
 export class DatabaseError extends Error {
   override name = "DatabaseError";
-}
-
-/** The same list drizzle's folder migrator builds, from the migrations embedded at build time. */
-function embeddedMigrations() {
-  return migrationJournal.entries.map((entry) => {
-    const file = migrationFiles.find((f) => f.tag === entry.tag);
-    if (!file) throw new DatabaseError(`migration ${entry.tag} is in the journal but not embedded; run bun run db:generate`);
-    return {
-      sql: file.sql.split("--> statement-breakpoint"),
-      bps: entry.breakpoints,
-      folderMillis: entry.when,
-      hash: createHash("sha256").update(file.sql).digest("hex"),
-    };
-  });
 }
 
 /**
@@ -81,7 +67,7 @@ export function openDatabase(path: string): OpenDatabase {
   }
   const db = drizzle({ client: sqlite, schema }) as Db;
   try {
-    (db as unknown as Migratable).dialect.migrate(embeddedMigrations(), (db as unknown as Migratable).session, {
+    (db as unknown as Migratable).dialect.migrate(embeddedMigrations({ journal: migrationJournal, files: migrationFiles }), (db as unknown as Migratable).session, {
       migrationsFolder: "(embedded)",
     });
   } catch (error) {

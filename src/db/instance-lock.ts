@@ -13,6 +13,13 @@ import { dirname } from "node:path";
 /** Another process holds the lock; the message is the one line printed before exiting. */
 export class InstanceLockError extends Error {
   override name = "InstanceLockError";
+  constructor(
+    message: string,
+    /** When another timbre holds the lock: the pid it wrote ("unknown" in the instant before it did). */
+    readonly holderPid?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface InstanceLock {
@@ -91,8 +98,10 @@ export function holdInstanceLock(databasePath: string): InstanceLock {
     if (errno !== c.wouldBlock) {
       throw new InstanceLockError(`DATABASE_PATH=${JSON.stringify(databasePath)}: could not lock ${path} (flock errno ${errno}); is the folder on a file system without locks?`);
     }
+    const pid = holderPid(path);
     throw new InstanceLockError(
-      `DATABASE_PATH=${JSON.stringify(databasePath)} is in use by another timbre (pid ${holderPid(path)}): one database serves one instance; stop that one first or give this one its own DATABASE_PATH`,
+      `DATABASE_PATH=${JSON.stringify(databasePath)} is in use by another timbre (pid ${pid}): one database serves one instance; stop that one first or give this one its own DATABASE_PATH`,
+      pid,
     );
   }
   ftruncateSync(fd, 0);

@@ -67,7 +67,7 @@ test("continuation lines and comments are read as the builder reads them", () =>
 
 test(".dockerignore sends only what `bun run build` reads, and never tokens or databases", () => {
   const ignored = ignoreMatcher(readFileSync(join(ROOT, ".dockerignore"), "utf8"));
-  for (const kept of ["package.json", "bun.lock", "tsconfig.json", "src/main.ts", "src/sandbox/page.html", "scripts/build.ts", "drizzle/meta/_journal.json", "drizzle/0000_init.sql"]) {
+  for (const kept of ["package.json", "bun.lock", "tsconfig.json", "src/main.ts", "src/sandbox/page.html", "scripts/build.ts", "drizzle/meta/_journal.json", "drizzle/0000_init.sql", "drizzle-pg/meta/_journal.json", "drizzle-pg/0000_init.sql"]) {
     expect({ path: kept, ignored: ignored(kept) }).toEqual({ path: kept, ignored: false });
   }
   for (const left of [".git/HEAD", "node_modules/elysia/package.json", "dist/timbre", "data/timbre.db", ".env", "src/.env", "src/x.db", "src/x.db-wal", "test/helpers.ts", "docs/deploy.md", "README.md", "fly.toml", "compose.yaml"]) {
