@@ -1,0 +1,79 @@
+import { runAsync, type Op } from "../op.ts";
+import type { PgSession } from "./session.ts";
+
+interface Pending {
+  fn: () => Op<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * BatchedTransactions (db/batched-transactions.ts) on PostgreSQL: the operations handed in
+ * before the next microtask share one transaction and one commit, each inside its own savepoint
+ * so that one that throws has only its own writes undone; a failed commit fails them all. One
+ * batch is in flight at a time; the next collects meanwhile, so a burst costs few round trips.
+ */
+export class PgBatchedTransactions {
+  private pending: Pending[] = [];
+  private inFlight: Promise<void> | undefined;
+  /** Commits made (shows the batching at work). */
+  commits = 0;
+
+  constructor(
+    private readonly session: PgSession,
+    /** A batch failed with nothing of it committed (caches of what it wrote are stale). */
+    private readonly onFailure: (error: unknown) => void = () => {},
+  ) {}
+
+  run<T>(fn: () => Op<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.pending.length === 0 && !this.inFlight) queueMicrotask(() => void this.commitPending());
+      this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  /** Resolves once every operation handed in so far has committed or failed. */
+  async settle(): Promise<void> {
+    while (this.inFlight || this.pending.length > 0) await (this.inFlight ?? Promise.resolve());
+  }
+
+  private async commitPending(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    let finished!: () => void;
+    this.inFlight = new Promise((resolve) => (finished = resolve));
+    try {
+      let outcomes: Outcome[];
+      try {
+        outcomes = await this.session.begin(async () => {
+          if (batch.length === 1) return [{ ok: true, value: await runAsync(batch[0]!.fn()) } as Outcome];
+          const results: Outcome[] = [];
+          for (const p of batch) {
+            try {
+              results.push({ ok: true, value: await this.session.savepoint(() => runAsync(p.fn())) });
+            } catch (error) {
+              results.push({ ok: false, error });
+            }
+          }
+          return results;
+        });
+        this.commits++;
+      } catch (error) {
+        this.onFailure(error);
+        for (const p of batch) p.reject(error);
+        return;
+      }
+      batch.forEach((p, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) p.resolve(outcome.value);
+        else p.reject(outcome.error);
+      });
+    } finally {
+      this.inFlight = undefined;
+      finished();
+      if (this.pending.length > 0) void this.commitPending();
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { PgSession } from "../db/pg/session.ts";
+import { awaited, type Op } from "../db/op.ts";
+import type { RunStatus, StepKind, StepState } from "../db/schema.ts";
+import type { JournalEntry } from "./journal.ts";
+import type { NewRun, NewStep, ParkedRow, RunRow, RunStore, StepRow } from "./run-store.ts";
+
+/** Every column of `runs`, named as RunRow names them (quoted: PostgreSQL folds bare names to lower case). */
+const RUN_COLUMNS = `id, conversation, chat_id AS "chatId", user_id AS "userId", agent, agent_version AS "agentVersion", status,
+  trigger_update_id AS "triggerUpdateId", trigger, error, memory_before AS "memoryBefore", created_at AS "createdAt", updated_at AS "updatedAt", ended_at AS "endedAt"`;
+const STEP_COLUMNS = `run_id AS "runId", seq, kind, text, state, answer, answer_update_id AS "answerUpdateId", deadline_at AS "deadlineAt",
+  result, error, attempts, choices, created_at AS "createdAt", answered_at AS "answeredAt"`;
+const ENTRY_COLUMNS = `seq, kind, text AS key, state, result, answer, error, attempts`;
+
+/**
+ * The run store on PostgreSQL: the same operations as run-store.ts, each one round trip on the
+ * session's connection (the batch's transaction when it runs in one). The SQL is run-store.ts's,
+ * with numbered parameters.
+ */
+export function pgRunStore(session: PgSession): RunStore {
+  function* rows<T>(text: string, params: unknown[] = []): Op<T[]> {
+    return (yield session.client.unsafe(text, params as never[])) as unknown as T[];
+  }
+  function* first<T>(text: string, params: unknown[] = []): Op<T | undefined> {
+    return (yield* rows<T>(text, params))[0];
+  }
+  function* count(text: string, params: unknown[]): Op<number> {
+    const result = (yield session.client.unsafe(text, params as never[])) as unknown as { count: number };
+    return result.count;
+  }
+  function* run(text: string, params: unknown[]): Op<void> {
+    yield* awaited(session.client.unsafe(text, params as never[]));
+  }
+
+  return {
+    activeRun: (conversation: string) => first<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE conversation = $1 AND status IN ('running', 'waiting') LIMIT 1`, [conversation]),
+    runById: (id: number) => first<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id]),
+    runsWithStatus: (status: RunStatus) => rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = $1 ORDER BY id`, [status]),
+    *insertRun(run: NewRun, now: number): Op<RunRow> {
+      const inserted = yield* first<RunRow>(
+        `INSERT INTO runs (conversation, chat_id, user_id, agent, agent_version, status, trigger_update_id, trigger, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $8) RETURNING ${RUN_COLUMNS}`,
+        [run.conversation, run.chatId, run.userId ?? null, run.agent, run.agentVersion ?? null, run.triggerUpdateId, run.trigger, now],
+      );
+      return inserted!;
+    },
+    setRunStatus: (id: number, status: RunStatus, now: number) => run(`UPDATE runs SET status = $2, updated_at = $3 WHERE id = $1`, [id, status, now]),
+    endRun: (id: number, status: RunStatus, error: string | null, now: number) =>
+      run(`UPDATE runs SET status = $2, error = $3, updated_at = $4, ended_at = $4 WHERE id = $1`, [id, status, error, now]),
+    keepMemoryBefore: (id: number, memory: string) => run(`UPDATE runs SET memory_before = $2 WHERE id = $1 AND memory_before IS NULL`, [id, memory]),
+
+    journal: (runId: number) => rows<JournalEntry>(`SELECT ${ENTRY_COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY seq`, [runId]),
+    steps: (runId: number) => rows<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY seq`, [runId]),
+    stepAt: (runId: number, seq: number) => first<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 AND seq = $2`, [runId, seq]),
+    pendingStep: (runId: number) => first<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 AND state = 'waiting' LIMIT 1`, [runId]),
+    insertStep: (step: NewStep, now: number) =>
+      run(
+        `INSERT INTO run_steps (run_id, seq, kind, text, state, deadline_at, result, error, attempts, choices, created_at, answered_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [
+          step.runId,
+          step.seq,
+          step.kind,
+          step.text,
+          step.state,
+          step.deadlineAt ?? null,
+          step.result ?? null,
+          step.error ?? null,
+          step.attempts ?? null,
+          step.choices ?? null,
+          step.startedAt ?? now,
+          step.finishedAt === undefined ? now : step.finishedAt,
+        ],
+      ),
+    *settleStep(runId: number, seq: number, state: StepState, now: number, answer: { text: string; updateId: number } | null = null): Op<boolean> {
+      const changed = yield* count(
+        `UPDATE run_steps SET state = $3, answer = $4, answer_update_id = $5, answered_at = $6 WHERE run_id = $1 AND seq = $2 AND state = 'waiting'`,
+        [runId, seq, state, answer?.text ?? null, answer?.updateId ?? null, now],
+      );
+      return changed > 0;
+    },
+    cancelWaitingSteps: (runId: number) => run(`UPDATE run_steps SET state = 'cancelled' WHERE run_id = $1 AND state = 'waiting'`, [runId]),
+    *nextDeadline(): Op<number | undefined> {
+      const row = yield* first<{ at: number | null }>(`SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'`);
+      return row?.at ?? undefined;
+    },
+    dueSteps: (now: number, limit: number) =>
+      rows<{ runId: number; seq: number; kind: StepKind }>(
+        `SELECT run_id AS "runId", seq, kind FROM run_steps WHERE state = 'waiting' AND deadline_at <= $1 ORDER BY deadline_at LIMIT $2`,
+        [now, limit],
+      ),
+
+    *memory(conversation: string): Op<string | undefined> {
+      return (yield* first<{ value: string }>(`SELECT value FROM memories WHERE conversation = $1`, [conversation]))?.value;
+    },
+    setMemory: (conversation: string, value: string, now: number) =>
+      run(
+        `INSERT INTO memories (conversation, value, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (conversation) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        [conversation, value, now],
+      ),
+
+    park: (updateId: number, conversation: string, now: number) =>
+      run(`INSERT INTO parked_updates (update_id, conversation, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [updateId, conversation, now]),
+    nextParked: (conversation: string) =>
+      first<ParkedRow>(`SELECT update_id AS "updateId", conversation, created_at AS "createdAt" FROM parked_updates WHERE conversation = $1 ORDER BY update_id LIMIT 1`, [
+        conversation,
+      ]),
+    *parkedConversations(): Op<string[]> {
+      return (yield* rows<{ conversation: string }>(`SELECT DISTINCT conversation FROM parked_updates`)).map((row) => row.conversation);
+    },
+    unpark: (updateId: number) => run(`DELETE FROM parked_updates WHERE update_id = $1`, [updateId]),
+  };
+}
