@@ -28,7 +28,7 @@ import { SandboxStore } from "./sandbox/store.ts";
 import { needsBotUsername } from "./ingest/update-fields.ts";
 import { TelegramApi } from "./telegram/api.ts";
 import { BotIdentity } from "./telegram/bot-identity.ts";
-import { Outbox } from "./telegram/outbox.ts";
+import { Outbox, sqliteOutboxStorage } from "./telegram/outbox.ts";
 import { desiredWebhook, ensureWebhookOnStart } from "./telegram/webhook-control.ts";
 
 export interface ServiceOptions {
@@ -168,7 +168,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const observe = (method: string, outcome: "ok" | "error" | "network") => metrics.botApiCalls.inc({ method, outcome });
   const api = new TelegramApi({ apiUrl, token, observe });
   const outbox = new Outbox(
-    db,
+    sqliteOutboxStorage(db, log),
     api,
     clock,
     log,
@@ -218,7 +218,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   adminParts = { db, secret, api, inbox, runtime, outbox, dispatcher, clock, startedAt };
 
   identity.start();
-  outbox.start();
+  // The queued rows a previous process left are tracked before any new one, keeping each chat's order.
+  await outbox.start();
   runtime.start();
   dispatcher.start();
   poller?.start();

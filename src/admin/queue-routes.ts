@@ -82,9 +82,9 @@ export function queueAdminRoutes(log: Logger, need: NeedParts) {
     )
     .post(
       "/outbox/:id/retry",
-      ({ params }) => {
+      async ({ params }) => {
         const { outbox } = need();
-        const result = outbox.retry(params.id);
+        const result = await outbox.retry(params.id);
         if (result.outcome === "not_found") return status(404, { ok: false as const, error: `no outbox message with id ${params.id}; see GET /admin/outbox` });
         if (result.outcome === "not_failed") {
           return status(409, { ok: false as const, error: `message ${params.id} is ${result.status}; only failed messages can be retried` });

@@ -1,8 +1,9 @@
-import type { Statement } from "bun:sqlite";
+import type { Op } from "../db/op.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ApiOutcome } from "./api.ts";
 import type { SendRow } from "./outbox-send.ts";
+import type { OutboxStore } from "./outbox-store.ts";
 
 /** What an answer does to its chat's queue, once its outcome is committed. */
 export type ChatChange =
@@ -14,13 +15,7 @@ export type ChatChange =
   | { kind: "moved"; to: number };
 
 export interface OutcomeDeps {
-  statements: {
-    markSent: Statement;
-    markRetry: Statement;
-    markFailed: Statement;
-    moveQueued: Statement<unknown, [{ from: number; to: number; at: number }]>;
-    markMoved: Statement<unknown, [{ id: number; to: number; error: string; at: number }]>;
-  };
+  store: OutboxStore;
   metrics?: Metrics;
   log: Logger;
   /** SEND_MAX_ATTEMPTS. */
@@ -38,39 +33,39 @@ export interface OutcomeDeps {
  * jitter up to SEND_MAX_ATTEMPTS; a 400 with migrate_to_chat_id moves the chat's rows, its
  * description kept in last_error until the row is sent; anything else fails the row for good.
  */
-export function writeOutcome(deps: OutcomeDeps, row: SendRow, outcome: ApiOutcome<{ message_id: number }>, at: number, queuedInChat: number): ChatChange {
-  const { statements, metrics, log } = deps;
+export function* writeOutcome(deps: OutcomeDeps, row: SendRow, outcome: ApiOutcome<{ message_id: number }>, at: number, queuedInChat: number): Op<ChatChange> {
+  const { store, metrics, log } = deps;
   const ids = { outbox_id: row.id, chat_id: row.chat_id, run_id: row.run_id ?? undefined, update_id: row.update_id ?? undefined };
   const attempts = row.attempts + 1;
   const spaced = at + deps.intervalFor(row.chat_id);
   if (outcome.ok) {
-    statements.markSent.run(outcome.result.message_id, attempts, at, row.id);
+    yield* store.markSent(row.id, outcome.result.message_id, attempts, at);
     metrics?.outboxSent.inc();
     return { kind: "next", notBefore: spaced };
   }
   if (outcome.code === 429) {
     const waitMs = (outcome.retryAfter ?? 1) * 1000;
-    statements.markRetry.run(row.attempts, at + waitMs, outcome.description, at, row.id);
+    yield* store.markRetry(row.id, row.attempts, at + waitMs, outcome.description, at);
     metrics?.outboxRetries.inc({ reason: "429" });
     log.debug("outbox: rate limited by Telegram, pausing the chat", { ...ids, retry_after: outcome.retryAfter });
     return { kind: "again", notBefore: Math.max(spaced, at + waitMs) };
   }
   if ((outcome.code === 0 || outcome.code >= 500) && attempts < deps.maxAttempts) {
     const backoff = Math.min(deps.backoffCapMs, deps.backoffBaseMs * 2 ** (attempts - 1)) * (0.5 + deps.random() / 2);
-    statements.markRetry.run(attempts, at + backoff, outcome.description, at, row.id);
+    yield* store.markRetry(row.id, attempts, at + backoff, outcome.description, at);
     metrics?.outboxRetries.inc({ reason: outcome.code === 0 ? "network" : "5xx" });
     log.warn("outbox: send failed, will retry", { ...ids, attempts, retry_in_ms: Math.round(backoff), error: outcome.description });
     return { kind: "again", notBefore: Math.max(spaced, at + backoff) };
   }
   if (outcome.code === 400 && outcome.migrateToChatId !== undefined && outcome.migrateToChatId !== row.chat_id) {
     const to = outcome.migrateToChatId;
-    statements.markMoved.run({ id: row.id, to, error: outcome.description, at });
-    statements.moveQueued.run({ from: row.chat_id, to, at });
+    yield* store.markMoved(row.id, to, outcome.description, at);
+    yield* store.moveQueued(row.chat_id, to, at);
     metrics?.outboxRetries.inc({ reason: "migrated" });
     log.info("outbox: the group became a supergroup; sending its messages there", { outbox_id: row.id, chat_id: row.chat_id, migrate_to_chat_id: to, queued: queuedInChat });
     return { kind: "moved", to };
   }
-  statements.markFailed.run(attempts, outcome.description, at, row.id);
+  yield* store.markFailed(row.id, attempts, outcome.description, at);
   metrics?.outboxFailed.inc();
   log.error("outbox: message failed, not retrying", { ...ids, code: outcome.code, attempts, error: outcome.description });
   return { kind: "next", notBefore: spaced };

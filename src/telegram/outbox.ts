@@ -1,10 +1,8 @@
-import type { Statement } from "bun:sqlite";
-import { and, eq } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
+import { sqliteDurableCommit, type DurableCommit } from "../db/durable-commit.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
-import { done, runSync, type Op } from "../db/op.ts";
-import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
-import { outbox, type OutboxStatus } from "../db/schema.ts";
+import { runAsync, runSync, type Op } from "../db/op.ts";
+import type { OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { ApiOutcome, TelegramApi } from "./api.ts";
@@ -14,6 +12,7 @@ import { splitText } from "./split-text.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { outboxRows } from "./outbox-rows.ts";
 import { writeOutcome, type OutcomeDeps } from "./outbox-outcomes.ts";
+import { sqliteOutboxStore, type OutboxStore } from "./outbox-store.ts";
 import type { OutboundMessage, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
 
 export type { OutboundMarkupEdit, OutboundMessage, OutboundText, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
@@ -37,6 +36,28 @@ interface Answered {
   /** Its chat has moved on (a commit that wrote its outcome failed; the next writes it again). */
   applied?: boolean;
 }
+
+/** Where the outbox keeps its rows: the send path's store, its durable commit, the admin reads. */
+export interface OutboxStorage {
+  store: OutboxStore;
+  durable: DurableCommit;
+  rows: ReturnType<typeof outboxRows>;
+  /** Runs a write on its own, outside any caller's transaction (SQLite's is synchronous). */
+  transaction<T>(fn: () => Op<T>): T;
+}
+
+/** The outbox on the SQLite database. */
+export function sqliteOutboxStorage(db: Db, log: Logger): OutboxStorage {
+  return {
+    store: sqliteOutboxStore(db.$client),
+    // The commit is in the WAL (it survives kill -9); only a power loss could still lose it.
+    durable: sqliteDurableCommit(db.$client, (error) => log.error("outbox: the WAL fsync failed; going on", errorFields(error))),
+    rows: outboxRows(db),
+    transaction: (fn) => relaxedTransaction(db.$client, () => runSync(fn())),
+  };
+}
+
+type Start = { chat: ChatQueue; row: SendRow };
 
 /**
  * The durable outbox. `enqueue` writes rows (inside the caller's transaction when there is one);
@@ -68,10 +89,9 @@ export class Outbox {
   private timer: { cancel(): void } | undefined;
   private timerAt = Infinity;
   private tickScheduled = false;
-  /** A commit's WAL fsync is in flight (see commitThenSend). */
+  /** A tick's durable commit is in flight (see commitThenSend). */
   private committing = false;
-  private readonly walSync: WalSync | undefined;
-  private readonly rows: ReturnType<typeof outboxRows>;
+  private readonly store: OutboxStore;
   private readonly outcomeDeps: OutcomeDeps;
   private stopping = false;
   private closed = false;
@@ -82,19 +102,9 @@ export class Outbox {
   private readonly callbackAnswers: CallbackAnswers;
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
-  private readonly statements: {
-    insert: Statement;
-    read: Statement<SendRow, [number]>;
-    markSending: Statement;
-    markSent: Statement;
-    markRetry: Statement;
-    markFailed: Statement;
-    moveQueued: Statement<unknown, [{ from: number; to: number; at: number }]>;
-    markMoved: Statement<unknown, [{ id: number; to: number; error: string; at: number }]>;
-  };
 
   constructor(
-    private readonly db: Db,
+    private readonly storage: OutboxStorage,
     private readonly api: TelegramApi,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -106,27 +116,11 @@ export class Outbox {
     this.privateIntervalMs = 1000 / settings.ratePerChat;
     this.groupIntervalMs = 1000 / (settings.ratePerGroup ?? settings.ratePerChat);
     this.callbackAnswers = new CallbackAnswers({ api, clock, log });
-    this.walSync = walSyncFor(db.$client);
-    this.rows = outboxRows(db);
+    this.store = storage.store;
     this.backoffBaseMs = settings.backoffBaseMs ?? 1000;
     this.backoffCapMs = settings.backoffCapMs ?? 30_000;
-    // The send path runs once or twice per message: prepared statements, not a query builder.
-    const sqlite = db.$client;
-    this.statements = {
-      insert: sqlite.prepare(
-        `INSERT INTO outbox (chat_id, method, text, options, message_id, status, attempts, next_attempt_at, run_id, update_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?) RETURNING id`,
-      ),
-      read: sqlite.prepare<SendRow, [number]>(`SELECT id, chat_id, method, text, options, message_id, status, attempts, run_id, update_id FROM outbox WHERE id = ?`),
-      markSending: sqlite.prepare(`UPDATE outbox SET status = 'sending', updated_at = ? WHERE id = ?`),
-      markSent: sqlite.prepare(`UPDATE outbox SET status = 'sent', message_id = ?, attempts = ?, last_error = NULL, updated_at = ? WHERE id = ?`),
-      markRetry: sqlite.prepare(`UPDATE outbox SET status = 'queued', attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`),
-      markFailed: sqlite.prepare(`UPDATE outbox SET status = 'failed', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?`),
-      moveQueued: sqlite.prepare(`UPDATE outbox SET chat_id = $to, updated_at = $at WHERE chat_id = $from AND status = 'queued'`),
-      markMoved: sqlite.prepare(`UPDATE outbox SET status = 'queued', chat_id = $to, next_attempt_at = $at, last_error = $error, updated_at = $at WHERE id = $id`),
-    };
     this.outcomeDeps = {
-      statements: this.statements,
+      store: this.store,
       log,
       maxAttempts: settings.maxAttempts,
       backoffBaseMs: this.backoffBaseMs,
@@ -138,20 +132,18 @@ export class Outbox {
   }
 
   /** Loads what a previous process left: `sending` rows (maybe sent, maybe not) are retried, `queued` rows sent. */
-  start(): void {
+  async start(): Promise<void> {
     const now = this.clock.now();
-    const reset = this.db.update(outbox).set({ status: "queued", updatedAt: now }).where(eq(outbox.status, "sending")).run() as unknown as {
-      changes: number;
-    };
-    if (reset.changes > 0) this.log.warn("outbox: sending again messages whose send was interrupted by a restart", { count: reset.changes });
-    const rows = this.db
-      .select({ id: outbox.id, chatId: outbox.chatId, nextAttemptAt: outbox.nextAttemptAt })
-      .from(outbox)
-      .where(eq(outbox.status, "queued"))
-      .orderBy(outbox.id)
-      .all();
-    for (const row of rows) this.track(row.chatId, row.id, row.nextAttemptAt);
-    if (rows.length > 0) this.log.info("outbox: resuming queued messages", { count: rows.length });
+    const { store } = this;
+    const rows = await runAsync(
+      (function* () {
+        const reset = yield* store.requeueSending(now);
+        return { reset, queued: yield* store.queued() };
+      })(),
+    );
+    if (rows.reset > 0) this.log.warn("outbox: sending again messages whose send was interrupted by a restart", { count: rows.reset });
+    for (const row of rows.queued) this.track(row.chatId, row.id, row.nextAttemptAt);
+    if (rows.queued.length > 0) this.log.info("outbox: resuming queued messages", { count: rows.queued.length });
     this.schedule();
   }
 
@@ -162,11 +154,12 @@ export class Outbox {
    * is over.
    */
   enqueue(message: OutboundMessage): number[] {
-    return runSync(this.enqueueOp(message));
+    // Alone, the parts still commit together (inside a caller's transaction, they join it).
+    return this.storage.transaction(() => this.enqueueOp(message));
   }
 
   /** enqueue as an Op, for the runtime's transactions. */
-  enqueueOp(message: OutboundMessage): Op<number[]> {
+  *enqueueOp(message: OutboundMessage): Op<number[]> {
     const now = this.clock.now();
     const edit = message.method === "editMessageReplyMarkup";
     const fields = edit ? { ...message.options, ...(message.replyMarkup !== undefined ? { reply_markup: message.replyMarkup } : {}) } : message.options;
@@ -174,16 +167,13 @@ export class Outbox {
     const parts = edit ? [""] : splitText(message.text);
     const method = edit ? "editMessageReplyMarkup" : "sendMessage";
     const messageId = edit ? message.messageId : null;
-    const insertAll = () =>
-      parts.map((part) => {
-        const row = this.statements.insert.get(message.chatId, method, part, options, messageId, now, message.runId ?? null, message.updateId ?? null, now, now) as { id: number };
-        return row.id;
-      });
-    // Alone, the parts still commit together (a nested call becomes a savepoint).
-    const ids = parts.length > 1 ? this.db.$client.transaction(insertAll)() : insertAll();
+    const ids: number[] = [];
+    for (const text of parts) {
+      ids.push(yield* this.store.insert({ chatId: message.chatId, method, text, options, messageId, runId: message.runId ?? null, updateId: message.updateId ?? null }, now));
+    }
     for (const id of ids) this.track(message.chatId, id, now);
     this.schedule();
-    return done(ids);
+    return ids;
   }
 
   private track(chatId: number, id: number, notBefore: number): void {
@@ -210,73 +200,71 @@ export class Outbox {
     if (this.closed) return;
     // One durable commit at a time: what arrives meanwhile is taken by the tick that follows it.
     if (this.committing) return;
-    try {
-      this.commitThenSend(this.answered.splice(0));
-    } catch (error) {
-      // The database failed under us; try again shortly rather than stall every chat for good.
-      this.log.error("outbox: could not record or start sends; retrying in 1 s", errorFields(error));
-      this.sleepUntil(this.clock.now() + 1000);
-    }
-    if (this.inFlight === 0 && !this.committing) for (const resolve of this.drainWaiters.splice(0)) resolve();
-    if (this.inFlight === 0 && !this.committing && this.chats.size === 0 && this.answered.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.commitThenSend(this.answered.splice(0));
   }
 
   /**
    * One commit for the outcomes of every answer since the last tick and the `sending` marks of the
    * sends that are due now, the next rows of the chats those answers freed included. It is made
-   * durable before any of these sends starts: a relaxed commit, then an fdatasync of the WAL on
-   * the thread pool (what synchronous=FULL does inside COMMIT, without blocking the event loop).
-   * So a chat's next message goes out only once the previous one's record is on disk, and at most
-   * SEND_CONCURRENCY sent messages are ever without a durable record.
+   * durable (DurableCommit: on SQLite a relaxed commit, then an fdatasync of the WAL on the thread
+   * pool) before any of these sends starts. So a chat's next message goes out only once the
+   * previous one's record is on disk, and at most SEND_CONCURRENCY sent messages are ever without
+   * a durable record.
    */
   private commitThenSend(answers: Answered[]): void {
     const now = this.clock.now();
-    let starting: { chat: ChatQueue; row: SendRow }[] = [];
-    try {
-      relaxedTransaction(this.db.$client, () => {
-        for (const answer of answers) {
-          const freeChat = this.record(answer);
-          // A retry after a failed commit only writes the outcome again: its chat moved on already.
-          if (!answer.applied) freeChat();
-          answer.applied = true;
-        }
-        starting = this.stopping ? [] : this.pickSends();
-        for (const { row } of starting) this.statements.markSending.run(now, row.id);
-      });
-    } catch (error) {
-      this.answered.unshift(...answers);
-      // Nothing was marked (disk full, read-only): free the chats so the retry tick can start them.
-      for (const { chat } of starting) chat.busy = false;
-      throw error;
-    }
-    if (answers.length === 0 && starting.length === 0) return;
-    const send = () => {
-      if (this.stopping) {
-        // Marked `sending` but never sent: sent on the next start.
-        for (const { chat } of starting) chat.busy = false;
-        return;
-      }
-      this.inFlight += starting.length;
-      for (const { chat, row } of starting) void this.send(chat, row);
-    };
-    const synced = this.walSync?.sync();
-    if (!synced) return send();
+    let starting: Start[] = [];
     this.committing = true;
-    synced
-      .catch((error: unknown) => {
-        // The commit is in the WAL (it survives kill -9); only a power loss could still lose it.
-        this.log.error("outbox: the WAL fsync failed; going on", errorFields(error));
-      })
-      .then(send)
+    const tick = this.storage.durable.commit(
+      () => this.tickWrites(answers, now, (picked) => (starting = picked)),
+      () => answers.length > 0 || starting.length > 0,
+    );
+    void tick
+      .then(
+        () => this.startSends(starting),
+        (error: unknown) => {
+          this.answered.unshift(...answers);
+          // Nothing was marked (disk full, read-only): free the chats so the retry tick can start them.
+          for (const { chat } of starting) chat.busy = false;
+          // The database failed under us; try again shortly rather than stall every chat for good.
+          this.log.error("outbox: could not record or start sends; retrying in 1 s", errorFields(error));
+          this.sleepUntil(this.clock.now() + 1000);
+        },
+      )
       .finally(() => {
         this.committing = false;
-        this.schedule();
+        if (answers.length > 0 || starting.length > 0 || this.answered.length > 0) this.schedule();
+        if (this.inFlight === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+        if (this.inFlight === 0 && this.chats.size === 0 && this.answered.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       });
   }
 
+  /** The tick's writes: the answers' outcomes, then the `sending` marks of the sends due now. */
+  private *tickWrites(answers: Answered[], now: number, picked: (starting: Start[]) => void): Op<void> {
+    for (const answer of answers) {
+      const freeChat = yield* this.record(answer);
+      // A retry after a failed commit only writes the outcome again: its chat moved on already.
+      if (!answer.applied) freeChat();
+      answer.applied = true;
+    }
+    const starting = this.stopping ? [] : yield* this.pickSends();
+    picked(starting);
+    for (const { row } of starting) yield* this.store.markSending(row.id, now);
+  }
+
+  private startSends(starting: Start[]): void {
+    if (this.stopping) {
+      // Marked `sending` but never sent: sent on the next start.
+      for (const { chat } of starting) chat.busy = false;
+      return;
+    }
+    this.inFlight += starting.length;
+    for (const { chat, row } of starting) void this.send(chat, row);
+  }
+
   /** Writes one answer's outcome (inside commitThenSend's transaction); returns what it does to the chat in memory. */
-  private record({ chat, row, outcome, at }: Answered): () => void {
-    const change = writeOutcome(this.outcomeDeps, row, outcome, at, chat.ids.length);
+  private *record({ chat, row, outcome, at }: Answered): Op<() => void> {
+    const change = yield* writeOutcome(this.outcomeDeps, row, outcome, at, chat.ids.length);
     return () => {
       chat.busy = false;
       this.inFlight--;
@@ -295,9 +283,9 @@ export class Outbox {
   }
 
   /** The sends that are due now (their chats marked busy); sets a timer for the next one. */
-  private pickSends(): { chat: ChatQueue; row: SendRow }[] {
+  private *pickSends(): Op<Start[]> {
     const now = this.clock.now();
-    const starting: { chat: ChatQueue; row: SendRow }[] = [];
+    const starting: Start[] = [];
     let wakeAt = Infinity;
     for (const chat of [...this.chats.values()]) {
       if (this.inFlight + starting.length >= this.settings.concurrency) break;
@@ -310,7 +298,7 @@ export class Outbox {
         wakeAt = Math.min(wakeAt, chat.notBefore);
         continue;
       }
-      const row = this.headRow(chat);
+      const row = yield* this.headRow(chat);
       if (!row) {
         this.chats.delete(chat.chatId);
         continue;
@@ -330,9 +318,9 @@ export class Outbox {
   }
 
   /** The chat's oldest row still to send; drops ids whose rows are gone, done, or not this chat's. */
-  private headRow(chat: ChatQueue): SendRow | undefined {
+  private *headRow(chat: ChatQueue): Op<SendRow | undefined> {
     while (chat.ids.length > 0) {
-      const row = this.statements.read.get(chat.ids[0]!);
+      const row = yield* this.store.read(chat.ids[0]!);
       // A rolled-back enqueue leaves an id behind, and SQLite may give that id to another row.
       if (row && row.chat_id === chat.chatId && (row.status === "queued" || row.status === "sending")) return row;
       chat.ids.shift();
@@ -406,17 +394,17 @@ export class Outbox {
   }
 
   counts(): Record<OutboxStatus, number> {
-    return this.rows.counts();
+    return this.storage.rows.counts();
   }
 
   /** Rows newest first; `beforeId` pages back from there. */
   list(filter: { status?: OutboxStatus; limit: number; beforeId?: number }): OutboxRow[] {
-    return this.rows.list(filter);
+    return this.storage.rows.list(filter);
   }
 
   /** Every row a run led to (its replies, questions and timbre's notices), oldest first (admin: a run's journal). */
   ofRun(runId: number): OutboxRow[] {
-    return this.rows.ofRun(runId);
+    return this.storage.rows.ofRun(runId);
   }
 
   /**
@@ -425,25 +413,23 @@ export class Outbox {
    * spacing and global rate as any message. `last_error` stays until it is sent. After a restart
    * before it is sent, queued rows resume in id order, so it then goes in its first place.
    */
-  retry(id: number): OutboxRetry {
+  async retry(id: number): Promise<OutboxRetry> {
     const now = this.clock.now();
-    const [row] = this.db
-      .update(outbox)
-      .set({ status: "queued", attempts: 0, nextAttemptAt: now, updatedAt: now })
-      .where(and(eq(outbox.id, id), eq(outbox.status, "failed")))
-      .returning()
-      .all();
-    if (!row) {
-      const current = this.db.select({ status: outbox.status }).from(outbox).where(eq(outbox.id, id)).get();
-      return current ? { outcome: "not_failed", status: current.status } : { outcome: "not_found" };
-    }
-    this.track(row.chatId, row.id, now);
+    const { store } = this;
+    const result = await runAsync(
+      (function* () {
+        const row = yield* store.requeueFailed(id, now);
+        return { row, status: row ? undefined : yield* store.status(id) };
+      })(),
+    );
+    if (!result.row) return result.status ? { outcome: "not_failed", status: result.status } : { outcome: "not_found" };
+    this.track(result.row.chatId, result.row.id, now);
     this.schedule();
-    return { outcome: "queued", row };
+    return { outcome: "queued", row: result.row };
   }
 
   /** Deletes sent rows older than `olderThanMs`; failed rows are kept twice as long. */
   prune(olderThanMs = 48 * 3_600_000): number {
-    return this.rows.prune(this.clock.now(), olderThanMs);
+    return this.storage.rows.prune(this.clock.now(), olderThanMs);
   }
 }

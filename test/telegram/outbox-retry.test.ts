@@ -40,10 +40,10 @@ test("a retried message is sent after what its chat has queued, spaced like any 
   const refused = await failedMessage(emulator, service, chat, "refused at first");
 
   for (const text of ["one", "two", "three"]) service.outbox.enqueue({ chatId: chat, text });
-  const result = service.outbox.retry(refused);
+  const result = await service.outbox.retry(refused);
   expect(result).toMatchObject({ outcome: "queued", row: { id: refused, status: "queued", attempts: 0, lastError: "Forbidden: bot was blocked by the user" } });
   // Queued again, it cannot be retried a second time.
-  expect(service.outbox.retry(refused)).toEqual({ outcome: "not_failed", status: "queued" });
+  expect(await service.outbox.retry(refused)).toEqual({ outcome: "not_failed", status: "queued" });
 
   await waitFor(() => service.outbox.counts().sent === 4, "four messages sent", 10_000);
   expect(emulator.sentTo(chat).map((m) => m.text)).toEqual(["one", "two", "three", "refused at first"]);
@@ -51,8 +51,8 @@ test("a retried message is sent after what its chat has queued, spaced like any 
   for (let i = 1; i < accepted.length; i++) expect(accepted[i]!.at - accepted[i - 1]!.at).toBeGreaterThanOrEqual(200); // 1/SEND_RATE_PER_CHAT
   expect(sendsTo(emulator, chat).filter((c) => c.params.text === "refused at first").map((c) => c.status)).toEqual([403, 200]);
   expect(rowOf(service, refused)).toMatchObject({ status: "sent", attempts: 1, lastError: null, messageId: emulator.sentTo(chat).at(-1)!.message_id });
-  expect(service.outbox.retry(refused)).toEqual({ outcome: "not_failed", status: "sent" });
-  expect(service.outbox.retry(987_654)).toEqual({ outcome: "not_found" });
+  expect(await service.outbox.retry(refused)).toEqual({ outcome: "not_failed", status: "sent" });
+  expect(await service.outbox.retry(987_654)).toEqual({ outcome: "not_found" });
 });
 
 test("a retry is durable: queued again before a restart, it is sent once after it", async () => {
@@ -67,7 +67,7 @@ test("a retry is durable: queued again before a restart, it is sent once after i
     id = await failedMessage(emulator, first, chat, "sent after the restart");
     // Telegram is down now: the retried message stays queued, retrying with backoff.
     emulator.faults = { ...emulator.faults, down: true, methods: ["sendMessage"] };
-    expect(first.outbox.retry(id).outcome).toBe("queued");
+    expect((await first.outbox.retry(id)).outcome).toBe("queued");
     await waitFor(() => sendsTo(emulator, chat).some((c) => c.status === 502), "an attempt while Telegram is down");
   } finally {
     await first.stop();

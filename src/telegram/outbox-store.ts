@@ -1,0 +1,94 @@
+import type { Database } from "bun:sqlite";
+import { done, type Op } from "../db/op.ts";
+import type { OutboxMethod, OutboxStatus } from "../db/schema.ts";
+import type { SendRow } from "./outbox-send.ts";
+import type { OutboxRow } from "./outbox-types.ts";
+
+/** A row to store: a message part, or a keyboard edit. */
+export interface NewOutboxRow {
+  chatId: number;
+  method: OutboxMethod;
+  text: string;
+  options: string | null;
+  messageId: number | null;
+  runId: number | null;
+  updateId: number | null;
+}
+
+/** A queued row as the sender loads it on start. */
+export interface QueuedRow {
+  id: number;
+  chatId: number;
+  nextAttemptAt: number;
+}
+
+/**
+ * The outbox's SQL on the send path, as Ops (db/op.ts): SQLite's here, PostgreSQL's in
+ * pg-outbox-store.ts. Every write runs inside the caller's transaction (the routing's, a run's,
+ * the sender's tick).
+ */
+export interface OutboxStore {
+  insert(row: NewOutboxRow, now: number): Op<number>;
+  read(id: number): Op<SendRow | undefined>;
+  markSending(id: number, at: number): Op<void>;
+  markSent(id: number, messageId: number, attempts: number, at: number): Op<void>;
+  markRetry(id: number, attempts: number, nextAttemptAt: number, error: string, at: number): Op<void>;
+  markFailed(id: number, attempts: number, error: string, at: number): Op<void>;
+  /** The row goes to the supergroup `to`, queued again. */
+  markMoved(id: number, to: number, error: string, at: number): Op<void>;
+  /** Every queued row of chat `from` goes to `to`. */
+  moveQueued(from: number, to: number, at: number): Op<void>;
+  /** `sending` rows (a previous process was cut mid-send) are queued again; returns how many. */
+  requeueSending(at: number): Op<number>;
+  queued(): Op<QueuedRow[]>;
+  /** A failed row queued again with its attempts reset; undefined when it is not failed. */
+  requeueFailed(id: number, at: number): Op<OutboxRow | undefined>;
+  status(id: number): Op<OutboxStatus | undefined>;
+}
+
+const SEND_COLUMNS = `id, chat_id, method, text, options, message_id, status, attempts, run_id, update_id`;
+/** Every column, named as OutboxRow names them. */
+export const ROW_COLUMNS = `id, chat_id AS chatId, method, text, options, status, attempts, next_attempt_at AS nextAttemptAt, message_id AS messageId,
+  last_error AS lastError, run_id AS runId, update_id AS updateId, created_at AS createdAt, updated_at AS updatedAt`;
+
+/** The send path runs once or twice per message: prepared statements, not a query builder. */
+export function sqliteOutboxStore(sqlite: Database): OutboxStore {
+  const insert = sqlite.prepare<{ id: number }, [number, string, string, string | null, number | null, number, number | null, number | null, number, number]>(
+    `INSERT INTO outbox (chat_id, method, text, options, message_id, status, attempts, next_attempt_at, run_id, update_id, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?) RETURNING id`,
+  );
+  const read = sqlite.prepare<SendRow, [number]>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE id = ?`);
+  const markSending = sqlite.prepare<unknown, [number, number]>(`UPDATE outbox SET status = 'sending', updated_at = ? WHERE id = ?`);
+  const markSent = sqlite.prepare<unknown, [number, number, number, number]>(
+    `UPDATE outbox SET status = 'sent', message_id = ?, attempts = ?, last_error = NULL, updated_at = ? WHERE id = ?`,
+  );
+  const markRetry = sqlite.prepare<unknown, [number, number, string, number, number]>(
+    `UPDATE outbox SET status = 'queued', attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+  );
+  const markFailed = sqlite.prepare<unknown, [number, string, number, number]>(`UPDATE outbox SET status = 'failed', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?`);
+  const markMoved = sqlite.prepare<unknown, [{ id: number; to: number; error: string; at: number }]>(
+    `UPDATE outbox SET status = 'queued', chat_id = $to, next_attempt_at = $at, last_error = $error, updated_at = $at WHERE id = $id`,
+  );
+  const moveQueued = sqlite.prepare<unknown, [{ from: number; to: number; at: number }]>(`UPDATE outbox SET chat_id = $to, updated_at = $at WHERE chat_id = $from AND status = 'queued'`);
+  const requeueSending = sqlite.prepare<unknown, [number]>(`UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'`);
+  const queued = sqlite.prepare<QueuedRow, []>(`SELECT id, chat_id AS chatId, next_attempt_at AS nextAttemptAt FROM outbox WHERE status = 'queued' ORDER BY id`);
+  const requeueFailed = sqlite.prepare<OutboxRow, [number, number]>(
+    `UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?1, updated_at = ?1 WHERE id = ?2 AND status = 'failed' RETURNING ${ROW_COLUMNS}`,
+  );
+  const status = sqlite.prepare<{ status: OutboxStatus }, [number]>(`SELECT status FROM outbox WHERE id = ?`);
+
+  return {
+    insert: (row, now) => done(insert.get(row.chatId, row.method, row.text, row.options, row.messageId, now, row.runId, row.updateId, now, now)!.id),
+    read: (id) => done(read.get(id) ?? undefined),
+    markSending: (id, at) => done(void markSending.run(at, id)),
+    markSent: (id, messageId, attempts, at) => done(void markSent.run(messageId, attempts, at, id)),
+    markRetry: (id, attempts, nextAttemptAt, error, at) => done(void markRetry.run(attempts, nextAttemptAt, error, at, id)),
+    markFailed: (id, attempts, error, at) => done(void markFailed.run(attempts, error, at, id)),
+    markMoved: (id, to, error, at) => done(void markMoved.run({ id, to, error, at })),
+    moveQueued: (from, to, at) => done(void moveQueued.run({ from, to, at })),
+    requeueSending: (at) => done(requeueSending.run(at).changes),
+    queued: () => done(queued.all()),
+    requeueFailed: (id, at) => done(requeueFailed.get(at, id) ?? undefined),
+    status: (id) => done(status.get(id)?.status),
+  };
+}

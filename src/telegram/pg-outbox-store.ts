@@ -1,0 +1,55 @@
+import { awaited, type Op } from "../db/op.ts";
+import type { PgSession } from "../db/pg/session.ts";
+import type { OutboxStatus } from "../db/schema.ts";
+import type { SendRow } from "./outbox-send.ts";
+import type { OutboxStore, QueuedRow } from "./outbox-store.ts";
+import type { OutboxRow } from "./outbox-types.ts";
+
+const SEND_COLUMNS = `id, chat_id, method, text, options, message_id, status, attempts, run_id, update_id`;
+/** Every column, named as OutboxRow names them (quoted: PostgreSQL folds bare names to lower case). */
+const ROW_COLUMNS = `id, chat_id AS "chatId", method, text, options, status, attempts, next_attempt_at AS "nextAttemptAt", message_id AS "messageId",
+  last_error AS "lastError", run_id AS "runId", update_id AS "updateId", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** The outbox's send path on PostgreSQL: outbox-store.ts's statements, one round trip each. */
+export function pgOutboxStore(session: PgSession): OutboxStore {
+  function* rows<T>(text: string, params: unknown[] = []): Op<T[]> {
+    return (yield session.client.unsafe(text, params as never[])) as unknown as T[];
+  }
+  function* first<T>(text: string, params: unknown[] = []): Op<T | undefined> {
+    return (yield* rows<T>(text, params))[0];
+  }
+  function* run(text: string, params: unknown[]): Op<void> {
+    yield* awaited(session.client.unsafe(text, params as never[]));
+  }
+
+  return {
+    *insert(row, now) {
+      const inserted = yield* first<{ id: number }>(
+        `INSERT INTO outbox (chat_id, method, text, options, message_id, status, attempts, next_attempt_at, run_id, update_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $6, $6) RETURNING id`,
+        [row.chatId, row.method, row.text, row.options, row.messageId, now, row.runId, row.updateId],
+      );
+      return inserted!.id;
+    },
+    read: (id) => first<SendRow>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE id = $1`, [id]),
+    markSending: (id, at) => run(`UPDATE outbox SET status = 'sending', updated_at = $2 WHERE id = $1`, [id, at]),
+    markSent: (id, messageId, attempts, at) =>
+      run(`UPDATE outbox SET status = 'sent', message_id = $2, attempts = $3, last_error = NULL, updated_at = $4 WHERE id = $1`, [id, messageId, attempts, at]),
+    markRetry: (id, attempts, nextAttemptAt, error, at) =>
+      run(`UPDATE outbox SET status = 'queued', attempts = $2, next_attempt_at = $3, last_error = $4, updated_at = $5 WHERE id = $1`, [id, attempts, nextAttemptAt, error, at]),
+    markFailed: (id, attempts, error, at) => run(`UPDATE outbox SET status = 'failed', attempts = $2, last_error = $3, updated_at = $4 WHERE id = $1`, [id, attempts, error, at]),
+    markMoved: (id, to, error, at) =>
+      run(`UPDATE outbox SET status = 'queued', chat_id = $2, next_attempt_at = $4, last_error = $3, updated_at = $4 WHERE id = $1`, [id, to, error, at]),
+    moveQueued: (from, to, at) => run(`UPDATE outbox SET chat_id = $2, updated_at = $3 WHERE chat_id = $1 AND status = 'queued'`, [from, to, at]),
+    *requeueSending(at) {
+      const result = (yield session.client.unsafe(`UPDATE outbox SET status = 'queued', updated_at = $1 WHERE status = 'sending'`, [at])) as unknown as { count: number };
+      return result.count;
+    },
+    queued: () => rows<QueuedRow>(`SELECT id, chat_id AS "chatId", next_attempt_at AS "nextAttemptAt" FROM outbox WHERE status = 'queued' ORDER BY id`),
+    requeueFailed: (id, at) =>
+      first<OutboxRow>(`UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, updated_at = $2 WHERE id = $1 AND status = 'failed' RETURNING ${ROW_COLUMNS}`, [id, at]),
+    *status(id) {
+      return (yield* first<{ status: OutboxStatus }>(`SELECT status FROM outbox WHERE id = $1`, [id]))?.status;
+    },
+  };
+}
