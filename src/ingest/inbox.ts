@@ -1,11 +1,11 @@
-import { and, asc, desc, eq, isNotNull, lt, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
-import { done, runSync, type Op } from "../db/op.ts";
+import { runSync, type Op } from "../db/op.ts";
 import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
-import { countByStatus } from "../db/count-by-status.ts";
-import { updates, type UpdateStatus } from "../db/schema.ts";
-import { describeUpdate, type TelegramUpdate } from "./update-shape.ts";
+import type { UpdateStatus } from "../db/schema.ts";
+import { freshUpdates, GroupCommit, newUpdateRow, type BatchWrite } from "./group-commit.ts";
+import { sqliteInboxStore, type InboxStore, type NewUpdateRow, type RetentionCutoffs, type UpdateRow } from "./inbox-store.ts";
+import type { TelegramUpdate } from "./update-shape.ts";
 
 /** An update as the dispatcher sees it. */
 export interface StoredUpdate {
@@ -38,34 +38,22 @@ export interface RetentionPolicy {
 const HOUR = 3_600_000;
 export const DEFAULT_RETENTION: RetentionPolicy = { donePayloadMs: HOUR, doneRowMs: 48 * HOUR, failedRowMs: 7 * 24 * HOUR };
 
-interface Pending {
-  incoming: IncomingUpdate;
-  resolve: (result: StoreResult) => void;
-  reject: (error: unknown) => void;
-}
-
-export type UpdateRow = typeof updates.$inferSelect;
+export type { UpdateRow } from "./inbox-store.ts";
 
 /**
- * The durable inbox. `store` batches the updates handed to it (in one event-loop turn, or while
- * the previous commit's fsync ran) into one transaction (group commit) and resolves each caller
- * only after that commit is on disk, so a webhook answers 200 only for updates that survive a
- * power loss. The fsync runs off the event loop (WalSync), so other requests are read and
- * checked while it runs.
- * `update_id` is the primary key: a duplicate is a no-op insert and is reported as such.
+ * The durable inbox on SQLite. `store` batches the updates handed to it into one transaction
+ * (GroupCommit) whose WAL is fsynced off the event loop (WalSync) before each caller is answered,
+ * so other requests are read and checked while it runs. `update_id` is the primary key: a
+ * duplicate is a no-op insert and is reported as such. Its SQL is inbox-store.ts's; the reads
+ * here are synchronous (PgInbox has the same ones, asynchronous).
  */
 export class Inbox {
-  private pending: Pending[] = [];
-  private flushScheduled = false;
-  private readonly insert;
-  private readonly byId;
-  private readonly setStatusById;
+  private readonly store_: InboxStore;
+  private readonly group: GroupCommit;
   private readonly listeners: ((stored: StoredUpdate[]) => void)[] = [];
   private readonly walSync: WalSync | undefined;
-  /** The commit whose fsync is running; updates handed in meanwhile wait for the next commit. */
-  private syncing: Promise<void> | undefined;
-  /** Transactions committed by store/storeMany (shows the group commit at work). */
-  commits = 0;
+  /** Batches committed by storeMany alone (the group commit counts its own). */
+  private alone = 0;
 
   constructor(
     private readonly db: Db,
@@ -74,19 +62,16 @@ export class Inbox {
     walSync: WalSync | undefined = walSyncFor(db.$client),
   ) {
     this.walSync = walSync;
-    // Built once as raw statements: on the hot path, building SQL (or mapping rows through
-    // Drizzle) per call costs more than running it. Columns are named as UpdateRow names them.
-    this.byId = db.$client.prepare<UpdateRow, [{ id: number }]>(
-      `SELECT update_id AS updateId, chat_id AS chatId, user_id AS userId, kind, payload, status, error,
-         received_at AS receivedAt, updated_at AS updatedAt FROM updates WHERE update_id = $id`,
+    this.store_ = sqliteInboxStore(db.$client);
+    this.group = new GroupCommit(
+      (rows) => this.writeBatch(rows),
+      (fresh) => this.announce(fresh),
     );
-    this.setStatusById = db.$client.prepare<unknown, [{ id: number; status: UpdateStatus; error: string | null; at: number }]>(
-      `UPDATE updates SET status = $status, error = $error, updated_at = $at WHERE update_id = $id`,
-    );
-    this.insert = db.$client.prepare(
-      `INSERT INTO updates (update_id, chat_id, user_id, kind, payload, status, received_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, 'received', ?, ?) ON CONFLICT(update_id) DO NOTHING`,
-    );
+  }
+
+  /** Transactions committed by store/storeMany (shows the group commit at work). */
+  get commits(): number {
+    return this.group.commits + this.alone;
   }
 
   /** Called after each commit with the updates that were new (not duplicates), in update_id order. */
@@ -96,13 +81,7 @@ export class Inbox {
 
   /** Stores one update; resolves once the group commit that contains it is on disk. */
   store(incoming: IncomingUpdate): Promise<StoreResult> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ incoming, resolve, reject });
-      if (!this.flushScheduled && !this.syncing) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return this.group.store(incoming);
   }
 
   /**
@@ -111,107 +90,49 @@ export class Inbox {
    * Returns one result per update.
    */
   storeMany(batch: IncomingUpdate[], alsoInTransaction?: () => void): StoreResult[] {
-    const { results, fresh } = this.db.$client.transaction(() => this.insertBatch(batch, alsoInTransaction))();
-    this.commits++;
-    this.announce(fresh);
+    const rows = batch.map(newUpdateRow);
+    const fresh = this.db.$client.transaction(() => {
+      const inserted = runSync(this.store_.insert(rows, this.clock.now()));
+      alsoInTransaction?.();
+      return inserted;
+    })();
+    this.alone++;
+    const answered = new Set<number>();
+    const results = batch.map(({ update }) => {
+      const duplicate = answered.has(update.update_id) || !fresh.has(update.update_id);
+      answered.add(update.update_id);
+      return { duplicate };
+    });
+    this.announce(freshUpdates(batch, rows, fresh));
     return results;
   }
 
-  /** Inserts inside the caller's transaction; reports which updates were new. */
-  private insertBatch(batch: IncomingUpdate[], alsoInTransaction?: () => void): { results: StoreResult[]; fresh: StoredUpdate[] } {
-    const now = this.clock.now();
-    const fresh: StoredUpdate[] = [];
-    const results = batch.map(({ update, raw }) => {
-      const info = describeUpdate(update);
-      const { changes } = this.insert.run(update.update_id, info.chatId, info.userId, info.kind, raw, now, now);
-      if (changes > 0) fresh.push({ updateId: update.update_id, ...info, update });
-      return { duplicate: changes === 0 };
-    });
-    alsoInTransaction?.();
-    return { results, fresh };
+  /** The group commit's write: a relaxed commit, then an fdatasync of the WAL (what FULL does, off the event loop). */
+  private async writeBatch(rows: NewUpdateRow[]): Promise<BatchWrite> {
+    if (!this.walSync) {
+      // Without a WAL file (":memory:"), the commit itself is the sync.
+      const fresh = this.db.$client.transaction(() => runSync(this.store_.insert(rows, this.clock.now())))();
+      return { fresh, synced: Promise.resolve() };
+    }
+    const fresh = relaxedTransaction(this.db.$client, () => runSync(this.store_.insert(rows, this.clock.now())));
+    return { fresh, synced: this.walSync.sync() };
   }
 
   /** Hands new updates to the dispatcher once they are committed. */
   private announce(fresh: StoredUpdate[]): void {
     if (fresh.length === 0) return;
-    fresh.sort((a, b) => a.updateId - b.updateId);
     for (const listener of this.listeners) listener(fresh);
-  }
-
-  /**
-   * One commit for every update handed in since the last one, then an fsync of the WAL before
-   * anyone is answered. While that fsync runs, new updates wait in memory and the next commit
-   * takes them all when it ends: their answers would wait for a second fsync anyway, and fewer,
-   * larger commits write fewer pages. The runtime hears of the new updates only once they are
-   * on disk, so no effect of an update can precede its durable record.
-   */
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.syncing || this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    if (!this.walSync) {
-      this.flushFull(batch);
-      return;
-    }
-    let stored: { results: StoreResult[]; fresh: StoredUpdate[] };
-    try {
-      stored = relaxedTransaction(this.db.$client, () => this.insertBatch(batch.map((p) => p.incoming)));
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    this.commits++;
-    this.syncing = this.walSync
-      .sync()
-      .then(
-        () => batch.forEach((p, i) => p.resolve(stored.results[i]!)),
-        (error: unknown) => {
-          for (const p of batch) p.reject(error);
-        },
-      )
-      .finally(() => {
-        this.syncing = undefined;
-        try {
-          // Committed rows are processed even if the fsync failed: Telegram's retry is then a duplicate.
-          this.announce(stored.fresh);
-        } finally {
-          this.flush();
-        }
-      });
-  }
-
-  /** Without a WAL file (":memory:"), the commit itself is the sync. */
-  private flushFull(batch: Pending[]): void {
-    let results: StoreResult[];
-    try {
-      results = this.storeMany(batch.map((p) => p.incoming));
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    batch.forEach((p, i) => p.resolve(results[i]!));
   }
 
   /** Waits until every update handed to `store` is committed and synced (before the database closes). */
   async settle(): Promise<void> {
-    while (this.flushScheduled || this.syncing || this.pending.length > 0) {
-      if (this.syncing) await this.syncing;
-      else await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    await this.group.settle();
     await this.walSync?.settle();
   }
 
   /** Updates not yet handed to the runtime, oldest first (after a crash, these are redone). */
   loadReceived(limit: number, afterUpdateId = -1): StoredUpdate[] {
-    const rows = this.db
-      .select()
-      .from(updates)
-      .where(and(eq(updates.status, "received"), sql`${updates.updateId} > ${afterUpdateId}`))
-      .orderBy(asc(updates.updateId))
-      .limit(limit)
-      .all();
-    return rows.map(toStored);
+    return runSync(this.store_.received(limit, afterUpdateId)).map(toStored);
   }
 
   get(updateId: number): StoredUpdate | undefined {
@@ -219,27 +140,23 @@ export class Inbox {
   }
 
   /** The stored update with its payload (an Op, for the runtime's transactions). */
-  read(updateId: number): Op<StoredUpdate | undefined> {
-    const row = this.row(updateId);
-    return done(row && row.payload !== null ? toStored(row) : undefined);
+  *read(updateId: number): Op<StoredUpdate | undefined> {
+    const row = yield* this.store_.row(updateId);
+    return row && row.payload !== null ? toStored(row) : undefined;
   }
 
   row(updateId: number): UpdateRow | undefined {
-    return this.byId.get({ id: updateId }) ?? undefined;
+    return runSync(this.store_.row(updateId));
   }
 
   setStatus(updateIds: number | number[], status: UpdateStatus, error: string | null = null): void {
-    const ids = Array.isArray(updateIds) ? updateIds : [updateIds];
-    if (ids.length === 0) return;
     // The 200 was given when the row was stored; a lost status change is redone after a restart.
-    relaxedTransaction(this.db.$client, () => runSync(this.writeStatus(ids, status, error)));
+    relaxedTransaction(this.db.$client, () => runSync(this.writeStatus(updateIds, status, error)));
   }
 
   /** setStatus inside the caller's transaction (an Op, for the runtime's transactions). */
   writeStatus(updateIds: number | number[], status: UpdateStatus, error: string | null = null): Op<void> {
-    const at = this.clock.now();
-    for (const id of Array.isArray(updateIds) ? updateIds : [updateIds]) this.setStatusById.run({ id, status, error, at });
-    return done(undefined);
+    return this.store_.writeStatus(Array.isArray(updateIds) ? updateIds : [updateIds], status, error, this.clock.now());
   }
 
   /** Puts a failed update back in the queue; false when it is not failed or its payload is gone. */
@@ -252,44 +169,31 @@ export class Inbox {
   }
 
   list(filter: { status?: UpdateStatus; limit: number; beforeUpdateId?: number }): UpdateRow[] {
-    const conditions = [
-      filter.status ? eq(updates.status, filter.status) : undefined,
-      filter.beforeUpdateId !== undefined ? lt(updates.updateId, filter.beforeUpdateId) : undefined,
-    ].filter((c) => c !== undefined);
-    return this.db
-      .select()
-      .from(updates)
-      .where(conditions.length ? and(...conditions) : undefined)
-      .orderBy(desc(updates.updateId))
-      .limit(filter.limit)
-      .all();
+    return runSync(this.store_.list(filter));
   }
 
   counts(): Record<UpdateStatus, number> {
-    return countByStatus(this.db, updates, updates.status, { received: 0, processing: 0, done: 0, failed: 0 });
+    return runSync(this.store_.counts());
   }
 
   /** Drops old payloads and old dedup keys per the retention policy; returns what it did. */
   prune(): { payloadsDropped: number; rowsDeleted: number } {
-    const now = this.clock.now();
-    const client = this.db.$client;
-    return client.transaction(() => {
-      const payloads = client
-        .prepare("UPDATE updates SET payload = NULL WHERE status = 'done' AND payload IS NOT NULL AND updated_at < ?")
-        .run(now - this.retention.donePayloadMs).changes;
-      const done = client.prepare("DELETE FROM updates WHERE status = 'done' AND received_at < ?").run(now - this.retention.doneRowMs).changes;
-      const failed = client.prepare("DELETE FROM updates WHERE status = 'failed' AND received_at < ?").run(now - this.retention.failedRowMs).changes;
-      return { payloadsDropped: payloads, rowsDeleted: done + failed };
-    })();
+    const cutoffs = retentionCutoffs(this.clock.now(), this.retention);
+    return this.db.$client.transaction(() => runSync(this.store_.prune(cutoffs)))();
   }
 
   /** True while a stored payload exists for the update (used by tests and admin). */
   hasPayload(updateId: number): boolean {
-    return this.db.select({ id: updates.updateId }).from(updates).where(and(eq(updates.updateId, updateId), isNotNull(updates.payload))).get() !== undefined;
+    return (this.row(updateId)?.payload ?? null) !== null;
   }
 }
 
-function toStored(row: UpdateRow): StoredUpdate {
+/** What the retention policy keeps, as of `now`. */
+export function retentionCutoffs(now: number, retention: RetentionPolicy): RetentionCutoffs {
+  return { payloadsBefore: now - retention.donePayloadMs, doneRowsBefore: now - retention.doneRowMs, failedRowsBefore: now - retention.failedRowMs };
+}
+
+export function toStored(row: UpdateRow): StoredUpdate {
   return {
     updateId: row.updateId,
     chatId: row.chatId,

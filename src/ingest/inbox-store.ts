@@ -1,0 +1,90 @@
+import type { Database } from "bun:sqlite";
+import { done, type Op } from "../db/op.ts";
+import type { UpdateStatus, updates } from "../db/schema.ts";
+
+export type UpdateRow = typeof updates.$inferSelect;
+
+/** An update to store, its fields read once (describeUpdate) and its body as Telegram sent it. */
+export interface NewUpdateRow {
+  updateId: number;
+  chatId: number | null;
+  userId: number | null;
+  kind: string;
+  payload: string;
+}
+
+export interface RetentionCutoffs {
+  /** Payloads of done updates last changed before this are dropped. */
+  payloadsBefore: number;
+  doneRowsBefore: number;
+  failedRowsBefore: number;
+}
+
+/**
+ * The inbox's SQL as Ops (db/op.ts): SQLite's here, PostgreSQL's in pg-inbox-store.ts. `insert`
+ * and `writeStatus` run inside the caller's transaction (the group commit, the routing).
+ */
+export interface InboxStore {
+  /** Inserts the updates not stored yet; returns the ids that were new (the others are duplicates). */
+  insert(rows: NewUpdateRow[], now: number): Op<Set<number>>;
+  row(updateId: number): Op<UpdateRow | undefined>;
+  writeStatus(updateIds: number[], status: UpdateStatus, error: string | null, at: number): Op<void>;
+  /** Received updates after `afterUpdateId`, oldest first. */
+  received(limit: number, afterUpdateId: number): Op<UpdateRow[]>;
+  /** Newest first. */
+  list(filter: { status?: UpdateStatus; limit: number; beforeUpdateId?: number }): Op<UpdateRow[]>;
+  counts(): Op<Record<UpdateStatus, number>>;
+  prune(cutoffs: RetentionCutoffs): Op<{ payloadsDropped: number; rowsDeleted: number }>;
+}
+
+/** Every column, named as UpdateRow names them. */
+const COLUMNS = `update_id AS updateId, chat_id AS chatId, user_id AS userId, kind, payload, status, error, received_at AS receivedAt, updated_at AS updatedAt`;
+const NO_UPDATES: Record<UpdateStatus, number> = { received: 0, processing: 0, done: 0, failed: 0 };
+
+/** Raw statements, built once: on the hot path building SQL (or mapping rows through Drizzle) per call costs more than running it. */
+export function sqliteInboxStore(sqlite: Database): InboxStore {
+  const insert = sqlite.prepare<unknown, [number, number | null, number | null, string, string, number, number]>(
+    `INSERT INTO updates (update_id, chat_id, user_id, kind, payload, status, received_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, 'received', ?, ?) ON CONFLICT(update_id) DO NOTHING`,
+  );
+  const byId = sqlite.prepare<UpdateRow, [number]>(`SELECT ${COLUMNS} FROM updates WHERE update_id = ?`);
+  const setStatus = sqlite.prepare<unknown, [{ id: number; status: UpdateStatus; error: string | null; at: number }]>(
+    `UPDATE updates SET status = $status, error = $error, updated_at = $at WHERE update_id = $id`,
+  );
+  const received = sqlite.prepare<UpdateRow, [number, number]>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND update_id > ? ORDER BY update_id LIMIT ?`);
+  const counts = sqlite.prepare<{ status: UpdateStatus; n: number }, []>(`SELECT status, count(*) AS n FROM updates GROUP BY status`);
+  const dropPayloads = sqlite.prepare<unknown, [number]>(`UPDATE updates SET payload = NULL WHERE status = 'done' AND payload IS NOT NULL AND updated_at < ?`);
+  const deleteRows = sqlite.prepare<unknown, [string, number]>(`DELETE FROM updates WHERE status = ? AND received_at < ?`);
+
+  return {
+    insert(rows, now) {
+      const fresh = new Set<number>();
+      for (const row of rows) if (insert.run(row.updateId, row.chatId, row.userId, row.kind, row.payload, now, now).changes > 0) fresh.add(row.updateId);
+      return done(fresh);
+    },
+    row: (updateId) => done(byId.get(updateId) ?? undefined),
+    writeStatus(updateIds, status, error, at) {
+      for (const id of updateIds) setStatus.run({ id, status, error, at });
+      return done(undefined);
+    },
+    received: (limit, afterUpdateId) => done(received.all(afterUpdateId, limit)),
+    list(filter) {
+      const where = [filter.status ? "status = $status" : "", filter.beforeUpdateId !== undefined ? "update_id < $before" : ""].filter(Boolean);
+      const query = sqlite.query<UpdateRow, [Record<string, string | number>]>(
+        `SELECT ${COLUMNS} FROM updates ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY update_id DESC LIMIT $limit`,
+      );
+      // The database is opened strict: named parameters bind without their `$`.
+      return done(query.all({ limit: filter.limit, ...(filter.status ? { status: filter.status } : {}), ...(filter.beforeUpdateId !== undefined ? { before: filter.beforeUpdateId } : {}) }));
+    },
+    counts() {
+      const out = { ...NO_UPDATES };
+      for (const row of counts.all()) out[row.status] = row.n;
+      return done(out);
+    },
+    prune(cutoffs) {
+      const payloadsDropped = dropPayloads.run(cutoffs.payloadsBefore).changes;
+      const rowsDeleted = deleteRows.run("done", cutoffs.doneRowsBefore).changes + deleteRows.run("failed", cutoffs.failedRowsBefore).changes;
+      return done({ payloadsDropped, rowsDeleted });
+    },
+  };
+}
