@@ -22,6 +22,7 @@ import { Metrics } from "./observability/metrics.ts";
 import type { Agent } from "./runtime/context.ts";
 import { Dispatcher } from "./runtime/dispatcher.ts";
 import { Runtime } from "./runtime/runs.ts";
+import { sqliteRunStorage } from "./runtime/run-storage.ts";
 import { BotApiEmulator } from "./sandbox/emulator.ts";
 import { sandboxRoutes } from "./sandbox/routes.ts";
 import { SandboxStore } from "./sandbox/store.ts";
@@ -186,7 +187,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // getMe in the background: the username tells timbre's commands from other bots' (`/start@other_bot`).
   const identity = new BotIdentity({ api, clock, log });
   const runtime = new Runtime({
-    db,
+    storage: sqliteRunStorage(db),
     inbox,
     outbox,
     agent: loaded.agent,
@@ -220,7 +221,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   identity.start();
   // The queued rows a previous process left are tracked before any new one, keeping each chat's order.
   await outbox.start();
-  runtime.start();
+  await runtime.start();
   dispatcher.start();
   poller?.start();
 

@@ -58,9 +58,9 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
     )
     .post(
       "/runs/:id/cancel",
-      ({ params }) => {
+      async ({ params }) => {
         const { runtime } = need();
-        const outcome = runtime.cancel(params.id);
+        const outcome = await runtime.cancel(params.id);
         if (outcome.kind === "not_found") return status(404, { ok: false as const, error: `no run with id ${params.id}; see GET /admin/runs` });
         if (outcome.kind === "not_active") {
           return status(409, { ok: false as const, error: `run ${params.id} is ${outcome.status}; only running or waiting runs can be cancelled` });

@@ -9,6 +9,13 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** Commits shared by the operations handed in during one turn, on either engine. */
+export interface SharedCommits {
+  run<T>(fn: () => Op<T>): Promise<T>;
+  /** Commits made (shows the batching at work). */
+  readonly commits: number;
+}
+
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
@@ -19,7 +26,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * A database failure (disk full, read-only) fails the whole batch, with nothing of it committed.
  * Callers continue after the returned promise, so nothing follows a write before its commit.
  */
-export class BatchedTransactions {
+export class BatchedTransactions implements SharedCommits {
   private pending: Pending[] = [];
   /** Commits made (shows the batching at work). */
   commits = 0;

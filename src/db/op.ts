@@ -40,12 +40,28 @@ export function runSync<T>(op: Op<T>): T {
 
 /** Runs an operation of an asynchronous store, awaiting each query it yields. */
 export async function runAsync<T>(op: Op<T>): Promise<T> {
-  let step = op.next();
+  return runEither(op);
+}
+
+/**
+ * Runs an operation synchronously while it does not yield, so SQLite's operations give their
+ * result at once, and asynchronously from its first query otherwise. For code that serves both
+ * engines and must stay synchronous on SQLite (what it arms or queues before returning).
+ */
+export function runEither<T>(op: Op<T>): T | Promise<T> {
+  const step = op.next();
+  if (step.done) return step.value;
+  return resumeAsync(op, step.value);
+}
+
+async function resumeAsync<T>(op: Op<T>, first: PromiseLike<unknown>): Promise<T> {
+  let step: IteratorResult<PromiseLike<unknown>, T> = { done: false, value: first };
   while (!step.done) {
     let result: unknown;
     try {
       result = await step.value;
     } catch (error) {
+      // A failed query is thrown into the operation, which may catch it.
       step = op.throw(error);
       continue;
     }

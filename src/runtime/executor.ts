@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.ts";
-import type { BatchedTransactions } from "../db/batched-transactions.ts";
+import type { SharedCommits } from "../db/batched-transactions.ts";
 import { runAsync, runSync } from "../db/op.ts";
 import { chatActionTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
@@ -15,7 +15,7 @@ import type { RunRow, RunStore } from "./run-store.ts";
 
 export interface ExecutorDeps {
   store: RunStore;
-  batched: BatchedTransactions;
+  batched: SharedCommits;
   outbox: Outbox;
   agent: Agent;
   clock: Clock;

@@ -1,13 +1,19 @@
-import { runSync, type Op } from "../db/op.ts";
+import { runEither, type Op } from "../db/op.ts";
 
 /**
  * Which conversations may have queued (parked) updates: a superset kept in memory, so routing an
- * idle conversation's update skips a query. Only this process parks updates (one database, one
- * instance). A conversation is added when an update is parked and removed when `next` finds none;
- * after a failed commit (which may bring parked rows back) it is loaded again from the table.
+ * idle conversation's update skips a query. Only this process parks the updates of its
+ * conversations (one instance, or the chat's lease holder on PostgreSQL). A conversation is added
+ * when an update is parked and removed when `next` finds none; after a failed commit (which may
+ * bring parked rows back) it is loaded again from the table. While a load is under way
+ * (PostgreSQL), every conversation may have some.
  */
 export class ParkedHint<Row> {
-  private maybe = new Set<string>();
+  /** undefined while loading: ask the table for every conversation. */
+  private maybe: Set<string> | undefined;
+  /** Parked while the set was loading: added once it has loaded. */
+  private parkedMeanwhile = new Set<string>();
+  private loads = 0;
 
   constructor(
     /** Every conversation with queued updates (the table). */
@@ -20,18 +26,31 @@ export class ParkedHint<Row> {
 
   /** The conversation's oldest queued update, asking the table only when there may be one. */
   *next(conversation: string): Op<Row | undefined> {
-    if (!this.maybe.has(conversation)) return undefined;
+    if (this.maybe && !this.maybe.has(conversation)) return undefined;
     const row = yield* this.oldest(conversation);
-    if (!row) this.maybe.delete(conversation);
+    if (!row) this.maybe?.delete(conversation);
     return row;
   }
 
-  /** Loads the set again from the table (SQLite's synchronous store). */
+  /** Loads the set again from the table: at once on SQLite, in the background on PostgreSQL. */
   reload(): void {
-    this.maybe = new Set(runSync(this.load()));
+    const load = ++this.loads;
+    this.maybe = undefined;
+    this.parkedMeanwhile = new Set();
+    const loaded = runEither(this.load());
+    if (!(loaded instanceof Promise)) return void (this.maybe = new Set(loaded));
+    loaded.then(
+      (conversations) => {
+        if (load === this.loads) this.maybe = new Set([...conversations, ...this.parkedMeanwhile]);
+      },
+      () => {
+        // Left undefined: every conversation asks the table until the next reload succeeds.
+      },
+    );
   }
 
   parked(conversation: string): void {
-    this.maybe.add(conversation);
+    if (this.maybe) this.maybe.add(conversation);
+    else this.parkedMeanwhile.add(conversation);
   }
 }

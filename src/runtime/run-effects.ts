@@ -1,4 +1,4 @@
-import type { BatchedTransactions } from "../db/batched-transactions.ts";
+import type { SharedCommits } from "../db/batched-transactions.ts";
 import type { Op } from "../db/op.ts";
 import { replyTargetOf } from "../ingest/update-fields.ts";
 import type { Outbox } from "../telegram/outbox.ts";
@@ -10,7 +10,7 @@ import type { RunRow, RunStore } from "./run-store.ts";
 import type { StepOutcome } from "./step-runner.ts";
 
 export interface EffectDeps {
-  batched: BatchedTransactions;
+  batched: SharedCommits;
   store: RunStore;
   outbox: Outbox;
   clock: Clock;

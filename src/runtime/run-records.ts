@@ -1,9 +1,5 @@
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
-import { relaxedTransaction, type Db } from "../db/index.ts";
-import { countByStatus } from "../db/count-by-status.ts";
-import { runSync, type Op } from "../db/op.ts";
-import { runs, runSteps, type RunStatus } from "../db/schema.ts";
+import type { Op } from "../db/op.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
 import { replyTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
@@ -21,7 +17,6 @@ export interface StartedRun {
 }
 
 export interface RecordsDeps {
-  db: Db;
   store: RunStore;
   inbox: Inbox;
   outbox: Outbox;
@@ -37,7 +32,6 @@ export interface RecordsDeps {
 /**
  * The writes that start and end runs, inside the caller's transaction: a new run, a run's end,
  * the runtime's own messages, instant replies, and taking a conversation's next queued update.
- * Also the admin reads of the runs table.
  */
 export class RunRecords {
   constructor(private readonly deps: RecordsDeps) {}
@@ -125,44 +119,5 @@ export class RunRecords {
       for (let i = 0; i < processed; i++) metrics?.updatesProcessed.inc();
       return started;
     };
-  }
-
-  counts(): Record<RunStatus, number> {
-    return countByStatus(this.deps.db, runs, runs.status, { running: 0, waiting: 0, done: 0, failed: 0, cancelled: 0 });
-  }
-
-  /** Runs newest first, with the pending question of waiting runs. */
-  list(filter: { status?: RunStatus; conversation?: string; limit: number; beforeId?: number }): (RunRow & { pendingQuestion: StepRow | null })[] {
-    const { db, store } = this.deps;
-    const conditions = [
-      filter.status ? eq(runs.status, filter.status) : undefined,
-      filter.conversation !== undefined ? eq(runs.conversation, filter.conversation) : undefined,
-      filter.beforeId !== undefined ? lt(runs.id, filter.beforeId) : undefined,
-    ].filter((c) => c !== undefined);
-    const rows = db.select().from(runs).where(conditions.length ? and(...conditions) : undefined).orderBy(desc(runs.id)).limit(filter.limit).all();
-    return rows.map((run) => {
-      const pending = run.status === "waiting" ? runSync(store.pendingStep(run.id)) : undefined;
-      return { ...run, pendingQuestion: pending?.kind === "ask" ? pending : null };
-    });
-  }
-
-  /** Deletes ended runs and their journals older than `olderThanMs`. */
-  prune(olderThanMs: number): number {
-    const { db, clock } = this.deps;
-    const cutoff = clock.now() - olderThanMs;
-    return relaxedTransaction(db.$client, () => {
-      const old = db
-        .select({ id: runs.id })
-        .from(runs)
-        .where(and(inArray(runs.status, ["done", "failed", "cancelled"]), lt(runs.endedAt, cutoff)))
-        .all()
-        .map((r) => r.id);
-      for (let i = 0; i < old.length; i += 500) {
-        const chunk = old.slice(i, i + 500);
-        db.delete(runSteps).where(inArray(runSteps.runId, chunk)).run();
-        db.delete(runs).where(inArray(runs.id, chunk)).run();
-      }
-      return old.length;
-    });
   }
 }

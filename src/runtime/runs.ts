@@ -1,7 +1,6 @@
 import type { Clock } from "../clock.ts";
-import { BatchedTransactions } from "../db/batched-transactions.ts";
-import { relaxedTransaction, type Db } from "../db/index.ts";
-import { runSync, type Op } from "../db/op.ts";
+import type { SharedCommits } from "../db/batched-transactions.ts";
+import { runAsync, runEither, type Op } from "../db/op.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
@@ -15,7 +14,9 @@ import type { ExecutionOutcome } from "./engine.ts";
 import { runtimeText } from "./messages.ts";
 import { RunRecords, type StartedRun } from "./run-records.ts";
 import { RunExecutor } from "./executor.ts";
-import { ACTIVE, prepareRunStore, type ParkedRow, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
+import { ACTIVE, type ParkedRow, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
+import type { AnyRunReads, RunListFilter, SqliteRunReads } from "./run-reads.ts";
+import type { RunStorage } from "./run-storage.ts";
 import { ParkedHint } from "./parked-hint.ts";
 import { writeRoute, type RouteWriteDeps } from "./route-writes.ts";
 import { instantReplyOf, routeOf, type RouteReads } from "./routing.ts";
@@ -42,8 +43,8 @@ export interface RuntimeSettings {
   typingEveryMs?: number;
 }
 
-export interface RuntimeDeps {
-  db: Db;
+export interface RuntimeDeps<Reads extends AnyRunReads = SqliteRunReads> {
+  storage: RunStorage<Reads>;
   inbox: Inbox;
   outbox: Outbox;
   agent: Agent;
@@ -62,7 +63,7 @@ export type CancelOutcome = { kind: "cancelled"; run: RunRow } | { kind: "not_fo
  * the timer (timers.ts) executes it again from its journal. Owns the runs, run_steps, memories
  * and parked_updates tables (run-store.ts).
  */
-export class Runtime {
+export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
   private readonly store: RunStore;
   private readonly records: RunRecords;
   private readonly executor: RunExecutor;
@@ -76,13 +77,16 @@ export class Runtime {
    */
   private readonly cancelling = new Set<number>();
   /** Commits shared by the writes of many runs and chats in one turn (routing, journal writes, ends). */
-  readonly batched: BatchedTransactions;
+  readonly batched: SharedCommits;
+  /** The admin's reads (synchronous on SQLite, promises on PostgreSQL). */
+  readonly reads: Reads;
 
-  constructor(private readonly deps: RuntimeDeps) {
-    const { db, clock, settings } = deps;
-    this.store = prepareRunStore(db.$client);
+  constructor(private readonly deps: RuntimeDeps<Reads>) {
+    const { storage, clock, settings } = deps;
+    this.store = storage.store;
+    this.reads = storage.reads;
     this.parkedHint = new ParkedHint(() => this.store.parkedConversations(), (conversation) => this.store.nextParked(conversation));
-    this.batched = new BatchedTransactions(db.$client, () => this.parkedHint.reload());
+    this.batched = storage.sharedCommits(() => this.parkedHint.reload());
     this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.parkedHint.next(conversation) });
     this.routeWrites = { ...deps, store: this.store, records: this.records, parkedHint: this.parkedHint };
     this.executor = new RunExecutor({
@@ -96,15 +100,15 @@ export class Runtime {
       isEnding: (runId) => this.cancelling.has(runId),
       finish: (run, update, outcome, aborted) => this.finish(run, update, outcome, aborted),
     });
-    this.timers = new DeadlineTimers(clock, () => runSync(this.store.nextDeadline()), (now) => this.wakeDue(now), (error) =>
+    this.timers = new DeadlineTimers(clock, () => runEither(this.store.nextDeadline()), (now) => this.wakeDue(now), (error) =>
       deps.log[isTransientStorageError(error) ? "warn" : "error"]("runtime: could not wake due questions and sleeps; trying again shortly", errorFields(error)),
     );
   }
 
   /** Resumes what a previous process left: running runs are replayed, deadlines re-armed, idle conversations start their queued update. */
-  start(): void {
+  async start(): Promise<void> {
     const startedAt = Date.now();
-    const running = runSync(this.store.runsWithStatus("running"));
+    const running = await runAsync(this.store.runsWithStatus("running"));
     const resumed = running.map((run) => this.executor.execute(run.id));
     if (running.length > 0) {
       this.deps.log.info("runtime: resuming runs from their journal", { count: running.length });
@@ -113,7 +117,7 @@ export class Runtime {
       });
     }
     this.timers.rearm();
-    for (const conversation of runSync(this.store.parkedConversations())) this.startNext(conversation);
+    for (const conversation of await runAsync(this.store.parkedConversations())) await this.startNext(conversation);
   }
 
   /**
@@ -134,7 +138,7 @@ export class Runtime {
 
   private *routeInTransaction(stored: StoredUpdate, routed: { cancelled?: number }): Op<() => void> {
     const conversation = conversationOf(stored);
-    const route = yield* routeOf(stored, conversation, this.reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
+    const route = yield* routeOf(stored, conversation, this.routeReads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
     const after = yield* writeRoute(this.routeWrites, stored, conversation, route);
     if (after.kind === "cancelled") {
       routed.cancelled = after.run.id;
@@ -145,13 +149,13 @@ export class Runtime {
     const notice = route.kind === "refused-tap" ? runtimeText(route.notice, userOf(stored.update)?.language_code) : undefined;
     return () => {
       if (after.kind === "cancelled" || after.processed) this.deps.metrics?.updatesProcessed.inc();
-      if (after.kind === "cancelled") this.afterEnd(after.run, "cancelled");
+      if (after.kind === "cancelled") this.afterEndInBackground(after.run, "cancelled");
       if (after.kind === "execute") void this.executor.execute(after.runId, after.fresh);
       if (callbackQueryId !== undefined) void this.deps.outbox.answerCallbackQuery(callbackQueryId, notice);
     };
   }
 
-  private readonly reads: RouteReads = {
+  private readonly routeReads: RouteReads = {
     activeRun: (conversation: string) => this.store.activeRun(conversation),
     pendingStep: (runId: number) => this.store.pendingStep(runId),
     hasParked: (conversation: string) => this.hasParked(conversation),
@@ -170,23 +174,24 @@ export class Runtime {
   }
 
   /** Cancels a run (admin API): ends it and its pending question, tells the user. */
-  cancel(runId: number): CancelOutcome {
-    const run = runSync(this.store.runById(runId));
+  async cancel(runId: number): Promise<CancelOutcome> {
+    const run = await runAsync(this.store.runById(runId));
     if (!run) return { kind: "not_found" };
     if (!ACTIVE.includes(run.status)) return { kind: "not_active", status: run.status };
     const update = JSON.parse(run.trigger) as TelegramUpdate;
     const records = this.records;
-    this.transaction(function* () {
+    await this.transaction(function* () {
       yield* records.end(run, "cancelled", null);
       yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, "cancelled", run.id);
     });
-    this.afterEnd(run, "cancelled");
-    return { kind: "cancelled", run: runSync(this.store.runById(runId))! };
+    await this.afterEnd(run, "cancelled");
+    return { kind: "cancelled", run: (await runAsync(this.store.runById(runId)))! };
   }
 
   /** Starts the conversation's next queued update, if it is idle (one transaction: a crash loses neither). */
-  private startNext(conversation: string): void {
-    this.startRun(this.transaction(() => this.records.startNextInTransaction(conversation, this.stopping), { immediate: true })());
+  private async startNext(conversation: string): Promise<void> {
+    const started = await this.transaction(() => this.records.startNextInTransaction(conversation, this.stopping), { immediate: true });
+    this.startRun(started());
   }
 
   private startRun(started: StartedRun | undefined): void {
@@ -211,7 +216,7 @@ export class Runtime {
         });
         if (!startNext) return;
         this.deps.metrics?.updatesProcessed.inc();
-        this.afterEnd(run, "done", startNext);
+        await this.afterEnd(run, "done", startNext);
       } else if (ending.kind === "replay") {
         // The failed write committed nothing: the journal is as it was.
         this.deps.log.warn("runtime: the database failed under a run; replaying it shortly", { ...ids, retry_in_ms: STORAGE_REPLAY_MS, ...errorFields(ending.error) });
@@ -220,12 +225,12 @@ export class Runtime {
         const { error } = ending;
         this.deps.log.error(ending.log, { ...ids, ...errorFields(error) });
         const { records } = this;
-        this.transaction(function* () {
+        await this.transaction(function* () {
           yield* records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
           yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, ending.tell, run.id);
         });
         this.deps.metrics?.updatesFailed.inc();
-        this.afterEnd(run, "failed");
+        await this.afterEnd(run, "failed");
       }
     } catch (recordError) {
       if (!isTransientStorageError(recordError)) throw recordError;
@@ -236,12 +241,12 @@ export class Runtime {
   }
 
   /** Question timeouts and sleeps due at `now`: settled, then their runs execute again. */
-  private wakeDue(now: number): void {
+  private async wakeDue(now: number): Promise<void> {
     for (;;) {
       const { store } = this;
-      const due = runSync(store.dueSteps(now, 500));
+      const due = await runAsync(store.dueSteps(now, 500));
       if (due.length === 0) return;
-      const woken = this.transaction(function* () {
+      const woken = await this.transaction(function* () {
         const settled: typeof due = [];
         for (const step of due) {
           if (!(yield* store.settleStep(step.runId, step.seq, step.kind === "ask" ? "timed_out" : "done", now))) continue;
@@ -260,12 +265,12 @@ export class Runtime {
    * or, when it had ended and starting its conversation's next update is what failed, starts that.
    */
   private replayLater(runId: number): void {
-    this.deps.clock.setTimeout(() => {
+    this.deps.clock.setTimeout(async () => {
       if (this.stopping || this.executor.isExecuting(runId)) return;
       try {
-        const run = runSync(this.store.runById(runId));
+        const run = await runAsync(this.store.runById(runId));
         if (run?.status === "running") void this.executor.execute(runId);
-        else if (run && !ACTIVE.includes(run.status)) this.startNext(run.conversation);
+        else if (run && !ACTIVE.includes(run.status)) await this.startNext(run.conversation);
       } catch (error) {
         if (!isTransientStorageError(error)) {
           this.deps.log.error("runtime: could not resume a run after a storage failure", { run_id: runId, ...errorFields(error) });
@@ -277,22 +282,30 @@ export class Runtime {
   }
 
   /** After the end is committed: stop the live execution and start the conversation's next update. */
-  private afterEnd(run: RunRow, status: RunStatus, startNext?: () => StartedRun | undefined): void {
+  private async afterEnd(run: RunRow, status: RunStatus, startNext?: () => StartedRun | undefined): Promise<void> {
     // A cancelled run's trigger update is done too (done and failed runs count where they end).
     if (status === "cancelled") this.deps.metrics?.updatesProcessed.inc();
     if (status === "cancelled") this.executor.cancel(run.id);
     // `startNext`: the next update was already recorded in the end's own transaction.
     if (startNext) this.startRun(startNext());
-    else this.startNext(run.conversation);
+    else await this.startNext(run.conversation);
+  }
+
+  /** afterEnd for a /cancel routed in a batch: its conversation's next update, retried if the database fails. */
+  private afterEndInBackground(run: RunRow, status: RunStatus): void {
+    this.afterEnd(run, status).catch((error: unknown) => {
+      this.deps.log.error("runtime: could not start a conversation's next update; trying again shortly", { run_id: run.id, ...errorFields(error) });
+      if (isTransientStorageError(error)) this.replayLater(run.id);
+    });
   }
 
   /**
    * Relaxed commits: run state is redone from the journal after a loss, and the outbox's durable
    * commit of its `sending` marks puts the journal on disk before any message it led to goes out.
    */
-  private transaction<T>(fn: () => Op<T>, options?: { immediate?: boolean }): T {
+  private async transaction<T>(fn: () => Op<T>, options?: { immediate?: boolean }): Promise<T> {
     try {
-      return relaxedTransaction(this.deps.db.$client, () => runSync(fn()), options);
+      return await this.deps.storage.transaction(fn, options);
     } catch (error) {
       // Rolled back: what it unparked is queued again.
       this.parkedHint.reload();
@@ -310,27 +323,27 @@ export class Runtime {
     while (this.executor.busy > 0 && Date.now() < deadline) await Bun.sleep(10);
   }
 
-  counts(): Record<RunStatus, number> {
-    return this.records.counts();
+  counts(): ReturnType<Reads["counts"]> {
+    return this.reads.counts() as ReturnType<Reads["counts"]>;
   }
 
   /** Runs newest first (optionally of one status and one conversation), with the pending question of waiting runs. */
-  list(filter: { status?: RunStatus; conversation?: string; limit: number; beforeId?: number }): (RunRow & { pendingQuestion: StepRow | null })[] {
-    return this.records.list(filter);
+  list(filter: RunListFilter): ReturnType<Reads["list"]> {
+    return this.reads.list(filter) as ReturnType<Reads["list"]>;
   }
 
-  get(runId: number): RunRow | undefined {
-    return runSync(this.store.runById(runId));
+  get(runId: number): ReturnType<Reads["get"]> {
+    return this.reads.get(runId) as ReturnType<Reads["get"]>;
   }
 
   /** A run's journal, every step in order (admin). */
-  steps(runId: number): StepRow[] {
-    return runSync(this.store.steps(runId));
+  steps(runId: number): ReturnType<Reads["steps"]> {
+    return this.reads.steps(runId) as ReturnType<Reads["steps"]>;
   }
 
   /** Deletes ended runs and their journals older than `olderThanMs`. */
-  prune(olderThanMs = 7 * 24 * 3_600_000): number {
-    return this.records.prune(olderThanMs);
+  prune(olderThanMs = 7 * 24 * 3_600_000): ReturnType<Reads["prune"]> {
+    return this.reads.prune(this.deps.clock.now() - olderThanMs) as ReturnType<Reads["prune"]>;
   }
 
   /** Live executions (tests and shutdown). */

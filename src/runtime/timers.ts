@@ -12,10 +12,10 @@ export class DeadlineTimers {
 
   constructor(
     private readonly clock: Clock,
-    /** The earliest deadline stored, if any. */
-    private readonly earliest: () => number | undefined,
+    /** The earliest deadline stored, if any (at once on SQLite, a promise on PostgreSQL). */
+    private readonly earliest: () => number | undefined | Promise<number | undefined>,
     /** Handles every deadline due at `now` (each is then settled, so `earliest` moves on). */
-    private readonly fire: (now: number) => void,
+    private readonly fire: (now: number) => void | Promise<void>,
     /** `fire` or `earliest` threw (the database failed): reported here, tried again after `retryMs`. */
     private readonly onError: (error: unknown) => void,
     private readonly retryMs = 1_000,
@@ -24,7 +24,9 @@ export class DeadlineTimers {
   /** Arms for the earliest stored deadline. */
   rearm(): void {
     try {
-      this.armFor(this.earliest());
+      const at = this.earliest();
+      if (at instanceof Promise) at.then((value) => this.armFor(value), (error: unknown) => this.failed(error));
+      else this.armFor(at);
     } catch (error) {
       this.failed(error);
     }
@@ -56,12 +58,14 @@ export class DeadlineTimers {
     // A long timer is clamped and fires early: wait for the rest.
     if (this.armedAt > now) return this.armFor(this.armedAt);
     this.armedAt = Infinity;
+    let fired: void | Promise<void>;
     try {
-      this.fire(now);
+      fired = this.fire(now);
     } catch (error) {
       return this.failed(error);
     }
-    this.rearm();
+    if (fired instanceof Promise) fired.then(() => this.rearm(), (error: unknown) => this.failed(error));
+    else this.rearm();
   }
 
   private failed(error: unknown): void {

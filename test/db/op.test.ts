@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { AsyncOpError, awaited, done, runAsync, runSync, type Op } from "../../src/db/op.ts";
+import { AsyncOpError, awaited, done, runAsync, runEither, runSync, type Op } from "../../src/db/op.ts";
 
 // One piece of logic over a store whose operations are either plain values or promises.
 interface Counter {
@@ -61,4 +61,11 @@ test("runAsync throws a failed query into the logic, where it can be caught", as
 
 test("runSync refuses an asynchronous operation instead of dropping its promise", () => {
   expect(() => runSync(incrementTwice(asyncCounter()))).toThrow(AsyncOpError);
+});
+
+test("runEither gives a synchronous store's result at once and an asynchronous one's as a promise", async () => {
+  expect(runEither(incrementTwice(syncCounter()))).toBe(3);
+  const pending = runEither(incrementTwice(asyncCounter()));
+  expect(pending).toBeInstanceOf(Promise);
+  expect(await pending).toBe(3);
 });

@@ -78,9 +78,9 @@ test("the admin cancel ends a waiting run the same way, with its pending questio
   expect(await person.say("go")).toBe(coachText.en.goal);
   const [run] = service.runtime.list({ limit: 1, status: "waiting" });
   expect(run?.pendingQuestion?.text).toBe(coachText.en.goal);
-  expect(service.runtime.cancel(run!.id).kind).toBe("cancelled");
+  expect((await service.runtime.cancel(run!.id)).kind).toBe("cancelled");
   expect(await person.hear()).toBe("Cancelled.");
-  expect(service.runtime.cancel(run!.id)).toEqual({ kind: "not_active", status: "cancelled" });
+  expect(await service.runtime.cancel(run!.id)).toEqual({ kind: "not_active", status: "cancelled" });
   expect(service.runtime.list({ limit: 1 })[0]?.pendingQuestion).toBeNull();
   expect(await person.say("again")).toBe(coachText.en.goal);
 });

@@ -1,3 +1,4 @@
+import type { SharedCommits } from "../batched-transactions.ts";
 import { runAsync, type Op } from "../op.ts";
 import type { PgSession } from "./session.ts";
 
@@ -15,7 +16,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * so that one that throws has only its own writes undone; a failed commit fails them all. One
  * batch is in flight at a time; the next collects meanwhile, so a burst costs few round trips.
  */
-export class PgBatchedTransactions {
+export class PgBatchedTransactions implements SharedCommits {
   private pending: Pending[] = [];
   private inFlight: Promise<void> | undefined;
   /** Commits made (shows the batching at work). */
