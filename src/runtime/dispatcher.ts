@@ -1,5 +1,7 @@
 import { isTransientStorageError } from "../db/storage-error.ts";
-import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
+import type { StoredUpdate } from "../ingest/inbox.ts";
+import type { UpdateRow } from "../ingest/inbox-store.ts";
+import type { UpdateStatus } from "../db/schema.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 
@@ -7,6 +9,14 @@ import type { Metrics } from "../observability/metrics.ts";
 const STORAGE_RETRY_MS = 1_000;
 
 export type UpdateHandler = (update: StoredUpdate) => void | Promise<void>;
+
+/** What the dispatcher needs of the inbox, on either engine (SQLite's answers at once). */
+export interface DispatchInbox {
+  loadReceived(limit: number, afterUpdateId?: number): StoredUpdate[] | Promise<StoredUpdate[]>;
+  onStored(listener: (stored: StoredUpdate[]) => void): void;
+  setStatus(updateIds: number, status: UpdateStatus, error: string | null): void | Promise<void>;
+  row(updateId: number): UpdateRow | undefined | Promise<UpdateRow | undefined>;
+}
 
 /**
  * Hands stored updates to the handler in update_id order, one at a time per chat, up to
@@ -23,24 +33,32 @@ export class Dispatcher {
   private readonly idle: (() => void)[] = [];
 
   constructor(
-    private readonly inbox: Inbox,
+    private readonly inbox: DispatchInbox,
     private readonly handler: UpdateHandler,
     private readonly concurrency: number,
     private readonly log: Logger,
     private readonly metrics?: Metrics,
   ) {}
 
-  /** Picks up updates a previous process stored but did not hand over, then follows the inbox. */
-  start(): void {
+  /**
+   * Picks up updates a previous process stored but did not hand over, then follows the inbox.
+   * Updates stored while the pages load (PostgreSQL's load is asynchronous) wait until after them.
+   */
+  async start(): Promise<void> {
+    let loading = true;
+    const meanwhile: StoredUpdate[][] = [];
+    this.inbox.onStored((stored) => (loading ? meanwhile.push(stored) : this.enqueue(stored)));
     let after = -1;
     for (;;) {
-      const page = this.inbox.loadReceived(1000, after);
+      const loaded = this.inbox.loadReceived(1000, after);
+      const page = loaded instanceof Promise ? await loaded : loaded;
       if (page.length === 0) break;
       this.enqueue(page);
       after = page.at(-1)!.updateId;
     }
     if (this.known.size > 0) this.log.info("dispatcher: picking up stored updates", { count: this.known.size });
-    this.inbox.onStored((stored) => this.enqueue(stored));
+    loading = false;
+    for (const stored of meanwhile) this.enqueue(stored);
   }
 
   enqueue(updates: StoredUpdate[]): void {
@@ -80,7 +98,7 @@ export class Dispatcher {
       } catch (error) {
         if (isTransientStorageError(error) && !this.stopped) {
           const ids = { update_id: update.updateId, chat_id: update.chatId, ...errorFields(error) };
-          if (this.stillReceived(update.updateId)) {
+          if (await this.stillReceived(update.updateId)) {
             // The database failed (disk full, read-only), not the update: nothing of it was
             // committed, so the chat waits and tries the same update again, keeping its order.
             this.log.warn("dispatcher: the database failed while routing an update; trying it again shortly", { ...ids, retry_in_ms: STORAGE_RETRY_MS });
@@ -95,7 +113,7 @@ export class Dispatcher {
         }
         this.log.error("update failed", { update_id: update.updateId, chat_id: update.chatId, ...errorFields(error) });
         try {
-          this.inbox.setStatus(update.updateId, "failed", error instanceof Error ? error.message : String(error));
+          await this.inbox.setStatus(update.updateId, "failed", error instanceof Error ? error.message : String(error));
           this.metrics?.updatesFailed.inc();
         } catch (markError) {
           this.log.error("could not mark update failed", { update_id: update.updateId, chat_id: update.chatId, ...errorFields(markError) });
@@ -111,9 +129,9 @@ export class Dispatcher {
   }
 
   /** True while the update is stored and not yet handed over (reads work when writes fail; unsure counts as yes). */
-  private stillReceived(updateId: number): boolean {
+  private async stillReceived(updateId: number): Promise<boolean> {
     try {
-      return this.inbox.row(updateId)?.status === "received";
+      return (await this.inbox.row(updateId))?.status === "received";
     } catch {
       return true;
     }

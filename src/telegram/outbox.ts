@@ -1,7 +1,5 @@
 import type { Clock } from "../clock.ts";
-import { sqliteDurableCommit, type DurableCommit } from "../db/durable-commit.ts";
-import { relaxedTransaction, type Db } from "../db/index.ts";
-import { runAsync, runSync, type Op } from "../db/op.ts";
+import { runAsync, type Op } from "../db/op.ts";
 import type { OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
@@ -10,11 +8,13 @@ import { CallbackAnswers } from "./callback-answers.ts";
 import { sendRow, type SendRow } from "./outbox-send.ts";
 import { splitText } from "./split-text.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import { outboxRows } from "./outbox-rows.ts";
+import type { AnyOutboxRows, SqliteOutboxRows } from "./outbox-rows.ts";
+import type { OutboxStorage } from "./outbox-storage.ts";
 import { writeOutcome, type OutcomeDeps } from "./outbox-outcomes.ts";
-import { sqliteOutboxStore, type OutboxStore } from "./outbox-store.ts";
+import type { OutboxStore } from "./outbox-store.ts";
 import type { OutboundMessage, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
 
+export { pgOutboxStorage, sqliteOutboxStorage, type OutboxStorage } from "./outbox-storage.ts";
 export type { OutboundMarkupEdit, OutboundMessage, OutboundText, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
 
 interface ChatQueue {
@@ -35,26 +35,6 @@ interface Answered {
   at: number;
   /** Its chat has moved on (a commit that wrote its outcome failed; the next writes it again). */
   applied?: boolean;
-}
-
-/** Where the outbox keeps its rows: the send path's store, its durable commit, the admin reads. */
-export interface OutboxStorage {
-  store: OutboxStore;
-  durable: DurableCommit;
-  rows: ReturnType<typeof outboxRows>;
-  /** Runs a write on its own, outside any caller's transaction (SQLite's is synchronous). */
-  transaction<T>(fn: () => Op<T>): T;
-}
-
-/** The outbox on the SQLite database. */
-export function sqliteOutboxStorage(db: Db, log: Logger): OutboxStorage {
-  return {
-    store: sqliteOutboxStore(db.$client),
-    // The commit is in the WAL (it survives kill -9); only a power loss could still lose it.
-    durable: sqliteDurableCommit(db.$client, (error) => log.error("outbox: the WAL fsync failed; going on", errorFields(error))),
-    rows: outboxRows(db),
-    transaction: (fn) => relaxedTransaction(db.$client, () => runSync(fn())),
-  };
 }
 
 type Start = { chat: ChatQueue; row: SendRow };
@@ -81,7 +61,7 @@ type Start = { chat: ChatQueue; row: SendRow };
  * network errors are retried with backoff; a group that became a supergroup takes its rows along;
  * anything else fails the row at once. A failed row never blocks the chat's later messages.
  */
-export class Outbox {
+export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   private readonly chats = new Map<number, ChatQueue>();
   private readonly answered: Answered[] = [];
   private inFlight = 0;
@@ -104,7 +84,7 @@ export class Outbox {
   private readonly backoffCapMs: number;
 
   constructor(
-    private readonly storage: OutboxStorage,
+    private readonly storage: OutboxStorage<Rows>,
     private readonly api: TelegramApi,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -393,18 +373,18 @@ export class Outbox {
     this.closed = true;
   }
 
-  counts(): Record<OutboxStatus, number> {
-    return this.storage.rows.counts();
+  counts(): ReturnType<Rows["counts"]> {
+    return this.storage.rows.counts() as ReturnType<Rows["counts"]>;
   }
 
   /** Rows newest first; `beforeId` pages back from there. */
-  list(filter: { status?: OutboxStatus; limit: number; beforeId?: number }): OutboxRow[] {
-    return this.storage.rows.list(filter);
+  list(filter: { status?: OutboxStatus; limit: number; beforeId?: number }): ReturnType<Rows["list"]> {
+    return this.storage.rows.list(filter) as ReturnType<Rows["list"]>;
   }
 
   /** Every row a run led to (its replies, questions and timbre's notices), oldest first (admin: a run's journal). */
-  ofRun(runId: number): OutboxRow[] {
-    return this.storage.rows.ofRun(runId);
+  ofRun(runId: number): ReturnType<Rows["ofRun"]> {
+    return this.storage.rows.ofRun(runId) as ReturnType<Rows["ofRun"]>;
   }
 
   /**
@@ -429,7 +409,7 @@ export class Outbox {
   }
 
   /** Deletes sent rows older than `olderThanMs`; failed rows are kept twice as long. */
-  prune(olderThanMs = 48 * 3_600_000): number {
-    return this.storage.rows.prune(this.clock.now(), olderThanMs);
+  prune(olderThanMs = 48 * 3_600_000): ReturnType<Rows["prune"]> {
+    return this.storage.rows.prune(this.clock.now(), olderThanMs) as ReturnType<Rows["prune"]>;
   }
 }

@@ -56,6 +56,8 @@ test("a sleep survives kill -9: after a restart past its end it wakes at once, a
   const first = await spawn("sleeper");
   expect(await person.say("2")).toBe("sleeping");
   await waitFor(() => readDb(dbPath, "SELECT seq FROM run_steps WHERE kind = 'sleep' AND state = 'waiting'").length === 1, "the sleep to be journaled");
+  // Killed before "sleeping" is marked sent, the restart would send it again (SPEC's in-flight allowance).
+  await waitFor(() => readDb(dbPath, "SELECT id FROM outbox WHERE chat_id = ? AND status = 'sent'", person.chatId).length === 1, "'sleeping' to be marked sent");
   await first.kill9();
   const [sleep] = readDb<{ deadline_at: number }>(dbPath, "SELECT deadline_at FROM run_steps WHERE kind = 'sleep'");
   await waitFor(() => Date.now() > sleep!.deadline_at, "the sleep's end to pass while the service is down", 5_000);
