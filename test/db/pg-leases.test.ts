@@ -119,21 +119,44 @@ test("release frees a lease for another holder at once, with a higher token; rel
   expect(await leasesB.release(["chat:7"], "b")).toEqual([]);
   expect(await leasesB.take("chat:7", "b", TTL)).toBeUndefined();
   expect(await leasesA.release(["chat:7", "chat:never-taken"], "a")).toEqual(["chat:7"]);
-  expect(await leasesA.holderOf("chat:7")).toBeUndefined();
   const tokenB = (await leasesB.take("chat:7", "b", TTL))!;
   expect(tokenB).toBeGreaterThan(tokenA);
   await expect(a!.sql.begin((tx) => fenced(tx, "chat:7", tokenA))).rejects.toBeInstanceOf(LeaseLostError);
+  // Released leases are taken again with new tokens, by their old holder too.
+  await leasesB.release(["chat:7"], "b");
+  expect(await leasesB.take("chat:7", "b", TTL)).toBeGreaterThan(tokenB);
 });
 
 test("fencedAll checks several leases in one statement and names the one that passed on", async () => {
-  const [a] = await pools("leases_fenced_all", 1);
+  const [a, b] = await pools("leases_fenced_all", 2);
   const clock = new ShiftableClock();
   const leases = new Leases(a!.sql, clock);
   const tokens = await leases.takeMany(["chat:8", "chat:9", "chat:8"], "a", TTL);
   expect([...tokens.keys()].sort()).toEqual(["chat:8", "chat:9"]);
   await a!.sql.begin((tx) => fencedAll(tx, tokens));
   await leases.release(["chat:9"], "a");
-  await expect(a!.sql.begin((tx) => fencedAll(tx, tokens))).rejects.toMatchObject({ lease: "chat:9", currentToken: undefined });
+  const taken = (await new Leases(b!.sql, clock).take("chat:9", "b", TTL))!;
+  await expect(a!.sql.begin((tx) => fencedAll(tx, tokens))).rejects.toMatchObject({ lease: "chat:9", token: tokens.get("chat:9"), currentToken: taken });
+});
+
+test("prune deletes leases long expired, keeps live and fenced ones, and a pruned name taken again still gets a higher token", async () => {
+  const [a, b] = await pools("leases_prune", 2);
+  const clock = new ShiftableClock();
+  const leases = new Leases(a!.sql, clock);
+  const tokens = await leases.takeMany(["chat:old", "chat:fenced"], "a", TTL);
+  await leases.release(["chat:old"], "a");
+  clock.advance(TTL * 2);
+  const live = (await leases.take("chat:live", "a", TTL))!;
+  await a!.sql.begin(async (tx) => {
+    await fenced(tx, "chat:fenced", tokens.get("chat:fenced")!);
+    expect(await new Leases(b!.sql, clock).prune(TTL / 2)).toBe(1);
+  });
+  expect(await leases.holderOf("chat:old")).toBeUndefined();
+  expect((await leases.holderOf("chat:fenced"))?.token).toBe(tokens.get("chat:fenced"));
+  expect((await leases.holderOf("chat:live"))?.token).toBe(live);
+  expect(await leases.prune(TTL / 2)).toBe(1);
+  expect(await leases.take("chat:old", "a", TTL)).toBeGreaterThan(live);
+  await expect(a!.sql.begin((tx) => fenced(tx, "chat:fenced", tokens.get("chat:fenced")!))).rejects.toMatchObject({ currentToken: undefined });
 });
 
 test("three instances racing for 200 names in shuffled batches: each name ends up held by exactly one, as each was told", async () => {

@@ -14,18 +14,18 @@ import type { Clock } from "../../clock.ts";
  * either committed before the new holder gets its token, or refused.
  */
 
-/** The lease passed on (or was released) since `token` was handed out: the transaction must roll back. */
+/** The lease passed on since `token` was handed out (or its row was pruned): the transaction must roll back. */
 export class LeaseLostError extends Error {
   override name = "LeaseLostError";
   constructor(
     readonly lease: string,
     readonly token: number,
-    /** The lease's token now; undefined when no one holds it. */
+    /** The lease's token now; undefined when it has no row. */
     readonly currentToken: number | undefined,
   ) {
     super(
       currentToken === undefined
-        ? `the lease ${lease} (token ${token}) is no longer held: it was released or never taken`
+        ? `the lease ${lease} (token ${token}) is no longer held: its row is gone or was never there`
         : `the lease ${lease} (token ${token}) passed on to token ${currentToken}`,
     );
   }
@@ -114,24 +114,40 @@ export class Leases {
   }
 
   /**
-   * Lets go of the holder's leases among `names` (deleting their rows, so the table holds only
-   * leases in use); resolves to the names it released. Waits for the holder's fenced transactions
-   * on them to end.
+   * Lets go of the holder's leases among `names`: they expire at once, so the next take, by
+   * anyone, gets a new token. The rows stay (with whatever per-chat state they carry) until
+   * `prune`. Resolves to the names it released.
    */
   async release(names: Iterable<string>, holder: string): Promise<string[]> {
     const released = sortedNames(names);
     if (released.length === 0) return [];
     const rows = await this.sql<{ name: string }[]>`
-      DELETE FROM leases
-      USING (
+      UPDATE leases SET expires_at = 0
+      FROM (
         SELECT name FROM leases
         WHERE name = ANY(${this.sql.array(released)}::text[]) AND holder = ${holder}
         ORDER BY name
-        FOR UPDATE
+        FOR NO KEY UPDATE
       ) AS mine
       WHERE leases.name = mine.name AND leases.holder = ${holder}
       RETURNING leases.name`;
     return rows.map((r) => r.name).sort();
+  }
+
+  /**
+   * Deletes the rows of leases expired (or released) for at least `expiredForMs`, skipping any a
+   * transaction still has fenced; resolves to how many it deleted. Safe because tokens come from
+   * one sequence: a name taken again after its row is gone still gets a higher token.
+   */
+  async prune(expiredForMs: number): Promise<number> {
+    const before = this.clock.now() - expiredForMs;
+    const rows = await this.sql`
+      DELETE FROM leases
+      WHERE name IN (
+        SELECT name FROM leases WHERE expires_at <= ${before}::bigint ORDER BY name FOR UPDATE SKIP LOCKED
+      )
+      RETURNING name`;
+    return rows.length;
   }
 
   /** Who holds `name` and until when (expired leases included), or undefined when no row: for admin reads and tests. */

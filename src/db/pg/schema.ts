@@ -148,8 +148,9 @@ export const sandboxUpdates = pgTable("sandbox_updates", {
  * the poller's leadership) held by one instance until `expires_at`. Every take of a lease that
  * was free or expired gives it a new `token` from `lease_tokens`, so a write carrying an older
  * token is refused (fencing): an instance that lost its lease while paused cannot overwrite the
- * new holder's work. A released lease's row is deleted; tokens still only grow, because they
- * come from one sequence rather than from the row.
+ * new holder's work. A released lease expires in place: its row stays until pruned. Tokens come
+ * from one sequence rather than from the row, so they only grow, even for a name whose row was
+ * pruned and taken again.
  */
 export const leases = pgTable("leases", {
   name: text("name").primaryKey(),
