@@ -36,15 +36,15 @@ export class LeaseKeeper {
   private renewTimer: { cancel(): void } | undefined;
   private expiryTimer: { cancel(): void } | undefined;
   private round: Promise<void> | undefined;
-  private running = false;
-  private stopped = false;
+  /** created: takes succeed, nothing renews yet; renewing: after start; stopped: what is taken is released at once. */
+  private state: "created" | "renewing" | "stopped" = "created";
 
   constructor(private readonly options: LeaseKeeperOptions) {}
 
   /** Starts renewing every ttl/3; until then, leases taken simply run out. */
   start(): void {
-    if (this.running || this.stopped) return;
-    this.running = true;
+    if (this.state !== "created") return;
+    this.state = "renewing";
     this.scheduleRenewal(this.options.clock.now());
   }
 
@@ -77,7 +77,7 @@ export class LeaseKeeper {
     }
     const late: string[] = [];
     for (const [name, token] of got) {
-      if (!this.stopped && clock.now() < sentAt + ttlMs) this.held.set(name, { token, validUntil: sentAt + ttlMs });
+      if (this.state !== "stopped" && clock.now() < sentAt + ttlMs) this.held.set(name, { token, validUntil: sentAt + ttlMs });
       else late.push(name);
     }
     if (late.length > 0) await this.releaseInDatabase(late);
@@ -105,8 +105,7 @@ export class LeaseKeeper {
 
   /** Stops renewing and releases every lease held; the caller has stopped working on them. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.stopped = true;
+    this.state = "stopped";
     this.renewTimer?.cancel();
     this.renewTimer = undefined;
     await this.round;
@@ -156,7 +155,7 @@ export class LeaseKeeper {
   }
 
   private scheduleRenewal(from: number): void {
-    if (!this.running) return;
+    if (this.state !== "renewing") return;
     const { clock, ttlMs } = this.options;
     this.renewTimer = clock.setTimeout(() => {
       const startedAt = clock.now();

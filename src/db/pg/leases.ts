@@ -56,7 +56,7 @@ export class Leases {
    * resolves to its fencing token, or undefined while another holder's lease is live. A take of
    * a free or expired lease gets a new, higher token (also when the expired lease was the
    * holder's own: what it did under the old token is fenced off); re-taking a live lease of one's
-   * own keeps its token and never shortens it.
+   * own keeps its token and never shortens it (it waits for one's own fenced transactions on it).
    */
   async take(name: string, holder: string, ttlMs: number): Promise<number | undefined> {
     return (await this.takeMany([name], holder, ttlMs)).get(name);
