@@ -6,7 +6,7 @@ import * as pgSchema from "../../src/db/pg/schema.ts";
 import * as sqliteSchema from "../../src/db/schema.ts";
 
 /** Tables only PostgreSQL has: coordination between instances, which one SQLite instance never needs. */
-const PG_ONLY_TABLES = ["leases"];
+const PG_ONLY_TABLES = ["leases", "rate_limits"];
 
 /** The engine-neutral shape of a table: what the stores rely on being the same on both engines. */
 function shape(config: {
@@ -60,5 +60,13 @@ test("leases: name is the key; holder, a fencing token and an expiry, all requir
     { name: "holder", kind: "text", notNull: true, primary: false, default: undefined },
     { name: "name", kind: "text", notNull: true, primary: true, default: undefined },
     { name: "token", kind: "integer", notNull: true, primary: false, default: undefined },
+  ]);
+});
+
+test("rate_limits: name is the key; the theoretical arrival time, required", () => {
+  const rateLimits = pgTables.find((t) => t.name === "rate_limits")!;
+  expect(rateLimits.columns).toEqual([
+    { name: "name", kind: "text", notNull: true, primary: true, default: undefined },
+    { name: "tat", kind: "integer", notNull: true, primary: false, default: undefined },
   ]);
 });

@@ -1,4 +1,4 @@
-import { bigint, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { bigint, index, integer, pgSequence, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 import type { OutboxMethod, OutboxStatus, RunStatus, StepKind, StepState, UpdateStatus } from "../schema.ts";
 
 /**
@@ -144,10 +144,13 @@ export const sandboxUpdates = pgTable("sandbox_updates", {
 });
 
 /**
- * Coordination between instances (PostgreSQL only): a named lease (the poller's leadership, the
- * outbox sender, a conversation) held by one instance until `expires_at`. `token` increases on
- * each takeover, so a write carrying an older token is refused (fencing): an instance that
- * lost its lease while paused cannot overwrite the new holder's work.
+ * Coordination between instances (PostgreSQL only, src/db/pg/leases.ts): a named lease (a chat,
+ * the poller's leadership) held by one instance until `expires_at`. Every take of a lease that
+ * was free or expired gives it a new `token` from `lease_tokens`, so a write carrying an older
+ * token is refused (fencing): an instance that lost its lease while paused cannot overwrite the
+ * new holder's work. A released lease expires in place: its row stays until pruned. Tokens come
+ * from one sequence rather than from the row, so they only grow, even for a name whose row was
+ * pruned and taken again.
  */
 export const leases = pgTable("leases", {
   name: text("name").primaryKey(),
@@ -156,4 +159,18 @@ export const leases = pgTable("leases", {
   token: id("token").notNull(),
   /** Unix ms. */
   expiresAt: id("expires_at").notNull(),
+});
+
+/** Fencing tokens for `leases`: one sequence for every lease, so a token is never given twice. */
+export const leaseTokens = pgSequence("lease_tokens");
+
+/**
+ * A rate shared by every instance (PostgreSQL only, src/db/pg/rate-limit.ts), such as
+ * SEND_RATE_GLOBAL: one row per limiter holding the GCRA's theoretical arrival time, moved on by
+ * one interval (1/rate) per grant.
+ */
+export const rateLimits = pgTable("rate_limits", {
+  name: text("name").primaryKey(),
+  /** Unix microseconds: an interval of 1/rate s is rarely a whole number of ms (30/s is 33,333 µs). */
+  tat: id("tat").notNull(),
 });
