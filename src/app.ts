@@ -1,22 +1,18 @@
-import { Elysia } from "elysia";
 import { randomBytes } from "node:crypto";
-import { apiDocs } from "./admin/docs.ts";
-import { adminRoutes, type AdminParts } from "./admin/routes.ts";
-import { AuthLimiter, DEFAULT_AUTH_LIMITS } from "./admin/auth-limiter.ts";
-import { validationMessage } from "./admin/validation-message.ts";
-import { dashboardRoutes } from "./admin/ui/routes.ts";
 import { agentFromCode, loadAgent } from "./agents/load-agent.ts";
 import { llmAgent } from "./agents/llm/agent.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
+import type { AdminParts } from "./admin/route-parts.ts";
+import { backupInto } from "./db/backup.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
+import { sqliteSettings } from "./db/settings.ts";
+import { httpApp, listen, type Listening } from "./http-app.ts";
 import { holdInstanceLock } from "./db/instance-lock.ts";
 import { Inbox, type StoredUpdate } from "./ingest/inbox.ts";
-import { listenError } from "./listen-error.ts";
 import { Poller, type PollerTiming } from "./ingest/poller.ts";
-import { trustedSourceCheck } from "./ingest/trusted-ips.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
-import { jsonError, webhookRoutes, WEBHOOK_PATH } from "./ingest/webhook.ts";
+import { WEBHOOK_PATH } from "./ingest/webhook.ts";
 import { createLogger, errorFields, type Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
 import type { Agent } from "./runtime/context.ts";
@@ -90,7 +86,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   let secret: string;
   try {
     database = openDatabase(config.databasePath);
-    secret = resolveWebhookSecret(database.db, config.webhookSecret);
+    secret = await resolveWebhookSecret(sqliteSettings(database.db), config.webhookSecret);
   } catch (error) {
     instanceLock.release();
     throw error;
@@ -102,39 +98,21 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const log = options.logger ?? createLogger(config.logLevel, [token, secret, config.adminToken ?? "", config.llm?.apiKey ?? ""]);
   if (instanceLock.unsupported) log.warn(`instance lock: ${instanceLock.unsupported}`);
   const inbox = new Inbox(db, clock);
+  const settings = sqliteSettings(db);
   let shuttingDown = false;
   let adminParts: AdminParts | undefined;
-  // TRUSTED_IPS (empty = off): webhooks only from these ranges; X-Forwarded-For only with TRUST_PROXY.
-  const sourceAllowed = trustedSourceCheck(config.trustedIps, config.trustProxy);
 
-  const app = new Elysia()
-    .onError(({ code, error }) => {
-      if (code === "NOT_FOUND") return jsonError(404, "no such route; see /swagger for the admin API");
-      // A validation error's message is a JSON document; its first value error is what a person can act on.
-      if (code === "VALIDATION") return jsonError(400, validationMessage(error));
-      // A thrown status(...) (admin routes) answers as itself.
-      if (typeof code === "number") return;
-      if (code === "PARSE") return jsonError(400, "the body could not be parsed; send JSON");
-      log.error("http: unhandled error", errorFields(error));
-      return jsonError(500, "internal error; see the service log");
-    })
-    .use(webhookRoutes(inbox, { secret, mode: config.botMode, shuttingDown: () => shuttingDown, ...(sourceAllowed ? { sourceAllowed } : {}) }, log, metrics))
-    .use(adminRoutes({ config, parts: () => adminParts, log, guard: new AuthLimiter(clock, DEFAULT_AUTH_LIMITS, log) }))
-    .use(apiDocs())
-    .use(dashboardRoutes())
-    .get(
-      "/healthz",
-      () => {
-        try {
-          database.sqlite.query("SELECT 1").get();
-          return Response.json({ status: "ok", mode: config.botMode, ...(config.sandbox ? { sandbox: true } : {}) });
-        } catch (error) {
-          return Response.json({ status: "unavailable", mode: config.botMode, error: errorFields(error).error }, { status: 503 });
-        }
-      },
-      { detail: { hide: true } },
-    )
-    .get("/metrics", async () => new Response(await metrics.render(), { headers: { "content-type": Metrics.contentType } }), { detail: { hide: true } });
+  const app = httpApp({
+    config,
+    log,
+    metrics,
+    clock,
+    inbox,
+    secret,
+    shuttingDown: () => shuttingDown,
+    adminParts: () => adminParts,
+    checkDatabase: () => database.sqlite.query("SELECT 1").get(),
+  });
 
   if (emulator) {
     app.all("/sandbox/api/*", ({ request }) => emulator.fetch(request), { parse: "none", detail: { hide: true } });
@@ -149,19 +127,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
     );
   }
 
-  const tls = config.tlsCertPath && config.tlsKeyPath ? { cert: Bun.file(config.tlsCertPath), key: Bun.file(config.tlsKeyPath) } : undefined;
+  let listening: Listening;
   try {
-    // Elysia asks for reusePort, which lets a second process share the port and split the requests.
-    app.listen({ hostname: config.host, port: config.port, reusePort: false, ...(tls ? { tls } : {}) });
+    listening = listen(app, config);
   } catch (error) {
     database.close();
     instanceLock.release();
-    throw listenError(error, config.host, config.port);
+    throw error;
   }
-  const server = app.server!;
-  const scheme = tls ? "https" : "http";
-  const localHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-  const url = `${scheme}://${localHost}:${server.port}`;
+  const { server, url, scheme, tls } = listening;
 
   // Behind a self-signed TLS_CERT_PATH the bot could not verify its own server: it talks to the
   // emulator on a loopback plain-HTTP port instead.
@@ -216,7 +190,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
           { allowedUpdates: config.allowedUpdates, ...(options.pollTiming ? { timing: options.pollTiming } : {}) },
         )
       : undefined;
-  adminParts = { db, secret, api, inbox, runtime, outbox, dispatcher, clock, startedAt };
+  adminParts = { settings, backup: (path) => backupInto(db.$client, path), secret, api, inbox, runtime, outbox, dispatcher, clock, startedAt };
 
   identity.start();
   // The queued rows a previous process left are tracked before any new one, keeping each chat's order.
@@ -249,7 +223,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     if (!hook.ok) log.error("sandbox: could not point the emulator's webhook at timbre", { error: hook.description });
   } else if (!emulator && config.botMode === "webhook") {
     const desired = desiredWebhook(config, secret);
-    if (desired) void ensureWebhookOnStart(api, db, desired, log, clock, webhookSetup.signal);
+    if (desired) void ensureWebhookOnStart(api, settings, desired, log, clock, webhookSetup.signal);
     else log.info("webhook mode without PUBLIC_URL: setWebhook is left to you (PUT /admin/webhook or `timbre webhook set --url ...`)");
   }
   if (emulator) {

@@ -1,5 +1,5 @@
 import { Elysia, status, t } from "elysia";
-import { BackupError, backupInto } from "../db/backup.ts";
+import { BackupError } from "../db/backup.ts";
 import { SECURITY, type NeedParts } from "./route-parts.ts";
 import { BadRequest, Starting, Unauthorized, errorBody } from "./schemas.ts";
 
@@ -9,9 +9,10 @@ export function backupRoute(need: NeedParts) {
     .post(
       "/backup",
       ({ body }) => {
-        const { db } = need();
+        const { backup } = need();
+        if (!backup) return status(409, { ok: false as const, error: "timbre stores its data in PostgreSQL (DATABASE_URL): back it up with pg_dump (docs/deploy.md)" });
         try {
-          const done = backupInto(db.$client, body.path);
+          const done = backup(body.path);
           return { ok: true as const, path: done.path, bytes: done.bytes, ms: done.ms };
         } catch (error) {
           if (!(error instanceof BackupError)) throw error;
@@ -32,7 +33,7 @@ export function backupRoute(need: NeedParts) {
           ),
           400: BadRequest,
           401: Unauthorized,
-          409: errorBody("The file already exists; a backup never replaces one.", "/var/lib/timbre/backups/timbre.db already exists; a backup never replaces a file: choose a new name or remove the old one"),
+          409: errorBody("The file already exists (a backup never replaces one), or timbre stores its data in PostgreSQL (back it up with pg_dump).", "/var/lib/timbre/backups/timbre.db already exists; a backup never replaces a file: choose a new name or remove the old one"),
           500: errorBody("Writing the backup failed (disk full, permissions).", "could not write the backup to /backups/timbre.db: unable to open database: /backups/timbre.db"),
           503: Starting,
         },

@@ -8,9 +8,9 @@ export function queueAdminRoutes(log: Logger, need: NeedParts) {
   return new Elysia({ name: "admin-queues" })
     .get(
       "/updates",
-      ({ query }) => {
+      async ({ query }) => {
         const { inbox } = need();
-        const rows = inbox.list({
+        const rows = await inbox.list({
           limit: query.limit ?? DEFAULT_PAGE,
           ...(query.status !== undefined ? { status: query.status } : {}),
           ...(query.before !== undefined ? { beforeUpdateId: query.before } : {}),
@@ -31,12 +31,12 @@ export function queueAdminRoutes(log: Logger, need: NeedParts) {
     )
     .post(
       "/updates/:id/retry",
-      ({ params }) => {
+      async ({ params }) => {
         const { inbox, dispatcher } = need();
-        const result = inbox.retry(params.id);
+        const result = await inbox.retry(params.id);
         if (result === "not_found") return status(404, { ok: false as const, error: `no stored update with update_id ${params.id}; see GET /admin/updates` });
         if (result === "not_failed") {
-          const row = inbox.row(params.id);
+          const row = await inbox.row(params.id);
           const why = row?.status === "failed" ? "its payload was pruned" : `it is ${row?.status ?? "gone"}`;
           return status(409, { ok: false as const, error: `update ${params.id} cannot be retried: ${why}; only failed updates can be retried` });
         }
@@ -65,9 +65,9 @@ export function queueAdminRoutes(log: Logger, need: NeedParts) {
 
     .get(
       "/outbox",
-      ({ query }) => {
+      async ({ query }) => {
         const { outbox } = need();
-        return outbox.list({ limit: query.limit ?? DEFAULT_PAGE, ...(query.status !== undefined ? { status: query.status } : {}) }).map(outboxAnswer);
+        return (await outbox.list({ limit: query.limit ?? DEFAULT_PAGE, ...(query.status !== undefined ? { status: query.status } : {}) })).map(outboxAnswer);
       },
       {
         query: t.Object({ status: t.Optional(statusQuery(OUTBOX_STATUSES, "messages")), limit: t.Optional(Limit) }),

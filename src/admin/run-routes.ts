@@ -9,9 +9,9 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
   return new Elysia({ name: "admin-runs" })
     .get(
       "/runs",
-      ({ query }) => {
+      async ({ query }) => {
         const { runtime } = need();
-        const rows = runtime.list({
+        const rows = await runtime.list({
           limit: query.limit ?? DEFAULT_PAGE,
           ...(query.status !== undefined ? { status: query.status } : {}),
           ...(query.conversation !== undefined ? { conversation: query.conversation } : {}),
@@ -38,11 +38,11 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
     )
     .get(
       "/runs/:id",
-      ({ params }) => {
+      async ({ params }) => {
         const { runtime, outbox } = need();
-        const run = runtime.get(params.id);
+        const run = await runtime.get(params.id);
         if (!run) return status(404, { ok: false as const, error: `no run with id ${params.id}; see GET /admin/runs` });
-        return runDetailAnswer(run, runtime.steps(run.id), outbox.ofRun(run.id));
+        return runDetailAnswer(run, await runtime.steps(run.id), await outbox.ofRun(run.id));
       },
       {
         params: IdParam("run id"),

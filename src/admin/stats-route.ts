@@ -8,14 +8,14 @@ export function statsRoute(config: Config, need: NeedParts) {
   return new Elysia({ name: "admin-stats" })
     .get(
       "/stats",
-      () => {
+      async () => {
         const { inbox, runtime, outbox, clock, startedAt } = need();
         return {
           mode: config.botMode,
           uptime_seconds: Math.max(0, Math.floor((clock.now() - startedAt) / 1000)),
-          updates: inbox.counts(),
-          runs: runtime.counts(),
-          outbox: outbox.counts(),
+          updates: await inbox.counts(),
+          runs: await runtime.counts(),
+          outbox: await outbox.counts(),
         };
       },
       {

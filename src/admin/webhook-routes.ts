@@ -45,7 +45,7 @@ export function webhookAdminRoutes(config: Config, log: Logger, need: NeedParts)
           ...(body?.drop_pending_updates !== undefined ? { dropPendingUpdates: body.drop_pending_updates } : {}),
         });
         if (!desired) return status(400, { ok: false as const, error: "no webhook url: send {\"url\": \"https://...\"} or set PUBLIC_URL (then {PUBLIC_URL}/telegram/webhook is used)" });
-        const outcome = await setWebhook(parts.api, parts.db, desired);
+        const outcome = await setWebhook(parts.api, parts.settings, desired);
         if (!outcome.ok) return status(502, { ok: false as const, error: telegramError("setWebhook", outcome) });
         log.info("admin: webhook set", { url: desired.url, max_connections: desired.maxConnections, allowed_updates: desired.allowedUpdates, drop_pending_updates: desired.dropPendingUpdates ?? false });
         return {

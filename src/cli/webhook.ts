@@ -1,6 +1,7 @@
 import type { Config } from "../config.ts";
 import { openDatabase } from "../db/index.ts";
 import { resolveWebhookSecret } from "../ingest/webhook-secret.ts";
+import { sqliteSettings } from "../db/settings.ts";
 import { SANDBOX_OWNS_WEBHOOK } from "../sandbox/owns-webhook.ts";
 import { TelegramApi, type ApiOutcome } from "../telegram/api.ts";
 import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../telegram/webhook-control.ts";
@@ -91,9 +92,10 @@ export async function runWebhookCommand(command: Exclude<WebhookCommand, { actio
   // The secret may live only in the database (generated on the first start): the same one the server checks.
   const database = openDatabase(config.databasePath);
   try {
-    const secret = resolveWebhookSecret(database.db, config.webhookSecret);
+    const settings = sqliteSettings(database.db);
+    const secret = await resolveWebhookSecret(settings, config.webhookSecret);
     const desired = desiredWebhook(config, secret, { ...(command.url !== undefined ? { url: command.url } : {}), dropPendingUpdates: command.dropPending })!;
-    const outcome = await setWebhook(api, database.db, desired);
+    const outcome = await setWebhook(api, settings, desired);
     if (!outcome.ok) return fail(io, name, failure("setWebhook", outcome));
     io.out(
       `webhook set: ${desired.url} (max_connections ${desired.maxConnections}, allowed_updates ${desired.allowedUpdates.join(",")}` +

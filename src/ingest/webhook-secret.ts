@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Db } from "../db/index.ts";
-import { getSetting, setSetting } from "../db/settings.ts";
+import { runAsync } from "../db/op.ts";
+import type { SettingsStore } from "../db/settings.ts";
 
 const KEY = "webhook_secret";
 
@@ -9,12 +9,11 @@ export function generateSecret(): string {
   return randomBytes(32).toString("base64url");
 }
 
-/** WEBHOOK_SECRET when set; otherwise the one generated on the first start and kept in the database. */
-export function resolveWebhookSecret(db: Db, configured: string | undefined): string {
+/**
+ * WEBHOOK_SECRET when set; otherwise the one generated on the first start and kept in the
+ * database. Instances starting at once on an empty database all end up with the first one stored.
+ */
+export async function resolveWebhookSecret(settings: SettingsStore, configured: string | undefined): Promise<string> {
   if (configured !== undefined) return configured;
-  const stored = getSetting(db, KEY);
-  if (stored !== undefined) return stored;
-  const secret = generateSecret();
-  setSetting(db, KEY, secret);
-  return secret;
+  return runAsync(settings.setIfAbsent(KEY, generateSecret()));
 }

@@ -67,7 +67,7 @@ async function readLimited(request: Request, limit: number): Promise<string> {
  * 409, size 413, JSON and shape 400); a refused request stores nothing. 200 comes only after
  * the update is committed (a duplicate update_id also gets 200 and is not processed again).
  */
-export function webhookRoutes(inbox: Inbox, state: WebhookState, log: Logger, metrics: Metrics) {
+export function webhookRoutes(inbox: Pick<Inbox, "store">, state: WebhookState, log: Logger, metrics: Metrics) {
   const refuse = (status: number, error: string, headers?: Record<string, string>) => {
     metrics.webhookRejected.inc({ status: String(status) });
     return jsonError(status, error, headers);

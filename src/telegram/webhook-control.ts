@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import type { SetWebhookParams, TelegramWebhookInfo } from "@gramio/types";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
-import type { Db } from "../db/index.ts";
-import { getSetting, setSetting } from "../db/settings.ts";
+import { runAsync } from "../db/op.ts";
+import type { SettingsStore } from "../db/settings.ts";
 import type { Logger } from "../observability/log.ts";
 import type { ApiOutcome, TelegramApi } from "./api.ts";
 
@@ -62,7 +62,7 @@ export function getWebhookInfo(api: TelegramApi): Promise<ApiOutcome<WebhookInfo
 }
 
 /** setWebhook with the secret always sent; on success remembers which secret Telegram now has. */
-export async function setWebhook(api: TelegramApi, db: Db, desired: DesiredWebhook): Promise<ApiOutcome<true>> {
+export async function setWebhook(api: TelegramApi, settings: SettingsStore, desired: DesiredWebhook): Promise<ApiOutcome<true>> {
   const params: SetWebhookParams = {
     url: desired.url,
     secret_token: desired.secret,
@@ -80,7 +80,7 @@ export async function setWebhook(api: TelegramApi, db: Db, desired: DesiredWebho
     }
   }
   const outcome = await api.call("setWebhook", params);
-  if (outcome.ok) setSetting(db, SENT_SECRET_KEY, unseenFingerprint(desired));
+  if (outcome.ok) await runAsync(settings.set(SENT_SECRET_KEY, unseenFingerprint(desired)));
   return outcome;
 }
 
@@ -107,7 +107,7 @@ export type EnsureResult = "unchanged" | "set" | "failed";
  * Start-up in webhook mode: setWebhook unless Telegram already has the same url, settings and
  * (as far as timbre knows) secret. Logs the outcome with Telegram's last delivery error.
  */
-export async function ensureWebhook(api: TelegramApi, db: Db, desired: DesiredWebhook, log: Logger): Promise<{ result: EnsureResult; retryable: boolean }> {
+export async function ensureWebhook(api: TelegramApi, settings: SettingsStore, desired: DesiredWebhook, log: Logger): Promise<{ result: EnsureResult; retryable: boolean }> {
   const info = await getWebhookInfo(api);
   if (!info.ok) {
     log.error(info.code === 401 ? "webhook: Telegram refused the bot token (401); check TELEGRAM_BOT_TOKEN" : "webhook: getWebhookInfo failed", {
@@ -117,14 +117,14 @@ export async function ensureWebhook(api: TelegramApi, db: Db, desired: DesiredWe
     return { result: "failed", retryable: info.code === 0 || info.code === 429 || info.code >= 500 };
   }
   const lastError = lastErrorFields(info.result);
-  const differences = webhookDifferences(info.result, desired, getSetting(db, SENT_SECRET_KEY) === unseenFingerprint(desired));
+  const differences = webhookDifferences(info.result, desired, (await runAsync(settings.get(SENT_SECRET_KEY))) === unseenFingerprint(desired));
   if (differences.length === 0) {
     const fields = { url: desired.url, pending_update_count: info.result.pending_update_count, ...lastError };
     if (lastError.last_error_message) log.warn("webhook: already set as configured (setWebhook skipped), but Telegram reports a delivery error", fields);
     else log.info("webhook: already set as configured (setWebhook skipped)", fields);
     return { result: "unchanged", retryable: false };
   }
-  const set = await setWebhook(api, db, desired);
+  const set = await setWebhook(api, settings, desired);
   if (!set.ok) {
     log.error("webhook: setWebhook failed", { url: desired.url, code: set.code, error: set.description });
     return { result: "failed", retryable: set.code === 0 || set.code === 429 || set.code >= 500 };
@@ -147,7 +147,7 @@ export async function ensureWebhook(api: TelegramApi, db: Db, desired: DesiredWe
  */
 export async function ensureWebhookOnStart(
   api: TelegramApi,
-  db: Db,
+  settings: SettingsStore,
   desired: DesiredWebhook,
   log: Logger,
   clock: Clock,
@@ -155,7 +155,7 @@ export async function ensureWebhookOnStart(
   backoff: { baseMs: number; capMs: number } = { baseMs: 1000, capMs: 60_000 },
 ): Promise<EnsureResult> {
   for (let attempt = 1; ; attempt++) {
-    const { result, retryable } = await ensureWebhook(api, db, desired, log);
+    const { result, retryable } = await ensureWebhook(api, settings, desired, log);
     if (result !== "failed" || !retryable || signal.aborted) return result;
     const delay = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.min(attempt - 1, 30));
     log.warn("webhook: will try setting the webhook again", { attempt, retry_in_ms: delay });
