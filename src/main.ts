@@ -1,4 +1,5 @@
 import { startService } from "./app.ts";
+import { startPgService } from "./pg-app.ts";
 import { HEALTHCHECK_USAGE, runHealthcheck } from "./cli/healthcheck.ts";
 import { EXIT_USAGE, parseWebhookArgs, runWebhookCommand, WEBHOOK_USAGE } from "./cli/webhook.ts";
 import { agentTypes } from "./cli/agent-types.generated.ts";
@@ -79,7 +80,8 @@ function isAgentModule(arg: string): boolean {
 
 async function serve(agentModule?: string): Promise<void> {
   const config = loadConfig(agentModule === undefined ? process.env : { ...process.env, AGENT: agentModule });
-  const service = await startService(config);
+  // DATABASE_URL: PostgreSQL, shared with any other instance of the same bot.
+  const service = config.databaseUrl ? await startPgService(config) : await startService(config);
   let exiting = false;
   const shutdown = async (signal: NodeJS.Signals) => {
     if (exiting) {

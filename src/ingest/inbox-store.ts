@@ -31,6 +31,8 @@ export interface InboxStore {
   writeStatus(updateIds: number[], status: UpdateStatus, error: string | null, at: number): Op<void>;
   /** Received updates after `afterUpdateId`, oldest first. */
   received(limit: number, afterUpdateId: number): Op<UpdateRow[]>;
+  /** One chat's received updates (null: those with no chat), oldest first. */
+  receivedOfChat(chatId: number | null, limit: number): Op<UpdateRow[]>;
   /** Newest first. */
   list(filter: { status?: UpdateStatus; limit: number; beforeUpdateId?: number }): Op<UpdateRow[]>;
   counts(): Op<Record<UpdateStatus, number>>;
@@ -52,6 +54,9 @@ export function sqliteInboxStore(sqlite: Database): InboxStore {
     `UPDATE updates SET status = $status, error = $error, updated_at = $at WHERE update_id = $id`,
   );
   const received = sqlite.prepare<UpdateRow, [number, number]>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND update_id > ? ORDER BY update_id LIMIT ?`);
+  const receivedOfChat = sqlite.prepare<UpdateRow, [number | null, number]>(
+    `SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id IS ? ORDER BY update_id LIMIT ?`,
+  );
   const counts = sqlite.prepare<{ status: UpdateStatus; n: number }, []>(`SELECT status, count(*) AS n FROM updates GROUP BY status`);
   const dropPayloads = sqlite.prepare<unknown, [number]>(`UPDATE updates SET payload = NULL WHERE status = 'done' AND payload IS NOT NULL AND updated_at < ?`);
   const deleteRows = sqlite.prepare<unknown, [string, number]>(`DELETE FROM updates WHERE status = ? AND received_at < ?`);
@@ -68,6 +73,7 @@ export function sqliteInboxStore(sqlite: Database): InboxStore {
       return done(undefined);
     },
     received: (limit, afterUpdateId) => done(received.all(afterUpdateId, limit)),
+    receivedOfChat: (chatId, limit) => done(receivedOfChat.all(chatId, limit)),
     list(filter) {
       const where = [filter.status ? "status = $status" : "", filter.beforeUpdateId !== undefined ? "update_id < $before" : ""].filter(Boolean);
       const query = sqlite.query<UpdateRow, [Record<string, string | number>]>(

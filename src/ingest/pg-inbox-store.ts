@@ -44,6 +44,10 @@ export function pgInboxStore(session: PgSession): InboxStore {
       if (updateIds.length === 0) return;
       yield* awaited(session.client.unsafe(`UPDATE updates SET status = $2, error = $3, updated_at = $4 WHERE update_id = ANY($1::bigint[])`, [updateIds, status, error, at] as never[]));
     },
+    receivedOfChat: (chatId, limit) =>
+      chatId === null
+        ? rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id IS NULL ORDER BY update_id LIMIT $1`, [limit])
+        : rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id = $1 ORDER BY update_id LIMIT $2`, [chatId, limit]),
     received: (limit, afterUpdateId) => rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND update_id > $1 ORDER BY update_id LIMIT $2`, [afterUpdateId, limit]),
     list(filter) {
       const params: unknown[] = [filter.limit];

@@ -77,6 +77,11 @@ export class PgInbox {
     return (await runAsync(this.store_.received(limit, afterUpdateId))).map(toStored);
   }
 
+  /** One chat's received updates, oldest first (an instance taking the chat over routes them). */
+  async loadReceivedOfChat(chatId: number | null, limit = 10_000): Promise<StoredUpdate[]> {
+    return (await runAsync(this.store_.receivedOfChat(chatId, limit))).map(toStored);
+  }
+
   get(updateId: number): Promise<StoredUpdate | undefined> {
     return runAsync(this.read(updateId));
   }

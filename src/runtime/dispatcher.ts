@@ -137,6 +137,16 @@ export class Dispatcher {
     }
   }
 
+  /** True while the chat has updates handed over and not yet handled. */
+  hasWork(chatId: number | null): boolean {
+    return this.lanes.has(String(chatId ?? "none"));
+  }
+
+  /** Follows the inbox without loading what is stored (PostgreSQL: each chat's updates load when it is taken over). */
+  follow(onStored: (stored: StoredUpdate[]) => void = (stored) => this.enqueue(stored)): void {
+    this.inbox.onStored(onStored);
+  }
+
   /** Resolves when every handed-over update has been handled (tests, benchmarks, shutdown). */
   whenIdle(): Promise<void> {
     if (this.active === 0 && this.ready.length === 0) return Promise.resolve();

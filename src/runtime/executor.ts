@@ -1,9 +1,9 @@
+import type { RunOutbox } from "./runtime-parts.ts";
 import type { Clock } from "../clock.ts";
 import type { SharedCommits } from "../db/batched-transactions.ts";
-import { runAsync, runSync } from "../db/op.ts";
+import { runAsync, runSync, type Op } from "../db/op.ts";
 import { chatActionTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
-import type { Outbox } from "../telegram/outbox.ts";
 import { agentContext } from "./agent-context.ts";
 import { RunCancelledError, type Agent, type TelegramUpdate } from "./context.ts";
 import { Execution, type ExecutionOutcome } from "./engine.ts";
@@ -16,7 +16,7 @@ import type { RunRow, RunStore } from "./run-store.ts";
 export interface ExecutorDeps {
   store: RunStore;
   batched: SharedCommits;
-  outbox: Outbox;
+  outbox: RunOutbox;
   agent: Agent;
   clock: Clock;
   log: Logger;
@@ -25,6 +25,7 @@ export interface ExecutorDeps {
   typing: { afterMs: number; everyMs: number };
   /** A question's timeout or a sleep's end was committed. */
   deadlineAdded(at: number): void;
+  fence(chatId: number): Op<void>;
   /** The run is being cancelled in the batch now being written (its execution hears of it after the commit). */
   isEnding(runId: number): boolean;
   /** Records how an execution ended (the runtime's part); `aborted` tells whether the run was cancelled meanwhile. */
@@ -38,6 +39,8 @@ interface LiveRun {
   slot: HeldSlot | undefined;
   /** Woken while executing (an answer came during a suspension): execute again at once. */
   again: boolean;
+  /** Its chat, once its row is read. */
+  chatId?: number;
 }
 
 /**
@@ -88,6 +91,17 @@ export class RunExecutor {
     live.slot?.release();
   }
 
+  /** Another instance took the chat over: its executions here stop, as cancelled ones do, and write nothing more. */
+  cancelChat(chatId: number): void {
+    for (const [runId, live] of this.live) if (live.chatId === chatId) this.cancel(runId);
+  }
+
+  /** True while a run of the chat executes here, or one whose row is not read yet (its chat unknown) does. */
+  mayExecuteIn(chatId: number): boolean {
+    for (const live of this.live.values()) if (live.chatId === chatId || live.chatId === undefined) return true;
+    return false;
+  }
+
   isExecuting(runId: number): boolean {
     return this.live.has(runId);
   }
@@ -117,6 +131,7 @@ export class RunExecutor {
       if (live.abort.signal.aborted || this.stopping) return;
       const run = first?.run ?? (await runAsync(this.deps.store.runById(runId)));
       if (!run || run.status !== "running") return;
+      live.chatId = run.chatId;
       const update = first?.update ?? (JSON.parse(run.trigger) as TelegramUpdate);
       const journal: JournalEntry[] = first ? [] : await runAsync(this.deps.store.journal(run.id));
       first = undefined;
@@ -130,7 +145,7 @@ export class RunExecutor {
   private executeOnce(run: RunRow, update: TelegramUpdate, live: LiveRun): Promise<ExecutionOutcome> {
     const { store, batched, outbox, clock, agent } = this.deps;
     const aborted = () => live.abort.signal.aborted || this.deps.isEnding(run.id);
-    const effects = runEffects({ batched, store, outbox, clock, deadlineAdded: (at) => this.deps.deadlineAdded(at) }, run, update, aborted);
+    const effects = runEffects({ batched, store, outbox, clock, deadlineAdded: (at) => this.deps.deadlineAdded(at), fence: (chatId) => this.deps.fence(chatId) }, run, update, aborted);
     const ctx = agentContext({
       run,
       update,

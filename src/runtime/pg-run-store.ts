@@ -1,8 +1,8 @@
 import type { PgSession } from "../db/pg/session.ts";
 import { awaited, type Op } from "../db/op.ts";
-import type { RunStatus, StepKind, StepState } from "../db/schema.ts";
+import type { RunStatus, StepState } from "../db/schema.ts";
 import type { JournalEntry } from "./journal.ts";
-import type { NewRun, NewStep, ParkedRow, RunRow, RunStore, StepRow } from "./run-store.ts";
+import type { DueStep, NewRun, NewStep, ParkedRow, RunRow, RunStore, StepRow } from "./run-store.ts";
 
 /** Every column of `runs`, named as RunRow names them (quoted: PostgreSQL folds bare names to lower case). */
 const RUN_COLUMNS = `id, conversation, chat_id AS "chatId", user_id AS "userId", agent, agent_version AS "agentVersion", status,
@@ -79,15 +79,27 @@ export function pgRunStore(session: PgSession): RunStore {
       return changed > 0;
     },
     cancelWaitingSteps: (runId: number) => run(`UPDATE run_steps SET state = 'cancelled' WHERE run_id = $1 AND state = 'waiting'`, [runId]),
-    *nextDeadline(): Op<number | undefined> {
-      const row = yield* first<{ at: number | null }>(`SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'`);
+    *nextDeadline(chats?: readonly number[]): Op<number | undefined> {
+      const row = chats
+        ? yield* first<{ at: number | null }>(
+            `SELECT min(s.deadline_at) AS at FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.state = 'waiting' AND r.chat_id = ANY($1::bigint[])`,
+            [chats],
+          )
+        : yield* first<{ at: number | null }>(`SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'`);
       return row?.at ?? undefined;
     },
-    dueSteps: (now: number, limit: number) =>
-      rows<{ runId: number; seq: number; kind: StepKind }>(
-        `SELECT run_id AS "runId", seq, kind FROM run_steps WHERE state = 'waiting' AND deadline_at <= $1 ORDER BY deadline_at LIMIT $2`,
-        [now, limit],
+    dueSteps: (now: number, limit: number, chats?: readonly number[]) =>
+      rows<DueStep>(
+        `SELECT s.run_id AS "runId", s.seq, s.kind, r.chat_id AS "chatId" FROM run_steps s JOIN runs r ON r.id = s.run_id
+         WHERE s.state = 'waiting' AND s.deadline_at <= $1 ${chats ? "AND r.chat_id = ANY($3::bigint[])" : ""} ORDER BY s.deadline_at LIMIT $2`,
+        chats ? [now, limit, chats] : [now, limit],
       ),
+    activeRunsOfChat: (chatId: number) => rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE chat_id = $1 AND status IN ('running', 'waiting') ORDER BY id`, [chatId]),
+    *parkedConversationsOfChat(chatId: number): Op<string[]> {
+      return (
+        yield* rows<{ conversation: string }>(`SELECT DISTINCT p.conversation FROM parked_updates p JOIN updates u ON u.update_id = p.update_id WHERE u.chat_id = $1`, [chatId])
+      ).map((row) => row.conversation);
+    },
 
     *memory(conversation: string): Op<string | undefined> {
       return (yield* first<{ value: string }>(`SELECT value FROM memories WHERE conversation = $1`, [conversation]))?.value;

@@ -1,9 +1,9 @@
+import type { RunInbox, RunOutbox } from "./runtime-parts.ts";
 import type { Clock } from "../clock.ts";
 import type { Op } from "../db/op.ts";
-import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
+import type { StoredUpdate } from "../ingest/inbox.ts";
 import { businessConnectionOf } from "../ingest/update-fields.ts";
 import type { Logger } from "../observability/log.ts";
-import type { Outbox } from "../telegram/outbox.ts";
 import { chosenKeyboard } from "./choices.ts";
 import type { ParkedHint } from "./parked-hint.ts";
 import type { RunRecords, StartedRun } from "./run-records.ts";
@@ -13,8 +13,8 @@ import type { Route } from "./routing.ts";
 export interface RouteWriteDeps {
   store: RunStore;
   records: RunRecords;
-  inbox: Inbox;
-  outbox: Outbox;
+  inbox: RunInbox;
+  outbox: RunOutbox;
   clock: Clock;
   log: Logger;
   parkedHint: ParkedHint<unknown>;

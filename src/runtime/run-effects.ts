@@ -1,7 +1,7 @@
+import type { RunOutbox } from "./runtime-parts.ts";
 import type { SharedCommits } from "../db/batched-transactions.ts";
 import type { Op } from "../db/op.ts";
 import { replyTargetOf } from "../ingest/update-fields.ts";
-import type { Outbox } from "../telegram/outbox.ts";
 import type { Clock } from "../clock.ts";
 import type { RunEffects } from "./agent-context.ts";
 import { RunCancelledError, type ReplyOptions, type TelegramUpdate } from "./context.ts";
@@ -12,10 +12,12 @@ import type { StepOutcome } from "./step-runner.ts";
 export interface EffectDeps {
   batched: SharedCommits;
   store: RunStore;
-  outbox: Outbox;
+  outbox: RunOutbox;
   clock: Clock;
   /** A question's timeout or a sleep's end was committed. */
   deadlineAdded(at: number): void;
+  /** The chat's fence (ChatScope): its writes proceed only while the chat is this instance's. */
+  fence(chatId: number): Op<void>;
 }
 
 /**
@@ -25,11 +27,12 @@ export interface EffectDeps {
  * (committed with it, before this execution hears of it).
  */
 export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate, cancelled: () => boolean): RunEffects {
-  const { batched, store, outbox, clock } = deps;
+  const { batched, store, outbox, clock, fence } = deps;
   const target = replyTargetOf(update);
   const write = <T>(fn: (now: number) => Op<T>): Promise<T> =>
     batched.run(function* () {
       if (cancelled()) throw new RunCancelledError();
+      yield* fence(run.chatId);
       return yield* fn(clock.now());
     });
   const send = (text: string, options: ReplyOptions) => outbox.enqueueOp({ chatId: run.chatId, text, options: { ...target, ...options }, runId: run.id, updateId: run.triggerUpdateId });

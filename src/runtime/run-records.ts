@@ -1,10 +1,10 @@
+import type { RunInbox, RunOutbox } from "./runtime-parts.ts";
 import type { Clock } from "../clock.ts";
 import type { Op } from "../db/op.ts";
-import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
+import type { StoredUpdate } from "../ingest/inbox.ts";
 import { replyTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { Outbox } from "../telegram/outbox.ts";
 import type { Agent, TelegramUpdate } from "./context.ts";
 import { runtimeText, type RuntimeText } from "./messages.ts";
 import type { ParkedRow, RunRow, RunStore, StepRow } from "./run-store.ts";
@@ -18,8 +18,8 @@ export interface StartedRun {
 
 export interface RecordsDeps {
   store: RunStore;
-  inbox: Inbox;
-  outbox: Outbox;
+  inbox: RunInbox;
+  outbox: RunOutbox;
   agent: Agent;
   clock: Clock;
   log: Logger;

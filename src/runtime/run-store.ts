@@ -10,6 +10,14 @@ export type ParkedRow = typeof parkedUpdates.$inferSelect;
 
 export const ACTIVE: readonly RunStatus[] = ACTIVE_RUN_STATUSES;
 
+/** A question or sleep whose deadline has passed. */
+export interface DueStep {
+  runId: number;
+  seq: number;
+  kind: StepKind;
+  chatId: number;
+}
+
 /** A new journal entry; what is not given is null. */
 export interface NewStep {
   runId: number;
@@ -86,8 +94,13 @@ export function prepareRunStore(sqlite: Database) {
     `UPDATE run_steps SET state = 'cancelled' WHERE run_id = $runId AND state = 'waiting'`,
   );
   const nextDeadline: Statement<{ at: number | null }, []> = sqlite.prepare(`SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'`);
-  const dueSteps: Statement<{ runId: number; seq: number; kind: StepKind }, [{ now: number; limit: number }]> = sqlite.prepare(
-    `SELECT run_id AS runId, seq, kind FROM run_steps WHERE state = 'waiting' AND deadline_at <= $now ORDER BY deadline_at LIMIT $limit`,
+  const dueSteps: Statement<DueStep, [{ now: number; limit: number }]> = sqlite.prepare(
+    `SELECT s.run_id AS runId, s.seq, s.kind, r.chat_id AS chatId FROM run_steps s JOIN runs r ON r.id = s.run_id
+     WHERE s.state = 'waiting' AND s.deadline_at <= $now ORDER BY s.deadline_at LIMIT $limit`,
+  );
+  const activeRunsOfChat: Statement<RunRow, [{ chatId: number }]> = sqlite.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE chat_id = $chatId AND status IN ('running', 'waiting') ORDER BY id`);
+  const parkedOfChat: Statement<{ conversation: string }, [{ chatId: number }]> = sqlite.prepare(
+    `SELECT DISTINCT p.conversation FROM parked_updates p JOIN updates u ON u.update_id = p.update_id WHERE u.chat_id = $chatId`,
   );
 
   const memory: Statement<{ value: string }, [{ conversation: string }]> = sqlite.prepare(`SELECT value FROM memories WHERE conversation = $conversation`);
@@ -152,9 +165,12 @@ export function prepareRunStore(sqlite: Database) {
     settleStep: (runId: number, seq: number, state: StepState, now: number, answer: { text: string; updateId: number } | null = null): Op<boolean> =>
       done(settleStep.run({ runId, seq, state, now, answer: answer?.text ?? null, answerUpdateId: answer?.updateId ?? null }).changes > 0),
     cancelWaitingSteps: (runId: number): Op<void> => done(void cancelWaitingSteps.run({ runId })),
-    /** The earliest deadline of a waiting question or sleep. */
-    nextDeadline: (): Op<number | undefined> => done(nextDeadline.get()?.at ?? undefined),
-    dueSteps: (now: number, limit: number): Op<{ runId: number; seq: number; kind: StepKind }[]> => done(dueSteps.all({ now, limit })),
+    /** The earliest deadline of a waiting question or sleep (`chats`: only theirs; SQLite's one instance has them all). */
+    nextDeadline: (_chats?: readonly number[]): Op<number | undefined> => done(nextDeadline.get()?.at ?? undefined),
+    dueSteps: (now: number, limit: number, _chats?: readonly number[]): Op<DueStep[]> => done(dueSteps.all({ now, limit })),
+    /** A chat's running and waiting runs (an instance taking the chat over resumes them). */
+    activeRunsOfChat: (chatId: number): Op<RunRow[]> => done(activeRunsOfChat.all({ chatId })),
+    parkedConversationsOfChat: (chatId: number): Op<string[]> => done(parkedOfChat.all({ chatId }).map((row) => row.conversation)),
 
     memory: (conversation: string): Op<string | undefined> => done(memory.get({ conversation })?.value),
     setMemory: (conversation: string, value: string, now: number): Op<void> => done(void setMemory.run({ conversation, value, now })),

@@ -1,13 +1,13 @@
+import type { RunInbox, RunOutbox } from "./runtime-parts.ts";
 import type { Clock } from "../clock.ts";
 import type { SharedCommits } from "../db/batched-transactions.ts";
 import { runAsync, runEither, type Op } from "../db/op.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
-import type { Inbox, StoredUpdate } from "../ingest/inbox.ts";
+import type { StoredUpdate } from "../ingest/inbox.ts";
 import { callbackQueryIdOf, conversationOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { Outbox } from "../telegram/outbox.ts";
 import type { Agent, TelegramUpdate } from "./context.ts";
 import { runEndingOf } from "./run-ending.ts";
 import type { ExecutionOutcome } from "./engine.ts";
@@ -17,6 +17,7 @@ import { RunExecutor } from "./executor.ts";
 import { ACTIVE, type ParkedRow, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
 import type { AnyRunReads, RunListFilter, SqliteRunReads } from "./run-reads.ts";
 import type { RunStorage } from "./run-storage.ts";
+import { EVERY_CHAT, type ChatScope } from "./chat-scope.ts";
 import { ParkedHint } from "./parked-hint.ts";
 import { writeRoute, type RouteWriteDeps } from "./route-writes.ts";
 import { instantReplyOf, routeOf, type RouteReads } from "./routing.ts";
@@ -45,13 +46,15 @@ export interface RuntimeSettings {
 
 export interface RuntimeDeps<Reads extends AnyRunReads = SqliteRunReads> {
   storage: RunStorage<Reads>;
-  inbox: Inbox;
-  outbox: Outbox;
+  inbox: RunInbox;
+  outbox: RunOutbox;
   agent: Agent;
   clock: Clock;
   log: Logger;
   metrics?: Metrics;
   settings: RuntimeSettings;
+  /** The chats this instance works on (default: every chat, as on SQLite). */
+  scope?: ChatScope;
 }
 
 export type CancelOutcome = { kind: "cancelled"; run: RunRow } | { kind: "not_found" } | { kind: "not_active"; status: RunStatus };
@@ -71,6 +74,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
   private readonly parkedHint: ParkedHint<ParkedRow>;
   private readonly routeWrites: RouteWriteDeps;
   private stopping = false;
+  private readonly scope: ChatScope;
   /**
    * Runs a /cancel in the batch being written has ended: later writes of the same batch for these
    * runs are refused (their executions only hear of the cancel after the commit).
@@ -85,6 +89,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
     const { storage, clock, settings } = deps;
     this.store = storage.store;
     this.reads = storage.reads;
+    this.scope = deps.scope ?? EVERY_CHAT;
     this.parkedHint = new ParkedHint(() => this.store.parkedConversations(), (conversation) => this.store.nextParked(conversation));
     this.batched = storage.sharedCommits(() => this.parkedHint.reload());
     this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.parkedHint.next(conversation) });
@@ -97,10 +102,11 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
       askTimeoutMs: settings.askTimeoutSeconds * 1000,
       typing: { afterMs: settings.typingAfterMs ?? 1000, everyMs: settings.typingEveryMs ?? 4000 },
       deadlineAdded: (at) => this.timers.added(at),
+      fence: (chatId) => this.scope.fence(chatId),
       isEnding: (runId) => this.cancelling.has(runId),
       finish: (run, update, outcome, aborted) => this.finish(run, update, outcome, aborted),
     });
-    this.timers = new DeadlineTimers(clock, () => runEither(this.store.nextDeadline()), (now) => this.wakeDue(now), (error) =>
+    this.timers = new DeadlineTimers(clock, () => runEither(this.store.nextDeadline(this.scope.owned())), (now) => this.wakeDue(now), (error) =>
       deps.log[isTransientStorageError(error) ? "warn" : "error"]("runtime: could not wake due questions and sleeps; trying again shortly", errorFields(error)),
     );
   }
@@ -117,7 +123,28 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
       });
     }
     this.timers.rearm();
-    for (const conversation of await runAsync(this.store.parkedConversations())) await this.startNext(conversation);
+    for (const conversation of await runAsync(this.store.parkedConversations())) await this.startNext(conversation, null);
+  }
+
+  /**
+   * A chat this instance took over (PostgreSQL): its runs left running replay from their journal,
+   * its idle conversations start their queued updates, its deadlines are armed.
+   */
+  async adopt(chatId: number): Promise<void> {
+    const runs = await runAsync(this.store.activeRunsOfChat(chatId));
+    for (const run of runs) if (run.status === "running") void this.executor.execute(run.id);
+    for (const conversation of await runAsync(this.store.parkedConversationsOfChat(chatId))) await this.startNext(conversation, chatId);
+    this.timers.rearm();
+  }
+
+  /** True while a run of the chat executes here (or is about to: it has no row read yet). */
+  hasWork(chatId: number): boolean {
+    return this.executor.mayExecuteIn(chatId);
+  }
+
+  /** A chat another instance took over: its executions here stop and write nothing more. */
+  drop(chatId: number): void {
+    this.executor.cancelChat(chatId);
   }
 
   /**
@@ -137,6 +164,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
   }
 
   private *routeInTransaction(stored: StoredUpdate, routed: { cancelled?: number }): Op<() => void> {
+    yield* this.scope.fence(stored.chatId);
     const conversation = conversationOf(stored);
     const route = yield* routeOf(stored, conversation, this.routeReads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
     const after = yield* writeRoute(this.routeWrites, stored, conversation, route);
@@ -179,8 +207,9 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
     if (!run) return { kind: "not_found" };
     if (!ACTIVE.includes(run.status)) return { kind: "not_active", status: run.status };
     const update = JSON.parse(run.trigger) as TelegramUpdate;
-    const records = this.records;
+    const { records, scope } = this;
     await this.transaction(function* () {
+      yield* scope.fence(run.chatId);
       yield* records.end(run, "cancelled", null);
       yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, "cancelled", run.id);
     });
@@ -189,8 +218,16 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
   }
 
   /** Starts the conversation's next queued update, if it is idle (one transaction: a crash loses neither). */
-  private async startNext(conversation: string): Promise<void> {
-    const started = await this.transaction(() => this.records.startNextInTransaction(conversation, this.stopping), { immediate: true });
+  private async startNext(conversation: string, chatId: number | null): Promise<void> {
+    const { records, scope } = this;
+    const stopping = this.stopping;
+    const started = await this.transaction(
+      function* () {
+        yield* scope.fence(chatId);
+        return yield* records.startNextInTransaction(conversation, stopping);
+      },
+      { immediate: true },
+    );
     this.startRun(started());
   }
 
@@ -206,11 +243,12 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
     try {
       if (ending.kind === "done") {
         // The end and the start of the conversation's next queued update are one commit.
-        const { records } = this;
+        const { records, scope } = this;
         const stopping = () => this.stopping;
         const startNext = await this.batched.run(function* () {
           // Cancelled or stopping while the write waited for its batch: the run is not done.
           if (aborted()) return undefined;
+          yield* scope.fence(run.chatId);
           yield* records.end(run, "done", null);
           return yield* records.startNextInTransaction(run.conversation, stopping());
         });
@@ -224,8 +262,9 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
       } else {
         const { error } = ending;
         this.deps.log.error(ending.log, { ...ids, ...errorFields(error) });
-        const { records } = this;
+        const { records, scope } = this;
         await this.transaction(function* () {
+          yield* scope.fence(run.chatId);
           yield* records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
           yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, ending.tell, run.id);
         });
@@ -243,12 +282,13 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
   /** Question timeouts and sleeps due at `now`: settled, then their runs execute again. */
   private async wakeDue(now: number): Promise<void> {
     for (;;) {
-      const { store } = this;
-      const due = await runAsync(store.dueSteps(now, 500));
+      const { store, scope } = this;
+      const due = await runAsync(store.dueSteps(now, 500, scope.owned()));
       if (due.length === 0) return;
       const woken = await this.transaction(function* () {
         const settled: typeof due = [];
         for (const step of due) {
+          yield* scope.fence(step.chatId);
           if (!(yield* store.settleStep(step.runId, step.seq, step.kind === "ask" ? "timed_out" : "done", now))) continue;
           yield* store.setRunStatus(step.runId, "running", now);
           settled.push(step);
@@ -270,7 +310,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
       try {
         const run = await runAsync(this.store.runById(runId));
         if (run?.status === "running") void this.executor.execute(runId);
-        else if (run && !ACTIVE.includes(run.status)) await this.startNext(run.conversation);
+        else if (run && !ACTIVE.includes(run.status)) await this.startNext(run.conversation, run.chatId);
       } catch (error) {
         if (!isTransientStorageError(error)) {
           this.deps.log.error("runtime: could not resume a run after a storage failure", { run_id: runId, ...errorFields(error) });
@@ -288,7 +328,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
     if (status === "cancelled") this.executor.cancel(run.id);
     // `startNext`: the next update was already recorded in the end's own transaction.
     if (startNext) this.startRun(startNext());
-    else await this.startNext(run.conversation);
+    else await this.startNext(run.conversation, run.chatId);
   }
 
   /** afterEnd for a /cancel routed in a batch: its conversation's next update, retried if the database fails. */

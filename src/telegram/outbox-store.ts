@@ -38,9 +38,10 @@ export interface OutboxStore {
   markMoved(id: number, to: number, error: string, at: number): Op<void>;
   /** Every queued row of chat `from` goes to `to`. */
   moveQueued(from: number, to: number, at: number): Op<void>;
-  /** `sending` rows (a previous process was cut mid-send) are queued again; returns how many. */
-  requeueSending(at: number): Op<number>;
-  queued(): Op<QueuedRow[]>;
+  /** `sending` rows (a previous process was cut mid-send) are queued again, of one chat or all; returns how many. */
+  requeueSending(at: number, chatId?: number): Op<number>;
+  /** Queued rows, oldest first, of one chat or all. */
+  queued(chatId?: number): Op<QueuedRow[]>;
   /** A failed row queued again with its attempts reset; undefined when it is not failed. */
   requeueFailed(id: number, at: number): Op<OutboxRow | undefined>;
   status(id: number): Op<OutboxStatus | undefined>;
@@ -71,7 +72,11 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
   );
   const moveQueued = sqlite.prepare<unknown, [{ from: number; to: number; at: number }]>(`UPDATE outbox SET chat_id = $to, updated_at = $at WHERE chat_id = $from AND status = 'queued'`);
   const requeueSending = sqlite.prepare<unknown, [number]>(`UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'`);
+  const requeueSendingOfChat = sqlite.prepare<unknown, [number, number]>(`UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending' AND chat_id = ?`);
   const queued = sqlite.prepare<QueuedRow, []>(`SELECT id, chat_id AS chatId, next_attempt_at AS nextAttemptAt FROM outbox WHERE status = 'queued' ORDER BY id`);
+  const queuedOfChat = sqlite.prepare<QueuedRow, [number]>(
+    `SELECT id, chat_id AS chatId, next_attempt_at AS nextAttemptAt FROM outbox WHERE status = 'queued' AND chat_id = ? ORDER BY id`,
+  );
   const requeueFailed = sqlite.prepare<OutboxRow, [number, number]>(
     `UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?1, updated_at = ?1 WHERE id = ?2 AND status = 'failed' RETURNING ${ROW_COLUMNS}`,
   );
@@ -86,8 +91,8 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
     markFailed: (id, attempts, error, at) => done(void markFailed.run(attempts, error, at, id)),
     markMoved: (id, to, error, at) => done(void markMoved.run({ id, to, error, at })),
     moveQueued: (from, to, at) => done(void moveQueued.run({ from, to, at })),
-    requeueSending: (at) => done(requeueSending.run(at).changes),
-    queued: () => done(queued.all()),
+    requeueSending: (at, chatId) => done((chatId === undefined ? requeueSending.run(at) : requeueSendingOfChat.run(at, chatId)).changes),
+    queued: (chatId) => done(chatId === undefined ? queued.all() : queuedOfChat.all(chatId)),
     requeueFailed: (id, at) => done(requeueFailed.get(at, id) ?? undefined),
     status: (id) => done(status.get(id)?.status),
   };

@@ -1,3 +1,5 @@
+import type { ChatScope } from "../runtime/chat-scope.ts";
+import type { SendRate } from "./send-rate.ts";
 import type { OutboxStatus, outbox } from "../db/schema.ts";
 
 /** What the outbox takes, and what it answers. */
@@ -42,6 +44,10 @@ export interface OutboxSettings {
   /** First retry delay after a 5xx or network error; doubles each attempt up to backoffCapMs, with jitter. */
   backoffBaseMs?: number;
   backoffCapMs?: number;
+  /** The chats this instance sends for (default: every chat, as on SQLite). */
+  scope?: ChatScope;
+  /** SEND_RATE_GLOBAL as kept (default: a token bucket in this process). */
+  sendRate?: SendRate;
 }
 
 export type OutboxRow = typeof outbox.$inferSelect;

@@ -7,7 +7,9 @@ import type { ApiOutcome, TelegramApi } from "./api.ts";
 import { CallbackAnswers } from "./callback-answers.ts";
 import { sendRow, type SendRow } from "./outbox-send.ts";
 import { splitText } from "./split-text.ts";
-import { TokenBucket } from "./token-bucket.ts";
+import { detached } from "../detached.ts";
+import { localSendRate, type SendRate } from "./send-rate.ts";
+import { EVERY_CHAT, type ChatScope } from "../runtime/chat-scope.ts";
 import type { AnyOutboxRows, SqliteOutboxRows } from "./outbox-rows.ts";
 import type { OutboxStorage } from "./outbox-storage.ts";
 import { writeOutcome, type OutcomeDeps } from "./outbox-outcomes.ts";
@@ -65,7 +67,8 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   private readonly chats = new Map<number, ChatQueue>();
   private readonly answered: Answered[] = [];
   private inFlight = 0;
-  private readonly bucket: TokenBucket;
+  private readonly sendRate: SendRate;
+  private readonly scope: ChatScope;
   private timer: { cancel(): void } | undefined;
   private timerAt = Infinity;
   private tickScheduled = false;
@@ -92,7 +95,8 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     private readonly metrics?: Metrics,
     private readonly random: () => number = Math.random,
   ) {
-    this.bucket = new TokenBucket(settings.rateGlobal, clock.now());
+    this.sendRate = settings.sendRate ?? localSendRate(settings.rateGlobal, clock.now());
+    this.scope = settings.scope ?? EVERY_CHAT;
     this.privateIntervalMs = 1000 / settings.ratePerChat;
     this.groupIntervalMs = 1000 / (settings.ratePerGroup ?? settings.ratePerChat);
     this.callbackAnswers = new CallbackAnswers({ api, clock, log });
@@ -113,17 +117,37 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
 
   /** Loads what a previous process left: `sending` rows (maybe sent, maybe not) are retried, `queued` rows sent. */
   async start(): Promise<void> {
+    // With leased chats (PostgreSQL), each chat's rows are loaded when it is taken over (adopt).
+    if (this.scope.owned() === undefined) await this.resume(undefined);
+  }
+
+  /** A chat this instance took over: the rows its previous owner left, `sending` ones sent again. */
+  adopt(chatId: number): Promise<void> {
+    return this.resume(chatId);
+  }
+
+  /** True while the chat has messages queued or in flight here. */
+  hasWork(chatId: number): boolean {
+    return this.chats.has(chatId);
+  }
+
+  /** A chat another instance took over: nothing more is sent or recorded for it here. */
+  drop(chatId: number): void {
+    this.chats.delete(chatId);
+  }
+
+  private async resume(chatId: number | undefined): Promise<void> {
     const now = this.clock.now();
     const { store } = this;
     const rows = await runAsync(
       (function* () {
-        const reset = yield* store.requeueSending(now);
-        return { reset, queued: yield* store.queued() };
+        const reset = yield* store.requeueSending(now, chatId);
+        return { reset, queued: yield* store.queued(chatId) };
       })(),
     );
-    if (rows.reset > 0) this.log.warn("outbox: sending again messages whose send was interrupted by a restart", { count: rows.reset });
+    if (rows.reset > 0) this.log.warn("outbox: sending again messages whose send was interrupted (a restart, or an instance that stopped)", { count: rows.reset, chat_id: chatId });
     for (const row of rows.queued) this.track(row.chatId, row.id, row.nextAttemptAt);
-    if (rows.queued.length > 0) this.log.info("outbox: resuming queued messages", { count: rows.queued.length });
+    if (rows.queued.length > 0 && chatId === undefined) this.log.info("outbox: resuming queued messages", { count: rows.queued.length });
     this.schedule();
   }
 
@@ -170,10 +194,13 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   private schedule(): void {
     if (this.tickScheduled || this.closed) return;
     this.tickScheduled = true;
-    setImmediate(() => {
-      this.tickScheduled = false;
-      this.tick();
-    });
+    // Often called inside a caller's transaction (a reply stored with its journal entry): the tick must not join it.
+    detached(() =>
+      setImmediate(() => {
+        this.tickScheduled = false;
+        this.tick();
+      }),
+    );
   }
 
   private tick(): void {
@@ -191,8 +218,13 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
    * previous one's record is on disk, and at most SEND_CONCURRENCY sent messages are ever without
    * a durable record.
    */
-  private commitThenSend(answers: Answered[]): void {
+  private commitThenSend(all: Answered[]): void {
     const now = this.clock.now();
+    // Answers for chats another instance took over are not recorded here: their rows stay `sending`
+    // and the new owner sends them again (SPEC's in-flight allowance).
+    const answers = all.filter((answer) => this.scope.owns(answer.chat.chatId));
+    // Sends still counted in flight (an answer whose chat moved on after a failed commit no longer is).
+    this.inFlight -= all.filter((answer) => !answer.applied && !this.scope.owns(answer.chat.chatId)).length;
     let starting: Start[] = [];
     this.committing = true;
     const tick = this.storage.durable.commit(
@@ -221,6 +253,13 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
 
   /** The tick's writes: the answers' outcomes, then the `sending` marks of the sends due now. */
   private *tickWrites(answers: Answered[], now: number, picked: (starting: Start[]) => void): Op<void> {
+    const fenced = new Set<number>();
+    const fence = function* (scope: ChatScope, chatId: number): Op<void> {
+      if (fenced.has(chatId)) return;
+      fenced.add(chatId);
+      yield* scope.fence(chatId);
+    };
+    for (const answer of answers) yield* fence(this.scope, answer.chat.chatId);
     for (const answer of answers) {
       const freeChat = yield* this.record(answer);
       // A retry after a failed commit only writes the outcome again: its chat moved on already.
@@ -229,6 +268,7 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     }
     const starting = this.stopping ? [] : yield* this.pickSends();
     picked(starting);
+    for (const { chat } of starting) yield* fence(this.scope, chat.chatId);
     for (const { row } of starting) yield* this.store.markSending(row.id, now);
   }
 
@@ -270,7 +310,7 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     for (const chat of [...this.chats.values()]) {
       if (this.inFlight + starting.length >= this.settings.concurrency) break;
       if (chat.busy) continue;
-      if (chat.ids.length === 0) {
+      if (chat.ids.length === 0 || !this.scope.owns(chat.chatId)) {
         this.chats.delete(chat.chatId);
         continue;
       }
@@ -283,8 +323,9 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
         this.chats.delete(chat.chatId);
         continue;
       }
-      if (!this.bucket.take(now)) {
-        wakeAt = Math.min(wakeAt, this.bucket.nextTokenAt(now));
+      const wait = yield* this.sendRate.take(now);
+      if (wait > 0) {
+        wakeAt = Math.min(wakeAt, now + wait);
         break;
       }
       chat.busy = true;
@@ -319,11 +360,13 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     if (this.timer && this.timerAt <= at) return;
     this.timer?.cancel();
     this.timerAt = at;
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.tick();
-    }, at - this.clock.now());
+    this.timer = detached(() =>
+      this.clock.setTimeout(() => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.tick();
+      }, at - this.clock.now()),
+    );
   }
 
   /**

@@ -41,11 +41,16 @@ export function pgOutboxStore(session: PgSession): OutboxStore {
     markMoved: (id, to, error, at) =>
       run(`UPDATE outbox SET status = 'queued', chat_id = $2, next_attempt_at = $4, last_error = $3, updated_at = $4 WHERE id = $1`, [id, to, error, at]),
     moveQueued: (from, to, at) => run(`UPDATE outbox SET chat_id = $2, updated_at = $3 WHERE chat_id = $1 AND status = 'queued'`, [from, to, at]),
-    *requeueSending(at) {
-      const result = (yield session.client.unsafe(`UPDATE outbox SET status = 'queued', updated_at = $1 WHERE status = 'sending'`, [at])) as unknown as { count: number };
+    *requeueSending(at, chatId) {
+      const result = (yield chatId === undefined
+        ? session.client.unsafe(`UPDATE outbox SET status = 'queued', updated_at = $1 WHERE status = 'sending'`, [at])
+        : session.client.unsafe(`UPDATE outbox SET status = 'queued', updated_at = $1 WHERE status = 'sending' AND chat_id = $2`, [at, chatId])) as unknown as { count: number };
       return result.count;
     },
-    queued: () => rows<QueuedRow>(`SELECT id, chat_id AS "chatId", next_attempt_at AS "nextAttemptAt" FROM outbox WHERE status = 'queued' ORDER BY id`),
+    queued: (chatId) =>
+      chatId === undefined
+        ? rows<QueuedRow>(`SELECT id, chat_id AS "chatId", next_attempt_at AS "nextAttemptAt" FROM outbox WHERE status = 'queued' ORDER BY id`)
+        : rows<QueuedRow>(`SELECT id, chat_id AS "chatId", next_attempt_at AS "nextAttemptAt" FROM outbox WHERE status = 'queued' AND chat_id = $1 ORDER BY id`, [chatId]),
     requeueFailed: (id, at) =>
       first<OutboxRow>(`UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, updated_at = $2 WHERE id = $1 AND status = 'failed' RETURNING ${ROW_COLUMNS}`, [id, at]),
     *status(id) {

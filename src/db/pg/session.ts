@@ -13,15 +13,22 @@ export type PgClient = Sql | TransactionSql;
  */
 export class PgSession {
   private readonly transaction = new AsyncLocalStorage<TransactionSql>();
+  /** Transactions that have ended: work that outlived one (a timer it set) uses the pool. */
+  private readonly ended = new WeakSet<TransactionSql>();
 
   constructor(readonly pool: Sql) {}
 
   get client(): PgClient {
-    return this.transaction.getStore() ?? this.pool;
+    return this.current() ?? this.pool;
   }
 
   get inTransaction(): boolean {
-    return this.transaction.getStore() !== undefined;
+    return this.current() !== undefined;
+  }
+
+  private current(): TransactionSql | undefined {
+    const tx = this.transaction.getStore();
+    return tx && !this.ended.has(tx) ? tx : undefined;
   }
 
   /**
@@ -30,16 +37,24 @@ export class PgSession {
    * outer handle, even one caught inside a savepoint.
    */
   savepoint<T>(fn: () => Promise<T>): Promise<T> {
-    const current = this.transaction.getStore();
+    const current = this.current();
     if (!current) throw new Error("PgSession.savepoint outside a transaction");
     return current.savepoint((sp) => this.transaction.run(sp, fn)) as Promise<T>;
   }
 
   /** Runs `fn` in one transaction; the stores' operations inside it use its connection. */
   begin<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
-    const current = this.transaction.getStore();
+    const current = this.current();
     // Inside a transaction already: join it, as SQLite's relaxedTransaction does.
     if (current) return fn(current);
-    return this.pool.begin((tx) => this.transaction.run(tx, () => fn(tx))) as Promise<T>;
+    return this.pool.begin((tx) =>
+      this.transaction.run(tx, async () => {
+        try {
+          return await fn(tx);
+        } finally {
+          this.ended.add(tx);
+        }
+      }),
+    ) as Promise<T>;
   }
 }

@@ -1,0 +1,22 @@
+import { done, type Op } from "../db/op.ts";
+
+/**
+ * Which chats this instance works on, and the check its writes pass. On SQLite one instance has
+ * every chat (EVERY_CHAT). On PostgreSQL an instance works on the chats whose lease it holds
+ * (LeasedChats, docs/several-instances.md), and every transaction that writes a chat's runs,
+ * journal, memories or messages first passes the chat's fence, so an instance that lost a
+ * lease (paused, cut off) cannot write after another took the chat over.
+ */
+export interface ChatScope {
+  owns(chatId: number | null): boolean;
+  /** The chats owned, for queries that must skip the others; undefined: every chat. */
+  owned(): readonly number[] | undefined;
+  /** Inside a transaction: proceeds only while the chat is this instance's (throws LeaseLostError otherwise). */
+  fence(chatId: number | null): Op<void>;
+}
+
+export const EVERY_CHAT: ChatScope = {
+  owns: () => true,
+  owned: () => undefined,
+  fence: () => done(undefined),
+};
