@@ -14,6 +14,11 @@ export interface OutboxStorage<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   rows: Rows;
   /** Runs a write on its own, outside any caller's transaction (SQLite's is synchronous). */
   transaction<T>(fn: () => Op<T>): T;
+  /**
+   * Runs `fn` once the caller's transaction has committed: the sender reads rows on PostgreSQL
+   * on a connection of its own. SQLite's one connection sees them at once.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 /** The outbox on the SQLite database. */
@@ -24,6 +29,7 @@ export function sqliteOutboxStorage(db: Db, log: Logger): OutboxStorage<SqliteOu
     durable: sqliteDurableCommit(db.$client, (error) => log.error("outbox: the WAL fsync failed; going on", errorFields(error))),
     rows: outboxRows(db),
     transaction: (fn) => relaxedTransaction(db.$client, () => runSync(fn())),
+    afterCommit: (fn) => fn(),
   };
 }
 
@@ -36,5 +42,6 @@ export function pgOutboxStorage(session: PgSession): OutboxStorage<PgOutboxRows>
     transaction: () => {
       throw new Error("on PostgreSQL the outbox stores rows only inside a caller's transaction (enqueueOp)");
     },
+    afterCommit: (fn) => session.afterCommit(fn),
   };
 }

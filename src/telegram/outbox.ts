@@ -175,8 +175,10 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     for (const text of parts) {
       ids.push(yield* this.store.insert({ chatId: message.chatId, method, text, options, messageId, runId: message.runId ?? null, updateId: message.updateId ?? null }, now));
     }
-    for (const id of ids) this.track(message.chatId, id, now);
-    this.schedule();
+    this.storage.afterCommit(() => {
+      for (const id of ids) this.track(message.chatId, id, now);
+      this.schedule();
+    });
     return ids;
   }
 

@@ -4,6 +4,13 @@ import type { Sql, TransactionSql } from "postgres";
 /** A client queries run on: the pool, or one transaction's connection. */
 export type PgClient = Sql | TransactionSql;
 
+interface Current {
+  tx: TransactionSql;
+  /** Run once the outermost transaction has committed (dropped if it rolls back). */
+  afterCommit: (() => void)[];
+  ended: boolean;
+}
+
 /**
  * Which connection a PostgreSQL store's operations use: the transaction of the batch being run
  * (docs/several-instances.md), found through the async context, else the pool. Stores read
@@ -12,23 +19,27 @@ export type PgClient = Sql | TransactionSql;
  * while other code running meanwhile (an admin read) keeps using the pool.
  */
 export class PgSession {
-  private readonly transaction = new AsyncLocalStorage<TransactionSql>();
-  /** Transactions that have ended: work that outlived one (a timer it set) uses the pool. */
-  private readonly ended = new WeakSet<TransactionSql>();
+  private readonly transaction = new AsyncLocalStorage<Current>();
 
   constructor(readonly pool: Sql) {}
 
   get client(): PgClient {
-    return this.current() ?? this.pool;
+    return this.current()?.tx ?? this.pool;
   }
 
   get inTransaction(): boolean {
     return this.current() !== undefined;
   }
 
-  private current(): TransactionSql | undefined {
-    const tx = this.transaction.getStore();
-    return tx && !this.ended.has(tx) ? tx : undefined;
+  /**
+   * Runs `fn` once what the current transaction wrote is committed, and so visible to other
+   * connections (the outbox's sender reads a stored message on its own connection); at once
+   * outside a transaction.
+   */
+  afterCommit(fn: () => void): void {
+    const current = this.current();
+    if (current) current.afterCommit.push(fn);
+    else fn();
   }
 
   /**
@@ -39,22 +50,32 @@ export class PgSession {
   savepoint<T>(fn: () => Promise<T>): Promise<T> {
     const current = this.current();
     if (!current) throw new Error("PgSession.savepoint outside a transaction");
-    return current.savepoint((sp) => this.transaction.run(sp, fn)) as Promise<T>;
+    return current.tx.savepoint((sp) => this.transaction.run({ ...current, tx: sp }, fn)) as Promise<T>;
   }
 
   /** Runs `fn` in one transaction; the stores' operations inside it use its connection. */
-  begin<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
-    const current = this.current();
+  async begin<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+    const joined = this.current();
     // Inside a transaction already: join it, as SQLite's relaxedTransaction does.
-    if (current) return fn(current);
-    return this.pool.begin((tx) =>
-      this.transaction.run(tx, async () => {
+    if (joined) return fn(joined.tx);
+    let current: Current | undefined;
+    const result = (await this.pool.begin((tx) => {
+      current = { tx, afterCommit: [], ended: false };
+      return this.transaction.run(current, async () => {
         try {
           return await fn(tx);
         } finally {
-          this.ended.add(tx);
+          // Work that outlives the transaction (a timer it set) uses the pool.
+          current!.ended = true;
         }
-      }),
-    ) as Promise<T>;
+      });
+    })) as T;
+    for (const callback of current!.afterCommit) callback();
+    return result;
+  }
+
+  private current(): Current | undefined {
+    const current = this.transaction.getStore();
+    return current && !current.ended ? current : undefined;
   }
 }
