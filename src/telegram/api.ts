@@ -41,29 +41,40 @@ export class TelegramApi {
     for (const call of this.inFlight) call.abort(reason);
   }
 
-  async call<M extends ApiMethod>(method: M, params: APIMethodParams<M>, extraTimeoutMs = 0): Promise<ApiOutcome<APIMethodReturn<M>>> {
+  /**
+   * `signal` ends this one call early (the poller's long poll when its lease is lost); an
+   * aborted call answers a network failure with the signal's reason.
+   */
+  async call<M extends ApiMethod>(method: M, params: APIMethodParams<M>, extraTimeoutMs = 0, signal?: AbortSignal): Promise<ApiOutcome<APIMethodReturn<M>>> {
     if (this.stopped) return { ok: false, code: 0, description: "timbre is shutting down" };
+    if (signal?.aborted) return { ok: false, code: 0, description: reasonText(signal.reason) };
     const limitMs = this.timeoutMs + extraTimeoutMs;
     // One controller per call, for its time limit and for shutdown alike: a signal combined with
     // AbortSignal.any per call cost a few percent of the sender's CPU under load.
     const controller = new AbortController();
     this.inFlight.add(controller);
     const timer = setTimeout(() => controller.abort(new Error(`no answer from Telegram within ${limitMs / 1000} s`)), limitMs);
-    const { signal } = controller;
+    // A listener only when asked for: the outbox's sends pass no signal and pay nothing.
+    const abortFromCaller = () => controller.abort(signal!.reason);
+    signal?.addEventListener("abort", abortFromCaller, { once: true });
     try {
-      const response = await fetch(`${this.options.apiUrl}/bot${this.options.token}/${method}`, { method: "POST", ...(await requestBody(method, params)), signal });
+      const response = await fetch(`${this.options.apiUrl}/bot${this.options.token}/${method}`, { method: "POST", ...(await requestBody(method, params)), signal: controller.signal });
       const outcome = readBotApiAnswer(response.status, response.statusText, await response.text());
       this.options.observe?.(method, outcome.ok ? "ok" : outcome.code === 0 ? "network" : "error");
       return outcome as ApiOutcome<APIMethodReturn<M>>;
     } catch (error) {
       this.options.observe?.(method, "network");
-      const reason = signal.aborted ? signal.reason : error;
-      return { ok: false, code: 0, description: reason instanceof Error ? reason.message : String(reason) };
+      return { ok: false, code: 0, description: reasonText(controller.signal.aborted ? controller.signal.reason : error) };
     } finally {
+      signal?.removeEventListener("abort", abortFromCaller);
       clearTimeout(timer);
       this.inFlight.delete(controller);
     }
   }
+}
+
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 /**

@@ -1,9 +1,15 @@
 import { afterAll, afterEach, expect, test } from "bun:test";
 import type { ServiceOptions } from "../../src/app.ts";
-import { getSetting } from "../../src/db/settings.ts";
-import { POLL_OFFSET_KEY } from "../../src/ingest/poller.ts";
+import { systemClock } from "../../src/clock.ts";
+import { openDatabase } from "../../src/db/index.ts";
+import { getSetting, sqliteSettings } from "../../src/db/settings.ts";
+import { Inbox } from "../../src/ingest/inbox.ts";
+import { sqlitePollInbox } from "../../src/ingest/poll-inbox.ts";
+import { Poller, POLL_OFFSET_KEY } from "../../src/ingest/poller.ts";
 import { createLogger } from "../../src/observability/log.ts";
+import { Metrics } from "../../src/observability/metrics.ts";
 import type { BotApiEmulator } from "../../src/sandbox/emulator.ts";
+import { TelegramApi } from "../../src/telegram/api.ts";
 import { connectWebhook, healthy, serviceEnv, startEmulator, startInProcess, tempDir, waitFor, type Service } from "../helpers.ts";
 
 const POLL_TIMING: ServiceOptions["pollTiming"] = { backoffBaseMs: 20, backoffCapMs: 200, slowRetryMs: 300 };
@@ -211,3 +217,26 @@ test("a server that answers getUpdates at once with nothing (ignoring timeout) i
   emulator.sendText(user, "still polled");
   await waitFor(() => emulator.sentTo(user.id).length === 1, "the echo through the misbehaving server");
 });
+
+test("built from the engine-agnostic parts on SQLite (sqlitePollInbox, sqliteSettings, no leadership), the poller stores each batch with its offset", async () => {
+  const { emulator, apiUrl, dbPath } = setup();
+  const database = openDatabase(dbPath);
+  const inbox = new Inbox(database.db, systemClock);
+  const metrics = new Metrics();
+  const poller = new Poller(
+    { api: new TelegramApi({ apiUrl, token: emulator.token }), inbox: sqlitePollInbox(inbox), settings: sqliteSettings(database.db), clock: systemClock, log: capture().logger, metrics },
+    { allowedUpdates: ["message"], timing: POLL_TIMING },
+  );
+  try {
+    poller.start();
+    const ids = Array.from({ length: 12 }, (_, i) => emulator.sendText({ id: 1401 + (i % 3), first_name: "Wes" }, `direct ${i}`).update_id);
+    await waitFor(() => getSetting(database.db, POLL_OFFSET_KEY) === String(ids.at(-1)! + 1), "the offset past the last update");
+    expect(inbox.list({ limit: 100 }).map((row) => row.updateId).sort((a, b) => a - b)).toEqual(ids);
+    expect(metrics.updatesReceived.get()).toBe(ids.length);
+    expect(poller.state).toBe("polling");
+  } finally {
+    await poller.stop();
+    database.close();
+  }
+});
+
