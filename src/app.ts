@@ -11,6 +11,7 @@ import { httpApp, listen, type Listening } from "./http-app.ts";
 import { holdInstanceLock } from "./db/instance-lock.ts";
 import { Inbox, type StoredUpdate } from "./ingest/inbox.ts";
 import { Poller, type PollerTiming } from "./ingest/poller.ts";
+import { sqlitePollInbox } from "./ingest/poll-inbox.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
 import { WEBHOOK_PATH } from "./ingest/webhook.ts";
 import { createLogger, errorFields, type Logger } from "./observability/log.ts";
@@ -186,7 +187,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const poller =
     config.botMode === "polling"
       ? new Poller(
-          { api: new TelegramApi({ apiUrl, token, observe }), inbox, db, clock, log, metrics },
+          { api: new TelegramApi({ apiUrl, token, observe }), inbox: sqlitePollInbox(inbox), settings, clock, log, metrics },
           { allowedUpdates: config.allowedUpdates, ...(options.pollTiming ? { timing: options.pollTiming } : {}) },
         )
       : undefined;

@@ -15,6 +15,9 @@ import { pgSettings } from "./db/settings.ts";
 import { httpApp, listen } from "./http-app.ts";
 import type { StoredUpdate } from "./ingest/inbox.ts";
 import { PgInbox } from "./ingest/pg-inbox.ts";
+import { pgPollInbox } from "./ingest/poll-inbox.ts";
+import { PollLeadership } from "./ingest/poll-leadership.ts";
+import { Poller } from "./ingest/poller.ts";
 import { needsBotUsername } from "./ingest/update-fields.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
 import { createLogger, errorFields, type Logger } from "./observability/log.ts";
@@ -51,6 +54,8 @@ export interface PgService {
   dispatcher: Dispatcher;
   api: TelegramApi;
   metrics: Metrics;
+  /** The getUpdates loop (BOT_MODE=polling only): it polls while this instance leads. */
+  poller: Poller | undefined;
   stop(): Promise<void>;
 }
 
@@ -63,7 +68,6 @@ export async function startPgService(config: Config, options: ServiceOptions = {
   if (config.sandbox || !config.botToken || !config.databaseUrl) {
     throw new ConfigError("DATABASE_URL needs TELEGRAM_BOT_TOKEN: the sandbox keeps its emulated Telegram in SQLite; unset DATABASE_URL to try timbre in the sandbox");
   }
-  if (config.botMode === "polling") throw new ConfigError("BOT_MODE=polling with DATABASE_URL is not supported yet: use the webhook (several instances share it behind a load balancer)");
   const clock = options.clock ?? systemClock;
   const startedAt = clock.now();
   const metrics = new Metrics();
@@ -166,6 +170,22 @@ export async function startPgService(config: Config, options: ServiceOptions = {
     }
   };
   const dispatcher = new Dispatcher(inbox, route, config.maxConcurrency, log, metrics);
+  // BOT_MODE=polling: the instance holding the "poller" lease polls; the others stand by.
+  const poller =
+    config.botMode === "polling"
+      ? new Poller(
+          {
+            api: new TelegramApi({ apiUrl: config.apiUrl!, token, observe }),
+            inbox: pgPollInbox(inbox),
+            settings,
+            clock,
+            log,
+            metrics,
+            leadership: new PollLeadership({ leases: new Leases(pg.sql, clock), session, instance: holder, clock, log }),
+          },
+          { allowedUpdates: config.allowedUpdates, ...(options.pollTiming ? { timing: options.pollTiming } : {}) },
+        )
+      : undefined;
   const wakeups = new Wakeups(pg.sql, { onError: (error) => log.warn("instances: a NOTIFY failed; the scan finds the work instead", errorFields(error)) });
   claims = new ChatClaims({ sql: pg.sql, chats, wakeups, inbox, dispatcher, runtime, outbox, holder, clock, log });
   adminParts = { settings, backup: undefined, secret, api, inbox, runtime, outbox, dispatcher, clock, startedAt };
@@ -174,6 +194,7 @@ export async function startPgService(config: Config, options: ServiceOptions = {
   chats.start();
   await outbox.start();
   await claims.start();
+  poller?.start();
 
   const prune = async () => {
     try {
@@ -189,9 +210,9 @@ export async function startPgService(config: Config, options: ServiceOptions = {
   janitor.unref();
 
   const webhookSetup = new AbortController();
-  const desired = desiredWebhook(config, secret);
+  const desired = config.botMode === "webhook" ? desiredWebhook(config, secret) : undefined;
   if (desired) void ensureWebhookOnStart(api, settings, desired, log, clock, webhookSetup.signal);
-  else log.info("webhook mode without PUBLIC_URL: setWebhook is left to you (PUT /admin/webhook or `timbre webhook set --url ...`)");
+  else if (config.botMode === "webhook") log.info("webhook mode without PUBLIC_URL: setWebhook is left to you (PUT /admin/webhook or `timbre webhook set --url ...`)");
   log.info("timbre is serving", { url, mode: config.botMode, agent: loaded.name, agent_version: loaded.version, database: "postgresql", instance: holder, uptime_ms: clock.now() - startedAt });
 
   let stopping: Promise<void> | undefined;
@@ -203,6 +224,7 @@ export async function startPgService(config: Config, options: ServiceOptions = {
       log.info("shutting down: refusing new updates, finishing work in flight");
       webhookSetup.abort();
       identity.stop();
+      await poller?.stop();
       clearInterval(janitor);
       await claims.stop();
       await dispatcher.stop();
@@ -219,5 +241,5 @@ export async function startPgService(config: Config, options: ServiceOptions = {
       log.info("stopped", { stop_ms: Math.round(performance.now() - stopStarted) });
     })());
 
-  return { url, port: server.port!, config, secret, holder, inbox, runtime, outbox, dispatcher, api, metrics, stop };
+  return { url, port: server.port!, config, secret, holder, inbox, runtime, outbox, dispatcher, api, metrics, poller, stop };
 }

@@ -1,14 +1,12 @@
 import type { Clock } from "../clock.ts";
-import type { Db } from "../db/index.ts";
 import { runEither } from "../db/op.ts";
-import { sqliteSettings, type SettingsStore } from "../db/settings.ts";
+import type { SettingsStore } from "../db/settings.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ApiFailure, TelegramApi } from "../telegram/api.ts";
 import { deleteWebhook, getWebhookInfo } from "../telegram/webhook-control.ts";
-import type { Inbox } from "./inbox.ts";
 import { isRetryableCode, PollFailures, type BackoffTiming } from "./poll-failures.ts";
-import { readPolledBatch, sqlitePollInbox, type PollInbox } from "./poll-inbox.ts";
+import { readPolledBatch, type PollInbox } from "./poll-inbox.ts";
 import { SOLE_POLLER, type PollLeader, type PollTerm } from "./poll-leadership.ts";
 
 /** Settings key of the next update_id to ask for: always the last stored update + 1. */
@@ -52,9 +50,6 @@ export interface PollerDeps {
   leadership?: PollLeader;
 }
 
-/** What src/app.ts passes today (SQLite's Inbox and Db), read as sqlitePollInbox and sqliteSettings. */
-export type SqlitePollerDeps = Omit<PollerDeps, "inbox" | "settings" | "leadership"> & { inbox: Inbox; db: Db };
-
 export interface PollerOptions {
   allowedUpdates: string[];
   timing?: Partial<PollerTiming>;
@@ -85,10 +80,10 @@ export class Poller {
   private storeFailures = 0;
 
   constructor(
-    deps: PollerDeps | SqlitePollerDeps,
+    deps: PollerDeps,
     private readonly options: PollerOptions,
   ) {
-    this.deps = "db" in deps ? fromSqlite(deps) : { leadership: SOLE_POLLER, ...deps };
+    this.deps = { leadership: SOLE_POLLER, ...deps };
     this.timing = { ...DEFAULT_POLLER_TIMING, ...options.timing };
     this.failures = new PollFailures(this.timing, this.deps.log, options.random ?? Math.random);
   }
@@ -289,8 +284,4 @@ export class Poller {
       timer = this.deps.clock.setTimeout(done, ms);
     });
   }
-}
-
-function fromSqlite({ inbox, db, ...rest }: SqlitePollerDeps): Required<PollerDeps> {
-  return { ...rest, inbox: sqlitePollInbox(inbox), settings: sqliteSettings(db), leadership: SOLE_POLLER };
 }

@@ -82,10 +82,12 @@ for (const engineName of ENGINES) {
       }
       expect(await engine.run(store.nextDeadline())).toBe(3_000);
       expect(await engine.run(store.dueSteps(4_500, 10))).toEqual([
-        { runId: run.id, seq: 1, kind: "ask" },
-        { runId: run.id, seq: 2, kind: "sleep" },
+        { runId: run.id, seq: 1, kind: "ask", chatId: 42 },
+        { runId: run.id, seq: 2, kind: "sleep", chatId: 42 },
       ]);
-      expect(await engine.run(store.dueSteps(9_000, 1))).toEqual([{ runId: run.id, seq: 1, kind: "ask" }]);
+      expect(await engine.run(store.dueSteps(9_000, 1))).toEqual([{ runId: run.id, seq: 1, kind: "ask", chatId: 42 }]);
+      expect((await engine.run(store.activeRunsOfChat(42))).map((r) => r.id)).toContain(run.id);
+      expect(await engine.run(store.activeRunsOfChat(43))).toEqual([]);
       await engine.run(store.cancelWaitingSteps(run.id));
       expect(await engine.run(store.dueSteps(9_000, 10))).toEqual([]);
     });
