@@ -196,6 +196,11 @@ export async function startPgService(config: Config, options: ServiceOptions = {
   await claims.start();
   poller?.start();
 
+  const byStatus = (counts: () => Promise<Record<string, number>>) => async () => Object.entries(await counts()).map(([status, value]) => ({ labels: { status }, value }));
+  metrics.gauge("timbre_outbox_messages", "Outbox messages by status.", byStatus(() => outbox.counts()));
+  metrics.gauge("timbre_runs", "Agent runs by status (waiting = pending questions).", byStatus(() => runtime.counts()));
+  metrics.gauge("timbre_updates", "Stored updates by status.", byStatus(() => inbox.counts()));
+
   const prune = async () => {
     try {
       const updates = await inbox.prune();

@@ -94,15 +94,15 @@ class ScrapedGauge {
     registry: Prom.Registry,
     name: string,
     help: string,
-    private readonly read: () => Series[],
+    private readonly read: () => Series[] | Promise<Series[]>,
   ) {
     this.prom = new GrowingLabels(registry, name, (names) => new PromGauge({ name, help, labelNames: names, registers: [registry] }), []);
   }
 
-  refresh(): void {
+  async refresh(): Promise<void> {
     let samples: Series[];
     try {
-      samples = this.read().filter((sample) => Number.isFinite(sample.value));
+      samples = (await this.read()).filter((sample) => Number.isFinite(sample.value));
     } catch {
       // A failing source (the database mid-fault) leaves this gauge empty; the scrape still answers.
       samples = [];
@@ -169,13 +169,13 @@ export class Metrics {
   }
 
   /** Adds a gauge read at scrape time (queue depths, run counts); its labels are whatever `read` gives. */
-  gauge(name: string, help: string, read: () => Series[]): void {
+  gauge(name: string, help: string, read: () => Series[] | Promise<Series[]>): void {
     this.gauges.push(new ScrapedGauge(this.registry, name, help, read));
   }
 
   /** The Prometheus text of timbre's series and the process's (prom-client renders asynchronously). */
   async render(): Promise<string> {
-    for (const gauge of this.gauges) gauge.refresh();
+    await Promise.all(this.gauges.map((gauge) => gauge.refresh()));
     return Registry.merge([processMetrics(), this.registry]).metrics();
   }
 }

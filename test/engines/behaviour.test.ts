@@ -52,6 +52,7 @@ for (const engine of ["sqlite", "postgres"] as const) {
       expect(stats.updates.done).toBe(updates.length);
       await waitFor(async () => ((await (await admin(child, "/stats")).json()) as typeof stats).outbox.sent === updates.length, "every echo marked sent");
       expect((await fetch(`${child.url}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${child.url}/metrics`)).text()).toContain(`timbre_updates{status="done"} ${updates.length}`);
       expect(await child.terminate()).toBe(0);
     }, 30_000);
 
