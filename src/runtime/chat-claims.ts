@@ -1,7 +1,6 @@
 import type { Sql } from "postgres";
 import type { Clock } from "../clock.ts";
 import type { Wakeups } from "../db/pg/wakeups.ts";
-import type { StoredUpdate } from "../ingest/inbox.ts";
 import type { PgInbox } from "../ingest/pg-inbox.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { Outbox } from "../telegram/outbox.ts";
@@ -46,6 +45,10 @@ export class ChatClaims {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly takenAt = new Map<number | null, number>();
   private readonly adopting = new Set<number | null>();
+  /** Chats whose received updates are being read, and whether to read once more. */
+  private readonly reading = new Map<number | null, { again: boolean }>();
+  /** Chats whose updates this instance stored while adopting them: loaded once more after. */
+  private readonly storedWhileAdopting = new Set<number | null>();
   private scanning: Promise<void> | undefined;
   private stopped = false;
 
@@ -74,7 +77,10 @@ export class ChatClaims {
       try {
         if (chatId !== null) await outbox.adopt(chatId);
         if (chatId !== null) await runtime.adopt(chatId);
-        dispatcher.enqueue(await inbox.loadReceivedOfChat(chatId));
+        do {
+          this.storedWhileAdopting.delete(chatId);
+          dispatcher.enqueue(await inbox.loadReceivedOfChat(chatId));
+        } while (this.storedWhileAdopting.has(chatId));
       } catch (error) {
         log.error("instances: could not resume a chat taken over; letting it go", { chat_id: chatId, ...errorFields(error) });
         await this.deps.chats.release([chatId]).catch(() => {});
@@ -95,13 +101,19 @@ export class ChatClaims {
     this.deps.log.warn("instances: chats passed to another instance", { chats: chatIds.length });
   }
 
-  /** Updates this instance stored: routed here if the chat is ours, else its owner is told, or it is taken. */
-  private stored(stored: StoredUpdate[]): void {
-    const { chats, dispatcher, wakeups } = this.deps;
-    const mine: StoredUpdate[] = [];
+  /**
+   * Updates this instance stored: routed here if the chat is ours, else its owner is told, or it
+   * is taken. Ours are read back from the database with the chat's whole backlog, never handed
+   * over from memory: an earlier update another instance stored may not have reached us yet, and
+   * the database has it in update_id order.
+   */
+  private stored(stored: { chatId: number | null }[]): void {
+    const { chats, wakeups } = this.deps;
     const others = new Set<number | null>();
-    for (const update of stored) (chats.owns(update.chatId) ? mine.push(update) : others.add(update.chatId));
-    if (mine.length > 0) dispatcher.enqueue(mine);
+    for (const chatId of new Set(stored.map((update) => update.chatId))) {
+      if (chats.owns(chatId)) this.refresh(chatId);
+      else others.add(chatId);
+    }
     if (others.size === 0) return;
     void chats
       .claim(others)
@@ -113,22 +125,45 @@ export class ChatClaims {
 
   /** Another instance stored updates for these chats. */
   private named(keys: string[]): void {
-    const { chats, inbox, dispatcher } = this.deps;
     const unowned: (number | null)[] = [];
     for (const key of keys) {
       const chatId = chatOfKey(key);
       if (chatId === undefined) continue;
-      if (!chats.owns(chatId)) {
-        unowned.push(chatId);
-        continue;
-      }
-      if (this.adopting.has(chatId)) continue;
-      void inbox.loadReceivedOfChat(chatId).then(
-        (updates) => dispatcher.enqueue(updates),
-        (error: unknown) => this.deps.log.warn("instances: could not load a chat's updates; the next scan tries again", { chat_id: chatId, ...errorFields(error) }),
-      );
+      if (this.deps.chats.owns(chatId)) this.refresh(chatId);
+      else unowned.push(chatId);
     }
-    if (unowned.length > 0) void chats.claim(unowned).catch(() => {});
+    if (unowned.length > 0) void this.deps.chats.claim(unowned).catch(() => {});
+  }
+
+  /**
+   * Hands the dispatcher an owned chat's received updates, read from the database in update_id
+   * order; one read per chat at a time, once more if asked meanwhile (the dispatcher skips those
+   * it has, and routing skips those routed since).
+   */
+  private refresh(chatId: number | null): void {
+    if (this.adopting.has(chatId)) {
+      this.storedWhileAdopting.add(chatId);
+      return;
+    }
+    const reading = this.reading.get(chatId);
+    if (reading) {
+      reading.again = true;
+      return;
+    }
+    const state = { again: false };
+    this.reading.set(chatId, state);
+    void (async () => {
+      try {
+        do {
+          state.again = false;
+          this.deps.dispatcher.enqueue(await this.deps.inbox.loadReceivedOfChat(chatId));
+        } while (state.again);
+      } catch (error) {
+        this.deps.log.warn("instances: could not load a chat's updates; the next scan tries again", { chat_id: chatId, ...errorFields(error) });
+      } finally {
+        this.reading.delete(chatId);
+      }
+    })();
   }
 
   /** Takes chats with work and no live owner, routes what our own chats have waiting, lets idle chats go. */

@@ -8,6 +8,11 @@ import { done, type Op } from "../db/op.ts";
  * lease (paused, cut off) cannot write after another took the chat over.
  */
 export interface ChatScope {
+  /**
+   * Several instances share the database: an update handed over may have been routed already
+   * (another instance's copy of it was, or a stale load), so routing checks it is still received.
+   */
+  readonly shared: boolean;
   owns(chatId: number | null): boolean;
   /** The chats owned, for queries that must skip the others; undefined: every chat. */
   owned(): readonly number[] | undefined;
@@ -16,6 +21,7 @@ export interface ChatScope {
 }
 
 export const EVERY_CHAT: ChatScope = {
+  shared: false,
   owns: () => true,
   owned: () => undefined,
   fence: () => done(undefined),

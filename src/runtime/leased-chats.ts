@@ -36,6 +36,7 @@ export interface LeasedChatsOptions {
 export class LeasedChats implements ChatScope {
   private readonly keeper: LeaseKeeper;
   private readonly held = new Set<number | null>();
+  readonly shared = true;
 
   constructor(private readonly options: LeasedChatsOptions) {
     this.keeper = new LeaseKeeper({

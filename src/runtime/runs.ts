@@ -165,6 +165,8 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
 
   private *routeInTransaction(stored: StoredUpdate, routed: { cancelled?: number }): Op<() => void> {
     yield* this.scope.fence(stored.chatId);
+    // Routed already (by this instance from a stale load, or by another that had the chat before).
+    if (this.scope.shared && !(yield* this.deps.inbox.isReceived(stored.updateId))) return () => {};
     const conversation = conversationOf(stored);
     const route = yield* routeOf(stored, conversation, this.routeReads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
     const after = yield* writeRoute(this.routeWrites, stored, conversation, route);

@@ -7,6 +7,8 @@ import type { AnyOutboxRows } from "../telegram/outbox-rows.ts";
 /** What the runtime needs of the inbox (either engine's): reads and status writes inside its transactions. */
 export interface RunInbox {
   read(updateId: number): Op<StoredUpdate | undefined>;
+  /** True while the update is stored and not yet routed. */
+  isReceived(updateId: number): Op<boolean>;
   writeStatus(updateIds: number | number[], status: UpdateStatus, error?: string | null): Op<void>;
 }
 
