@@ -39,6 +39,8 @@ import { desiredWebhook, ensureWebhookOnStart } from "./telegram/webhook-control
 /** How long a chat stays an instance's without a renewal: how soon its chats move on when it dies. */
 export const LEASE_MS = 5_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** Lease rows expired this long are deleted by the janitor. */
+const LEASE_ROW_KEEP_MS = 24 * 3_600_000;
 const STOP_BUDGET_MS = 8_000;
 
 export interface PgService {
@@ -114,9 +116,10 @@ export async function startPgService(config: Config, options: ServiceOptions = {
   const observe = (method: string, outcome: "ok" | "error" | "network") => metrics.botApiCalls.inc({ method, outcome });
   const api = new TelegramApi({ apiUrl: config.apiUrl!, token, observe });
   let claims: ChatClaims | undefined;
+  const leases = new Leases(pg.sql, clock);
   const chats = new LeasedChats({
     session,
-    leases: new Leases(pg.sql, clock),
+    leases,
     holder,
     ttlMs: LEASE_MS,
     clock,
@@ -206,7 +209,9 @@ export async function startPgService(config: Config, options: ServiceOptions = {
       const updates = await inbox.prune();
       const messages = await outbox.prune();
       const oldRuns = await runtime.prune();
-      log.debug("pruned old rows", { ...updates, outbox_deleted: messages, runs_deleted: oldRuns });
+      // Released and expired chat leases; a chat seen again gets a new row (and a new token).
+      const oldLeases = await leases.prune(LEASE_ROW_KEEP_MS);
+      log.debug("pruned old rows", { ...updates, outbox_deleted: messages, runs_deleted: oldRuns, leases_deleted: oldLeases });
     } catch (error) {
       log.error("pruning failed", errorFields(error));
     }
