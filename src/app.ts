@@ -19,6 +19,7 @@ import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
 import { jsonError, webhookRoutes, WEBHOOK_PATH } from "./ingest/webhook.ts";
 import { createLogger, errorFields, type Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { IdleCollector } from "./memory/idle-collector.ts";
 import type { Agent } from "./runtime/context.ts";
 import { Dispatcher } from "./runtime/dispatcher.ts";
 import { Runtime } from "./runtime/runs.ts";
@@ -240,6 +241,16 @@ export async function startService(config: Config, options: ServiceOptions = {})
   };
   const janitor = setInterval(prune, PRUNE_EVERY_MS);
   janitor.unref();
+  // After a burst, give back its garbage and the buffers its objects held (docs/memory.md).
+  const idleCollections = metrics.counter("timbre_idle_collections_total", "Full garbage collections run because the process went quiet after work.");
+  const idleCollectionSeconds = metrics.counter("timbre_idle_collection_seconds_total", "Time those collections took (the event loop waits meanwhile).");
+  const idleCollector = new IdleCollector(() => {
+    const started = performance.now();
+    Bun.gc(true);
+    idleCollections.inc();
+    idleCollectionSeconds.inc({}, (performance.now() - started) / 1000);
+  });
+  idleCollector.start();
 
   const webhookSetup = new AbortController();
   if (emulator && config.botMode === "webhook") {
@@ -273,6 +284,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       identity.stop();
       await poller?.stop();
       clearInterval(janitor);
+      idleCollector.stop();
       emulator?.stop();
       await dispatcher.stop();
       // One budget for every wait, so the process exits within SPEC's 10 s (main.ts forces it at 10 s).
