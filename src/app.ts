@@ -11,6 +11,7 @@ import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
 import { holdInstanceLock } from "./db/instance-lock.ts";
+import { releaseCacheMemory } from "./db/release-memory.ts";
 import { Inbox, type StoredUpdate } from "./ingest/inbox.ts";
 import { listenError } from "./listen-error.ts";
 import { Poller, type PollerTiming } from "./ingest/poller.ts";
@@ -247,6 +248,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const idleCollector = new IdleCollector(() => {
     const started = performance.now();
     Bun.gc(true);
+    releaseCacheMemory(database.sqlite);
     idleCollections.inc();
     idleCollectionSeconds.inc({}, (performance.now() - started) / 1000);
   });
