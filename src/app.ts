@@ -11,7 +11,6 @@ import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabase } from "./db/index.ts";
 import { holdInstanceLock } from "./db/instance-lock.ts";
-import { releaseCacheMemory } from "./db/release-memory.ts";
 import { Inbox, type StoredUpdate } from "./ingest/inbox.ts";
 import { listenError } from "./listen-error.ts";
 import { Poller, type PollerTiming } from "./ingest/poller.ts";
@@ -20,7 +19,7 @@ import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
 import { jsonError, webhookRoutes, WEBHOOK_PATH } from "./ingest/webhook.ts";
 import { createLogger, errorFields, type Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
-import { IdleCollector } from "./memory/idle-collector.ts";
+import { serviceIdleCollector } from "./memory/service-collector.ts";
 import type { Agent } from "./runtime/context.ts";
 import { Dispatcher } from "./runtime/dispatcher.ts";
 import { Runtime } from "./runtime/runs.ts";
@@ -243,15 +242,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const janitor = setInterval(prune, PRUNE_EVERY_MS);
   janitor.unref();
   // After a burst, give back its garbage and the buffers its objects held (docs/memory.md).
-  const idleCollections = metrics.counter("timbre_idle_collections_total", "Full garbage collections run because the process went quiet after work.");
-  const idleCollectionSeconds = metrics.counter("timbre_idle_collection_seconds_total", "Time those collections took (the event loop waits meanwhile).");
-  const idleCollector = new IdleCollector(() => {
-    const started = performance.now();
-    Bun.gc(true);
-    releaseCacheMemory(database.sqlite);
-    idleCollections.inc();
-    idleCollectionSeconds.inc({}, (performance.now() - started) / 1000);
-  });
+  const idleCollector = serviceIdleCollector(database.sqlite, metrics, log);
   idleCollector.start();
 
   const webhookSetup = new AbortController();
