@@ -20,7 +20,11 @@
  *     `--advance-hours` and the janitor's prune calls run (production: every 10 min; payloads
  *     kept 1 h, dedup keys 48 h, outbox rows 48 h, ended runs 7 days). Row counts, database
  *     pages and RSS are sampled after each prune: once the retention windows are full, rows and
- *     pages stop growing, and RSS must stay flat the whole time.
+ *     pages stop growing, and RSS must stay flat the whole time. RSS is read twice: right after
+ *     the prune (the burst's garbage still there) and `SETTLE_MS` later, once the service has
+ *     been quiet (its idle collector has run), the state every cycle ends in and the one compared.
+ * Each phase also reports the service's CPU time per update (utime + stime from /proc) and its
+ * idle collections (count and time, from /metrics): what giving memory back costs.
  */
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -53,6 +57,29 @@ const HOUR = 3_600_000;
 interface Rss {
   rss: number;
   peak: number;
+}
+
+/** CPU seconds (user + system, every thread) the process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface Collections {
+  count: number;
+  seconds: number;
+}
+
+/** The service's idle collections so far, from its /metrics. */
+async function collections(service: SpawnedService): Promise<Collections> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  return { count: value("timbre_idle_collections_total"), seconds: value("timbre_idle_collection_seconds_total") };
+}
+
+/** "N collections, X ms in all (Y µs per update)" for a phase that handled `updates`. */
+function collectionNote(c: Collections, updates: number): string {
+  return `${c.count} idle collections, ${(c.seconds * 1000).toFixed(0)} ms in all (${((c.seconds * 1e6) / updates).toFixed(1)} µs per update)`;
 }
 
 function rssMb(pid: number): Rss {
@@ -162,6 +189,7 @@ try {
   const steps: { stored: number; rss: Rss; db: DbState }[] = [];
   const stepSize = Math.ceil(UPDATES / 10);
   const echoStarted = performance.now();
+  const echoCpuStart = cpuSeconds(service.proc.pid);
   for (let stored = 0; stored < UPDATES; ) {
     const count = Math.min(stepSize, UPDATES - stored);
     await echoTraffic(service, count);
@@ -171,6 +199,8 @@ try {
     console.error(`memory: A. ${fmt(stored)} updates stored and echoed, RSS ${steps.at(-1)!.rss.rss} MB`);
   }
   const echoSeconds = (performance.now() - echoStarted) / 1000;
+  const echoCpu = cpuSeconds(service.proc.pid) - echoCpuStart;
+  const echoCollections = await collections(service);
   await service.kill9();
   service = undefined;
 
@@ -186,6 +216,7 @@ try {
   await Bun.sleep(2 * SETTLE_MS);
   const coachWaiting = rssMb(service.proc.pid);
   const coachDbState = dbState(coachDb);
+  const coachCollections = await collections(service);
   console.error(`memory: B. ${fmt(WAITING)} runs waiting, RSS ${coachWaiting.rss} MB`);
   await service.kill9();
   service = undefined;
@@ -195,8 +226,9 @@ try {
   service = await spawnService(serviceEnv(emulator, apiUrl, cycleDb, { AGENT: "echo", ...rates }), [process.execPath, join(ROOT, "bench/clocked-service.ts"), String(ADVANCE_MS)]);
   await Bun.sleep(SETTLE_MS);
   const cycleIdle = rssMb(service.proc.pid);
-  const rounds: { round: number; rss: Rss; db: DbState; pruned: Record<string, number> }[] = [];
+  const rounds: { round: number; afterPrune: Rss; rss: Rss; db: DbState; pruned: Record<string, number> }[] = [];
   const cyclesStarted = performance.now();
+  const cycleCpuStart = cpuSeconds(service.proc.pid);
   for (let round = 1; round <= ROUNDS; round++) {
     await echoTraffic(service, PER_ROUND);
     service.proc.kill("SIGUSR2");
@@ -206,11 +238,15 @@ try {
       30_000,
       5,
     );
-    rounds.push({ round, rss: rssMb(service.proc.pid), db: dbState(cycleDb), pruned: JSON.parse(line) as Record<string, number> });
-    if (round % 10 === 0) console.error(`memory: C. round ${round}/${ROUNDS}, RSS ${rounds.at(-1)!.rss.rss} MB, ${fmt(rounds.at(-1)!.db.updates)} update rows`);
+    const afterPrune = rssMb(service.proc.pid);
+    const db = dbState(cycleDb);
+    await Bun.sleep(SETTLE_MS);
+    rounds.push({ round, afterPrune, rss: rssMb(service.proc.pid), db, pruned: JSON.parse(line) as Record<string, number> });
+    if (round % 10 === 0) console.error(`memory: C. round ${round}/${ROUNDS}, RSS ${afterPrune.rss} MB after the prune, ${rounds.at(-1)!.rss.rss} MB 1 s later, ${fmt(db.updates)} update rows`);
   }
   const cycleSeconds = (performance.now() - cyclesStarted) / 1000;
-  await Bun.sleep(SETTLE_MS);
+  const cycleCpu = cpuSeconds(service.proc.pid) - cycleCpuStart;
+  const cycleCollections = await collections(service);
   const cycleEnd = rssMb(service.proc.pid);
   await service.kill9();
   service = undefined;
@@ -219,8 +255,10 @@ try {
   const last = steps.at(-1)!;
   const cycleRss = rounds.map((r) => r.rss.rss);
   const tenth = Math.max(1, Math.floor(ROUNDS / 10));
-  const early = median(cycleRss.slice(tenth, 2 * tenth).concat(cycleRss.length > tenth ? [] : cycleRss));
+  const earlyOf = (xs: number[]) => median(xs.slice(tenth, 2 * tenth).concat(xs.length > tenth ? [] : xs));
+  const early = earlyOf(cycleRss);
   const late = median(cycleRss.slice(-tenth));
+  const pruneRss = rounds.map((r) => r.afterPrune.rss);
   // The first cycle whose prune deletes ended runs: from there on every retention window is full.
   const fullAfter = Math.ceil((7 * 24 * HOUR) / ADVANCE_MS);
   const steady = rounds.filter((r) => r.round >= fullAfter);
@@ -238,8 +276,15 @@ try {
   );
   const end = rounds.at(-1)!.db;
   console.log(
-    `| ${ROUNDS} prune cycles, ${fmt(ROUNDS * PER_ROUND)} updates flowing, clock +${ADVANCE_MS / HOUR} h per cycle (${cycleSeconds.toFixed(0)} s): median of cycles ${tenth + 1}-${2 * tenth} -> of the last ${tenth} (min-max of all cycles) | ${mb(early)} -> ${mb(late)} (${mb(Math.min(...cycleRss))}-${mb(Math.max(...cycleRss))}) | ${mb(cycleEnd.peak)} | at the end: ${fmt(end.updates)} updates, ${fmt(end.runs)} runs, ${fmt(end.outbox)} outbox rows, ${fmt(end.pages)} pages, ${end.fileMb} MB |`,
+    `| ${ROUNDS} prune cycles, ${fmt(ROUNDS * PER_ROUND)} updates flowing, clock +${ADVANCE_MS / HOUR} h per cycle (${cycleSeconds.toFixed(0)} s): median of cycles ${tenth + 1}-${2 * tenth} -> of the last ${tenth} (min-max of all cycles), ${SETTLE_MS / 1000} s after each prune | ${mb(early)} -> ${mb(late)} (${mb(Math.min(...cycleRss))}-${mb(Math.max(...cycleRss))}) | ${mb(cycleEnd.peak)} | at the end: ${fmt(end.updates)} updates, ${fmt(end.runs)} runs, ${fmt(end.outbox)} outbox rows, ${fmt(end.pages)} pages, ${end.fileMb} MB |`,
   );
+  console.log(
+    `| the same, right after each prune | ${mb(earlyOf(pruneRss))} -> ${mb(median(pruneRss.slice(-tenth)))} (${mb(Math.min(...pruneRss))}-${mb(Math.max(...pruneRss))}) | | |`,
+  );
+  console.log(`\nCPU of the service and its idle collections:`);
+  console.log(`- A (${fmt(UPDATES)} echoes): ${((echoCpu * 1e6) / UPDATES).toFixed(0)} µs CPU per update; ${collectionNote(echoCollections, UPDATES)}`);
+  console.log(`- B (${fmt(WAITING)} waiting runs): ${collectionNote(coachCollections, WAITING)}`);
+  console.log(`- C (${fmt(ROUNDS * PER_ROUND)} echoes in ${ROUNDS} cycles): ${((cycleCpu * 1e6) / (ROUNDS * PER_ROUND)).toFixed(0)} µs CPU per update; ${collectionNote(cycleCollections, ROUNDS * PER_ROUND)}`);
 
   console.log(`\nA. RSS against stored rows (no pruning: nothing is an hour old yet)\n`);
   console.log("| stored updates | RSS MB | update rows | with payload | runs | outbox rows | database MB |");
@@ -248,25 +293,26 @@ try {
   for (const s of steps) console.log(`| ${fmt(s.stored)} | ${mb(s.rss.rss)} | ${fmt(s.db.updates)} | ${fmt(s.db.payloads)} | ${fmt(s.db.runs)} | ${fmt(s.db.outbox)} | ${s.db.fileMb} |`);
 
   console.log(`\nC. Prune cycles: ${fmt(PER_ROUND)} updates, then the clock +${ADVANCE_MS / HOUR} h and a prune (payloads 1 h, dedup keys and outbox rows 48 h, ended runs 7 days)\n`);
-  console.log("| cycle | clock | updates so far | update rows | with payload | runs | outbox rows | pages used / free | deleted this cycle (updates / runs / outbox) | RSS MB |");
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  console.log(`| cycle | clock | updates so far | update rows | with payload | runs | outbox rows | pages used / free | deleted this cycle (updates / runs / outbox) | RSS MB right after the prune | RSS MB ${SETTLE_MS / 1000} s later |`);
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   const dedupFull = Math.ceil((48 * HOUR) / ADVANCE_MS);
   const shown = new Set([1, 2, dedupFull - 1, dedupFull, fullAfter - 1, fullAfter, fullAfter + 1, ROUNDS]);
   for (let r = 10; r <= ROUNDS; r += 10) shown.add(r);
-  console.log(`| 0 (idle) | +0 h | 0 | 0 | 0 | 0 | 0 | - | - | ${mb(cycleIdle.rss)} |`);
+  console.log(`| 0 (idle) | +0 h | 0 | 0 | 0 | 0 | 0 | - | - | ${mb(cycleIdle.rss)} | ${mb(cycleIdle.rss)} |`);
   for (const r of rounds) {
     if (!shown.has(r.round)) continue;
     const hours = (r.round * ADVANCE_MS) / HOUR;
     const clock = hours >= 48 ? `+${(hours / 24).toFixed(1)} d` : `+${hours} h`;
     console.log(
-      `| ${r.round} | ${clock} | ${fmt(r.round * PER_ROUND)} | ${fmt(r.db.updates)} | ${fmt(r.db.payloads)} | ${fmt(r.db.runs)} | ${fmt(r.db.outbox)} | ${fmt(r.db.pages - r.db.freePages)} / ${fmt(r.db.freePages)} | ${fmt(r.pruned.updates_deleted!)} / ${fmt(r.pruned.runs_deleted!)} / ${fmt(r.pruned.outbox_deleted!)} | ${mb(r.rss.rss)} |`,
+      `| ${r.round} | ${clock} | ${fmt(r.round * PER_ROUND)} | ${fmt(r.db.updates)} | ${fmt(r.db.payloads)} | ${fmt(r.db.runs)} | ${fmt(r.db.outbox)} | ${fmt(r.db.pages - r.db.freePages)} / ${fmt(r.db.freePages)} | ${fmt(r.pruned.updates_deleted!)} / ${fmt(r.pruned.runs_deleted!)} / ${fmt(r.pruned.outbox_deleted!)} | ${mb(r.afterPrune.rss)} | ${mb(r.rss.rss)} |`,
     );
   }
   const rssRange = (rs: typeof rounds) => `${mb(Math.min(...rs.map((r) => r.rss.rss)))}-${mb(Math.max(...rs.map((r) => r.rss.rss)))} MB`;
   const fromTenth = rounds.slice(tenth);
   const perCycle = slope(fromTenth.map((r) => r.round), fromTenth.map((r) => r.rss.rss));
+  const prunePerCycle = slope(fromTenth.map((r) => r.round), fromTenth.map((r) => r.afterPrune.rss));
   console.log(
-    `\nRSS over all ${ROUNDS} cycles: ${rssRange(rounds)}; median of cycles ${tenth + 1}-${2 * tenth}: ${mb(early)} MB, of the last ${tenth}: ${mb(late)} MB (${late - early >= 0 ? "+" : ""}${mb(late - early)} MB); least-squares trend over cycles ${tenth + 1}-${ROUNDS}: ${perCycle >= 0 ? "+" : ""}${(perCycle * 1024).toFixed(0)} KB per cycle.`,
+    `\nRSS ${SETTLE_MS / 1000} s after each prune, over all ${ROUNDS} cycles: ${rssRange(rounds)}; median of cycles ${tenth + 1}-${2 * tenth}: ${mb(early)} MB, of the last ${tenth}: ${mb(late)} MB (${late - early >= 0 ? "+" : ""}${mb(late - early)} MB); least-squares trend over cycles ${tenth + 1}-${ROUNDS}: ${perCycle >= 0 ? "+" : ""}${(perCycle * 1024).toFixed(0)} KB per cycle (right after each prune: ${prunePerCycle >= 0 ? "+" : ""}${(prunePerCycle * 1024).toFixed(0)} KB per cycle).`,
   );
   if (steady.length > 0) {
     const pages = steady.map((r) => r.db.pages);

@@ -16,6 +16,7 @@ import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
 import { WEBHOOK_PATH } from "./ingest/webhook.ts";
 import { createLogger, errorFields, type Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { serviceIdleCollector } from "./memory/service-collector.ts";
 import type { Agent } from "./runtime/context.ts";
 import { Dispatcher } from "./runtime/dispatcher.ts";
 import { Runtime } from "./runtime/runs.ts";
@@ -217,6 +218,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
   };
   const janitor = setInterval(prune, PRUNE_EVERY_MS);
   janitor.unref();
+  // After a burst, give back its garbage and the buffers its objects held (docs/memory.md).
+  const idleCollector = serviceIdleCollector(database.sqlite, metrics, log);
+  idleCollector.start();
 
   const webhookSetup = new AbortController();
   if (emulator && config.botMode === "webhook") {
@@ -250,6 +254,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       identity.stop();
       await poller?.stop();
       clearInterval(janitor);
+      idleCollector.stop();
       emulator?.stop();
       await dispatcher.stop();
       // One budget for every wait, so the process exits within SPEC's 10 s (main.ts forces it at 10 s).
