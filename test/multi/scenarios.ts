@@ -137,10 +137,12 @@ function nextLive(rig: Rig, from: number): number {
  * (the victim's unfinished ones too) must be echoed before the victim is started again; alone,
  * it is restarted at once. After the restart the load goes on until it has served again.
  * Checks: every acknowledged update is echoed; a text sent twice only by the kill's in-flight
- * allowance (at most `sendConcurrency` messages, each at most twice); each chat's echoes in
- * update_id order; the victim's chats got later updates answered.
+ * allowance (at most the victim's SEND_CONCURRENCY messages, each at most twice); each chat's
+ * echoes in update_id order; the victim's chats got later updates answered.
  */
-export async function killUnderLoad(rig: Rig, { victim = rig.size - 1, clients = 20, ackedBefore = 300, ackedAfter = 300, sendConcurrency = 8 } = {}) {
+export async function killUnderLoad(rig: Rig, { victim = rig.size - 1, clients = 20, ackedBefore = 300, ackedAfter = 300 } = {}) {
+  // SPEC's default when the rig does not set it.
+  const inFlightAllowance = Number(rig.env(victim).SEND_CONCURRENCY ?? 8);
   const load = chatLoad(rig, { clients, tag: "kill" });
   const echoedAll = (upTo: number) => {
     const echoed = new Set<string>();
@@ -173,7 +175,7 @@ export async function killUnderLoad(rig: Rig, { victim = rig.size - 1, clients =
     for (const list of byChat.values()) for (const m of list) counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
     const doubled = [...counts].filter(([, n]) => n > 1);
     expect(doubled.filter(([, n]) => n > 2)).toEqual([]);
-    expect(doubled.length).toBeLessThanOrEqual(sendConcurrency);
+    expect(doubled.length).toBeLessThanOrEqual(inFlightAllowance);
     // In order per chat: a message sent again comes right after its first copy, before the next.
     const outOfOrder: number[] = [];
     for (const [chat, list] of byChat) {
@@ -194,12 +196,12 @@ export async function killUnderLoad(rig: Rig, { victim = rig.size - 1, clients =
 const ARRIVAL_JITTER_MS = 100;
 
 /**
- * (d) SEND_RATE_GLOBAL across the bot: `messages` texts at once, each in a chat of its own, each
+ * (d) SEND_RATE_GLOBAL across the bot: `messages` texts at once, each in a chat of its own and
  * answered with one message (echo's echo, the coach's first question), so that many sends queue
- * at once with per-chat spacing out of the way; measured on the emulator's arrival times of the sendMessage calls. The
- * limiters' promise is on grant times: one instance's TokenBucket holds max(1, rate) tokens and
- * starts full, so any span t0..t1 gets at most max(1, rate) + rate × (t1 − t0) sends; RateLimits
- * (the shared GCRA row) grants at most burst + rate × (t1 − t0) for the burst its caller passes.
+ * at once with per-chat spacing out of the way; measured on the emulator's arrival times of the
+ * sendMessage calls. The limiters' promise is on grant times: one instance's TokenBucket holds
+ * max(1, rate) tokens and starts full, so any span t0..t1 gets at most max(1, rate) + rate ×
+ * (t1 − t0) sends; RateLimits (the shared GCRA row) grants at most burst + rate × (t1 − t0) for the burst its caller passes.
  * So: in every half-open 1 s window at most rate + burst arrive, and over the whole run at most
  * burst + rate × span, each plus rate × ARRIVAL_JITTER_MS (2 at 20/s). The load must press on the
  * limit (a window of at least 0.8 × rate), or the check would prove nothing.
