@@ -71,8 +71,8 @@ function toMs(value: string): number {
   return match[2] === "us" ? n / 1000 : match[2] === "s" ? n * 1000 : n;
 }
 
-function wrkArgs(url: string, connections: number, seconds: number): string[] {
-  return ["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", `${import.meta.dir}/webhook.lua`, url];
+function wrkArgs(url: string, connections: number, seconds: number, threads = 2): string[] {
+  return ["wrk", `-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", "-s", `${import.meta.dir}/webhook.lua`, url];
 }
 
 /** Runs wrk with the webhook script and parses its --latency report (for servers in other processes). */
@@ -83,9 +83,9 @@ export function wrk(url: string, connections: number, seconds: number, env: Reco
   return parseWrk(out);
 }
 
-/** The same without blocking this process, for a server running in it. */
-export async function wrkAsync(url: string, connections: number, seconds: number, env: Record<string, string>): Promise<WrkResult> {
-  const run = Bun.spawn(wrkArgs(url, connections, seconds), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+/** The same without blocking this process, for a server running in it (or several wrk runs at once; `threads` default 2). */
+export async function wrkAsync(url: string, connections: number, seconds: number, env: Record<string, string>, threads = 2): Promise<WrkResult> {
+  const run = Bun.spawn(wrkArgs(url, connections, seconds, threads), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited]);
   if (code !== 0) throw new Error(`wrk failed: ${out}${err}`);
   return parseWrk(out);

@@ -109,8 +109,13 @@ if [ -f "$2/data/postmaster.pid" ]; then "$3/pg_ctl" -D "$2/data" stop -m immedi
 const running = new Set<PgCluster>();
 let databaseCount = 0;
 
-/** Starts a cluster of its own (for a test that stops or breaks the server); most tests want sharedCluster(). */
-export async function startCluster(): Promise<PgCluster> {
+export interface ClusterOptions {
+  /** More server settings (`-c name=value`; values without spaces), e.g. a benchmark's shared_buffers. */
+  settings?: Record<string, string>;
+}
+
+/** Starts a cluster of its own (for a test that stops or breaks the server, or a benchmark); most tests want sharedCluster(). */
+export async function startCluster(clusterOptions: ClusterOptions = {}): Promise<PgCluster> {
   const bin = postgresBinDir();
   const identity = serverIdentity();
   const dir = mkdtempSync(join(tmpdir(), "timbre-pg-"));
@@ -141,6 +146,7 @@ export async function startCluster(): Promise<PgCluster> {
       "-c synchronous_commit=on",
       "-c full_page_writes=on",
       `-c max_connections=${MAX_CONNECTIONS}`,
+      ...Object.entries(clusterOptions.settings ?? {}).map(([name, value]) => `-c ${name}=${value}`),
     ].join(" ");
     const start = await run([join(bin, "pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "-t", String(PG_CTL_WAIT_SECONDS), "start"], identity, dir);
     if (start.code === 0) break;
