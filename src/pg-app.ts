@@ -22,6 +22,7 @@ import { needsBotUsername } from "./ingest/update-fields.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
 import { createLogger, errorFields, type Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { serviceIdleCollector } from "./memory/service-collector.ts";
 import { ChatClaims } from "./runtime/chat-claims.ts";
 import { Dispatcher } from "./runtime/dispatcher.ts";
 import { LeasedChats } from "./runtime/leased-chats.ts";
@@ -218,6 +219,8 @@ export async function startPgService(config: Config, options: ServiceOptions = {
   };
   const janitor = setInterval(() => void prune(), PRUNE_EVERY_MS);
   janitor.unref();
+  const idleCollector = serviceIdleCollector(undefined, metrics, log);
+  idleCollector.start();
 
   const webhookSetup = new AbortController();
   const desired = config.botMode === "webhook" ? desiredWebhook(config, secret) : undefined;
@@ -236,6 +239,7 @@ export async function startPgService(config: Config, options: ServiceOptions = {
       identity.stop();
       await poller?.stop();
       clearInterval(janitor);
+      idleCollector.stop();
       await claims.stop();
       await dispatcher.stop();
       const left = () => Math.max(0, stopDeadline - performance.now());

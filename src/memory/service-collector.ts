@@ -6,16 +6,17 @@ import { DEFAULT_IDLE_COLLECTOR, IdleCollector, processReadings, type ProcessRea
 
 /**
  * The service's idle collector (not started): in timbre a collection is a full garbage
- * collection, then SQLite's release of its clean cached pages, each counted in /metrics.
+ * collection, then SQLite's release of its clean cached pages (none on PostgreSQL: `sqlite`
+ * undefined), each counted in /metrics.
  */
-export function serviceIdleCollector(sqlite: Database, metrics: Metrics, log: Logger, readings: ProcessReadings = processReadings): IdleCollector {
+export function serviceIdleCollector(sqlite: Database | undefined, metrics: Metrics, log: Logger, readings: ProcessReadings = processReadings): IdleCollector {
   const collections = metrics.counter("timbre_idle_collections_total", "Full garbage collections run because the process went quiet after work.");
   const seconds = metrics.counter("timbre_idle_collection_seconds_total", "Time those collections took (the event loop waits meanwhile).");
   const collect = () => {
     const started = performance.now();
     Bun.gc(true);
     try {
-      releaseCacheMemory(sqlite);
+      if (sqlite) releaseCacheMemory(sqlite);
     } catch (error) {
       // A closed or failing database: the garbage collection still happened and counts.
       log.warn("memory: SQLite could not release its cache", errorFields(error));

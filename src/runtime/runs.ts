@@ -18,6 +18,7 @@ import { ACTIVE, type ParkedRow, type RunRow, type RunStore, type StepRow } from
 import type { AnyRunReads, RunListFilter, SqliteRunReads } from "./run-reads.ts";
 import type { RunStorage } from "./run-storage.ts";
 import { EVERY_CHAT, type ChatScope } from "./chat-scope.ts";
+import { cancelWrites, doneWrites, failedWrites, settleDueWrites, startNextWrites, type EndWriteDeps } from "./run-end-writes.ts";
 import { ParkedHint } from "./parked-hint.ts";
 import { writeRoute, type RouteWriteDeps } from "./route-writes.ts";
 import { instantReplyOf, routeOf, type RouteReads } from "./routing.ts";
@@ -75,6 +76,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
   private readonly routeWrites: RouteWriteDeps;
   private stopping = false;
   private readonly scope: ChatScope;
+  private readonly endWrites: EndWriteDeps;
   /**
    * Runs a /cancel in the batch being written has ended: later writes of the same batch for these
    * runs are refused (their executions only hear of the cancel after the commit).
@@ -94,6 +96,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
     this.batched = storage.sharedCommits(() => this.parkedHint.reload());
     this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.parkedHint.next(conversation) });
     this.routeWrites = { ...deps, store: this.store, records: this.records, parkedHint: this.parkedHint };
+    this.endWrites = { records: this.records, store: this.store, scope: this.scope };
     this.executor = new RunExecutor({
       ...deps,
       store: this.store,
@@ -209,27 +212,15 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
     if (!run) return { kind: "not_found" };
     if (!ACTIVE.includes(run.status)) return { kind: "not_active", status: run.status };
     const update = JSON.parse(run.trigger) as TelegramUpdate;
-    const { records, scope } = this;
-    await this.transaction(function* () {
-      yield* scope.fence(run.chatId);
-      yield* records.end(run, "cancelled", null);
-      yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, "cancelled", run.id);
-    });
+    await this.transaction(() => cancelWrites(this.endWrites, run, update));
     await this.afterEnd(run, "cancelled");
     return { kind: "cancelled", run: (await runAsync(this.store.runById(runId)))! };
   }
 
   /** Starts the conversation's next queued update, if it is idle (one transaction: a crash loses neither). */
   private async startNext(conversation: string, chatId: number | null): Promise<void> {
-    const { records, scope } = this;
     const stopping = this.stopping;
-    const started = await this.transaction(
-      function* () {
-        yield* scope.fence(chatId);
-        return yield* records.startNextInTransaction(conversation, stopping);
-      },
-      { immediate: true },
-    );
+    const started = await this.transaction(() => startNextWrites(this.endWrites, conversation, chatId, stopping), { immediate: true });
     this.startRun(started());
   }
 
@@ -245,15 +236,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
     try {
       if (ending.kind === "done") {
         // The end and the start of the conversation's next queued update are one commit.
-        const { records, scope } = this;
-        const stopping = () => this.stopping;
-        const startNext = await this.batched.run(function* () {
-          // Cancelled or stopping while the write waited for its batch: the run is not done.
-          if (aborted()) return undefined;
-          yield* scope.fence(run.chatId);
-          yield* records.end(run, "done", null);
-          return yield* records.startNextInTransaction(run.conversation, stopping());
-        });
+        const startNext = await this.batched.run(() => doneWrites(this.endWrites, run, aborted, () => this.stopping));
         if (!startNext) return;
         this.deps.metrics?.updatesProcessed.inc();
         await this.afterEnd(run, "done", startNext);
@@ -264,12 +247,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
       } else {
         const { error } = ending;
         this.deps.log.error(ending.log, { ...ids, ...errorFields(error) });
-        const { records, scope } = this;
-        await this.transaction(function* () {
-          yield* scope.fence(run.chatId);
-          yield* records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-          yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, ending.tell, run.id);
-        });
+        await this.transaction(() => failedWrites(this.endWrites, run, update, error, ending.tell));
         this.deps.metrics?.updatesFailed.inc();
         await this.afterEnd(run, "failed");
       }
@@ -284,19 +262,9 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
   /** Question timeouts and sleeps due at `now`: settled, then their runs execute again. */
   private async wakeDue(now: number): Promise<void> {
     for (;;) {
-      const { store, scope } = this;
-      const due = await runAsync(store.dueSteps(now, 500, scope.owned()));
+      const due = await runAsync(this.store.dueSteps(now, 500, this.scope.owned()));
       if (due.length === 0) return;
-      const woken = await this.transaction(function* () {
-        const settled: typeof due = [];
-        for (const step of due) {
-          yield* scope.fence(step.chatId);
-          if (!(yield* store.settleStep(step.runId, step.seq, step.kind === "ask" ? "timed_out" : "done", now))) continue;
-          yield* store.setRunStatus(step.runId, "running", now);
-          settled.push(step);
-        }
-        return settled;
-      });
+      const woken = await this.transaction(() => settleDueWrites(this.endWrites, due, now));
       for (const step of woken) void this.executor.execute(step.runId);
       if (due.length < 500) return;
     }

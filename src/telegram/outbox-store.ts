@@ -30,6 +30,8 @@ export interface QueuedRow {
 export interface OutboxStore {
   insert(row: NewOutboxRow, now: number): Op<number>;
   read(id: number): Op<SendRow | undefined>;
+  /** The rows of these ids that exist (in one round trip on PostgreSQL). */
+  readMany(ids: number[]): Op<SendRow[]>;
   markSending(id: number, at: number): Op<void>;
   markSent(id: number, messageId: number, attempts: number, at: number): Op<void>;
   markRetry(id: number, attempts: number, nextAttemptAt: number, error: string, at: number): Op<void>;
@@ -85,6 +87,7 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
   return {
     insert: (row, now) => done(insert.get(row.chatId, row.method, row.text, row.options, row.messageId, now, row.runId, row.updateId, now, now)!.id),
     read: (id) => done(read.get(id) ?? undefined),
+    readMany: (ids) => done(ids.map((id) => read.get(id)).filter((row): row is SendRow => row !== null)),
     markSending: (id, at) => done(void markSending.run(at, id)),
     markSent: (id, messageId, attempts, at) => done(void markSent.run(messageId, attempts, at, id)),
     markRetry: (id, attempts, nextAttemptAt, error, at) => done(void markRetry.run(attempts, nextAttemptAt, error, at, id)),

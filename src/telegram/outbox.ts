@@ -304,13 +304,17 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     return chatId < 0 ? this.groupIntervalMs : this.privateIntervalMs;
   }
 
-  /** The sends that are due now (their chats marked busy); sets a timer for the next one. */
+  /**
+   * The sends that are due now (their chats marked busy); sets a timer for the next one. Their
+   * head rows are read together and the global rate is asked once for all of them: on
+   * PostgreSQL each is a round trip.
+   */
   private *pickSends(): Op<Start[]> {
     const now = this.clock.now();
-    const starting: Start[] = [];
     let wakeAt = Infinity;
+    const due: ChatQueue[] = [];
     for (const chat of [...this.chats.values()]) {
-      if (this.inFlight + starting.length >= this.settings.concurrency) break;
+      if (this.inFlight + due.length >= this.settings.concurrency) break;
       if (chat.busy) continue;
       if (chat.ids.length === 0 || !this.scope.owns(chat.chatId)) {
         this.chats.delete(chat.chatId);
@@ -320,35 +324,50 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
         wakeAt = Math.min(wakeAt, chat.notBefore);
         continue;
       }
-      const row = yield* this.headRow(chat);
-      if (!row) {
-        this.chats.delete(chat.chatId);
-        continue;
+      due.push(chat);
+    }
+    const starting: Start[] = [];
+    if (due.length > 0) {
+      // The rate first: under a rate limit most ticks start nothing, and read no row for it. A
+      // head found gone afterwards wastes its grant (a send a little under the rate, never over).
+      const { granted, waitMs } = yield* this.sendRate.takeUpTo(due.length, now);
+      if (granted < due.length) wakeAt = Math.min(wakeAt, now + waitMs);
+      const ready = granted > 0 ? yield* this.headRows(due.slice(0, granted)) : [];
+      for (const start of ready) {
+        start.chat.busy = true;
+        starting.push(start);
+        // Move the chat to the back so chats take turns.
+        this.chats.delete(start.chat.chatId);
+        this.chats.set(start.chat.chatId, start.chat);
       }
-      const wait = yield* this.sendRate.take(now);
-      if (wait > 0) {
-        wakeAt = Math.min(wakeAt, now + wait);
-        break;
-      }
-      chat.busy = true;
-      starting.push({ chat, row });
-      // Move the chat to the back so chats take turns.
-      this.chats.delete(chat.chatId);
-      this.chats.set(chat.chatId, chat);
     }
     this.sleepUntil(wakeAt);
     return starting;
   }
 
-  /** The chat's oldest row still to send; drops ids whose rows are gone, done, or not this chat's. */
-  private *headRow(chat: ChatQueue): Op<SendRow | undefined> {
-    while (chat.ids.length > 0) {
-      const row = yield* this.store.read(chat.ids[0]!);
-      // A rolled-back enqueue leaves an id behind, and SQLite may give that id to another row.
-      if (row && row.chat_id === chat.chatId && (row.status === "queued" || row.status === "sending")) return row;
-      chat.ids.shift();
+  /** Each chat's oldest row still to send; drops ids whose rows are gone, done, or not the chat's (and chats left with none). */
+  private *headRows(chats: ChatQueue[]): Op<Start[]> {
+    const found: Start[] = [];
+    let pending = chats;
+    while (pending.length > 0) {
+      const rows = new Map((yield* this.store.readMany(pending.map((chat) => chat.ids[0]!))).map((row) => [row.id, row]));
+      const again: ChatQueue[] = [];
+      for (const chat of pending) {
+        const row = rows.get(chat.ids[0]!);
+        // A rolled-back enqueue leaves an id behind, and SQLite may give that id to another row.
+        if (row && row.chat_id === chat.chatId && (row.status === "queued" || row.status === "sending")) {
+          found.push({ chat, row });
+          continue;
+        }
+        chat.ids.shift();
+        if (chat.ids.length > 0) again.push(chat);
+        else this.chats.delete(chat.chatId);
+      }
+      pending = again;
     }
-    return undefined;
+    // In the order the chats take turns.
+    const order = new Map(chats.map((chat, i) => [chat, i]));
+    return found.sort((a, b) => order.get(a.chat)! - order.get(b.chat)!);
   }
 
   private async send(chat: ChatQueue, row: SendRow): Promise<void> {

@@ -32,6 +32,7 @@ export function pgOutboxStore(session: PgSession): OutboxStore {
       return inserted!.id;
     },
     read: (id) => first<SendRow>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE id = $1`, [id]),
+    readMany: (ids) => (ids.length === 0 ? rows<SendRow>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE false`) : rows<SendRow>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE id = ANY($1::bigint[])`, [ids])),
     markSending: (id, at) => run(`UPDATE outbox SET status = 'sending', updated_at = $2 WHERE id = $1`, [id, at]),
     markSent: (id, messageId, attempts, at) =>
       run(`UPDATE outbox SET status = 'sent', message_id = $2, attempts = $3, last_error = NULL, updated_at = $4 WHERE id = $1`, [id, messageId, attempts, at]),

@@ -1,7 +1,5 @@
 // SPEC's "Several instances" with real processes: three timbre instances on one fresh PostgreSQL
-// database (DATABASE_URL) behind the round-robin proxy, one emulator as Telegram. Until the service
-// stores in PostgreSQL, this file runs only with TIMBRE_MULTI_PG=1 (the rig then says plainly that
-// DATABASE_URL was ignored); the guard goes once the mode works, and then nothing here skips.
+// database (DATABASE_URL) behind the round-robin proxy, one emulator as Telegram. Nothing here skips.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { coachText } from "../../src/agents/coach.ts";
@@ -25,7 +23,7 @@ async function appliedMigrations(url: string): Promise<number> {
   }
 }
 
-describe.if(process.env.TIMBRE_MULTI_PG === "1")("three instances on one PostgreSQL database", () => {
+describe("three instances on one PostgreSQL database", () => {
   describe("echo, send rates lifted", () => {
     let rig: Rig;
     let databaseUrl: string;
@@ -53,7 +51,7 @@ describe.if(process.env.TIMBRE_MULTI_PG === "1")("three instances on one Postgre
     }, TIMEOUT_MS);
 
     test("(c) kill -9 of one of three under load: the others answer everything acknowledged, nothing sent twice beyond the in-flight allowance, its chats carry on", async () => {
-      const measured = await killUnderLoad(rig, { victim: 2 });
+      const measured = await killUnderLoad(rig, { victim: 2, clients: 8 });
       expect(rig.alive(2)).toBe(true);
       console.log("(c) postgres:", JSON.stringify(measured));
     }, TIMEOUT_MS);

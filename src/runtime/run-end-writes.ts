@@ -1,0 +1,57 @@
+import type { Op } from "../db/op.ts";
+import type { RunStore, RunRow, DueStep } from "./run-store.ts";
+import type { ChatScope } from "./chat-scope.ts";
+import type { TelegramUpdate } from "./context.ts";
+import type { RuntimeText } from "./messages.ts";
+import type { RunRecords, StartedRun } from "./run-records.ts";
+
+/**
+ * The transactions that end runs and start what follows, each first passing the chat's fence
+ * (ChatScope): written once, run on either engine.
+ */
+export interface EndWriteDeps {
+  records: RunRecords;
+  store: RunStore;
+  scope: ChatScope;
+}
+
+/** A cancel from the admin API: the end, its pending question cancelled, the notice to the user. */
+export function* cancelWrites({ records, scope }: EndWriteDeps, run: RunRow, update: TelegramUpdate): Op<void> {
+  yield* scope.fence(run.chatId);
+  yield* records.end(run, "cancelled", null);
+  yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, "cancelled", run.id);
+}
+
+/** A failed run: its end with the error, and the notice saying so. */
+export function* failedWrites({ records, scope }: EndWriteDeps, run: RunRow, update: TelegramUpdate, error: unknown, tell: RuntimeText): Op<void> {
+  yield* scope.fence(run.chatId);
+  yield* records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, tell, run.id);
+}
+
+/** A run done, and its conversation's next queued update started, in one commit; nothing when it was cancelled meanwhile. */
+export function* doneWrites({ records, scope }: EndWriteDeps, run: RunRow, aborted: () => boolean, stopping: () => boolean): Op<(() => StartedRun | undefined) | undefined> {
+  // Cancelled or stopping while the write waited for its batch: the run is not done.
+  if (aborted()) return undefined;
+  yield* scope.fence(run.chatId);
+  yield* records.end(run, "done", null);
+  return yield* records.startNextInTransaction(run.conversation, stopping());
+}
+
+/** The conversation's next queued update, if it is idle. */
+export function* startNextWrites({ records, scope }: EndWriteDeps, conversation: string, chatId: number | null, stopping: boolean): Op<() => StartedRun | undefined> {
+  yield* scope.fence(chatId);
+  return yield* records.startNextInTransaction(conversation, stopping);
+}
+
+/** Question timeouts and sleeps due at `now`: settled, their runs running again; returns those settled here. */
+export function* settleDueWrites({ store, scope }: EndWriteDeps, due: DueStep[], now: number): Op<DueStep[]> {
+  const settled: DueStep[] = [];
+  for (const step of due) {
+    yield* scope.fence(step.chatId);
+    if (!(yield* store.settleStep(step.runId, step.seq, step.kind === "ask" ? "timed_out" : "done", now))) continue;
+    yield* store.setRunStatus(step.runId, "running", now);
+    settled.push(step);
+  }
+  return settled;
+}
