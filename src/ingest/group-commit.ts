@@ -76,13 +76,8 @@ export class GroupCommit {
       })
       .then(
         () => {
-          // The same update twice in one batch (Telegram retrying meanwhile): the second is a duplicate.
-          const answered = new Set<number>();
-          for (const p of batch) {
-            const id = p.incoming.update.update_id;
-            p.resolve({ duplicate: answered.has(id) || !committed!.fresh.has(id) });
-            answered.add(id);
-          }
+          const results = storeResults(batch.map((p) => p.incoming), committed!.fresh);
+          batch.forEach((p, i) => p.resolve(results[i]!));
         },
         (error: unknown) => {
           for (const p of batch) p.reject(error);
@@ -97,6 +92,16 @@ export class GroupCommit {
         }
       });
   }
+}
+
+/** One result per update of a batch: new, or a duplicate (the same update twice in one batch, Telegram retrying meanwhile: the second is one). */
+export function storeResults(batch: IncomingUpdate[], fresh: Set<number>): StoreResult[] {
+  const answered = new Set<number>();
+  return batch.map(({ update }) => {
+    const duplicate = answered.has(update.update_id) || !fresh.has(update.update_id);
+    answered.add(update.update_id);
+    return { duplicate };
+  });
 }
 
 /** The batch's new updates, in update_id order (one that came twice, once). */

@@ -3,7 +3,7 @@ import { relaxedTransaction, type Db } from "../db/index.ts";
 import { runSync, type Op } from "../db/op.ts";
 import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
 import type { UpdateStatus } from "../db/schema.ts";
-import { freshUpdates, GroupCommit, newUpdateRow, type BatchWrite } from "./group-commit.ts";
+import { freshUpdates, GroupCommit, newUpdateRow, storeResults, type BatchWrite } from "./group-commit.ts";
 import { sqliteInboxStore, type InboxStore, type NewUpdateRow, type RetentionCutoffs, type UpdateRow } from "./inbox-store.ts";
 import type { TelegramUpdate } from "./update-shape.ts";
 
@@ -97,14 +97,8 @@ export class Inbox {
       return inserted;
     })();
     this.alone++;
-    const answered = new Set<number>();
-    const results = batch.map(({ update }) => {
-      const duplicate = answered.has(update.update_id) || !fresh.has(update.update_id);
-      answered.add(update.update_id);
-      return { duplicate };
-    });
     this.announce(freshUpdates(batch, rows, fresh));
-    return results;
+    return storeResults(batch, fresh);
   }
 
   /** The group commit's write: a relaxed commit, then an fdatasync of the WAL (what FULL does, off the event loop). */

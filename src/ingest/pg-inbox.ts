@@ -2,7 +2,7 @@ import type { Clock } from "../clock.ts";
 import { runAsync, type Op } from "../db/op.ts";
 import type { PgSession } from "../db/pg/session.ts";
 import type { UpdateStatus } from "../db/schema.ts";
-import { freshUpdates, GroupCommit, newUpdateRow } from "./group-commit.ts";
+import { freshUpdates, GroupCommit, newUpdateRow, storeResults } from "./group-commit.ts";
 import { DEFAULT_RETENTION, retentionCutoffs, toStored, type IncomingUpdate, type RetentionPolicy, type StoredUpdate, type StoreResult } from "./inbox.ts";
 import type { UpdateRow } from "./inbox-store.ts";
 import { pgInboxStore } from "./pg-inbox-store.ts";
@@ -54,14 +54,8 @@ export class PgInbox {
         })(this.store_, this.clock.now()),
       ),
     );
-    const answered = new Set<number>();
-    const results = batch.map(({ update }) => {
-      const duplicate = answered.has(update.update_id) || !fresh.has(update.update_id);
-      answered.add(update.update_id);
-      return { duplicate };
-    });
     this.announce(freshUpdates(batch, rows, fresh));
-    return results;
+    return storeResults(batch, fresh);
   }
 
   private announce(fresh: StoredUpdate[]): void {
