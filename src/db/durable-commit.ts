@@ -1,8 +1,7 @@
 import type { Database } from "bun:sqlite";
-import { relaxedTransaction } from "./index.ts";
-import { runAsync, runSync, type Op } from "./op.ts";
+import { runAsync, type Op } from "./op.ts";
 import type { PgSession } from "./pg/session.ts";
-import { walSyncFor } from "./wal-sync.ts";
+import { turnCommitFor } from "./turn-commit.ts";
 
 /**
  * A commit that is on disk when its promise resolves, for writes that must precede an effect
@@ -15,18 +14,18 @@ export interface DurableCommit {
 }
 
 /**
- * SQLite: a relaxed commit, run synchronously (nothing else can join it), then an fdatasync of the
- * WAL on the thread pool: what synchronous=FULL does inside COMMIT, without blocking the event
- * loop. A failed fsync is reported to `onSyncError` and not rethrown: the commit is in the WAL
- * (it survives kill -9); only a power loss could still lose it. Without a WAL file (":memory:")
- * the commit is all there is.
+ * SQLite: the operations join the turn's shared commit (TurnCommit), then an fdatasync of the WAL
+ * on the thread pool: what synchronous=FULL does inside COMMIT, without blocking the event loop.
+ * A failed fsync is reported to `onSyncError` and not rethrown: the commit is in the WAL (it
+ * survives kill -9); only a power loss could still lose it. Without a WAL file (":memory:") the
+ * commit is all there is.
  */
 export function sqliteDurableCommit(sqlite: Database, onSyncError: (error: unknown) => void): DurableCommit {
-  const walSync = walSyncFor(sqlite);
+  const turn = turnCommitFor(sqlite);
   return {
     async commit<T>(fn: () => Op<T>, wrote?: (value: T) => boolean): Promise<T> {
-      const value = relaxedTransaction(sqlite, () => runSync(fn()));
-      if (wrote?.(value) !== false) await walSync?.sync().catch(onSyncError);
+      const { value, synced } = await turn.run(fn, { needsSync: (value) => wrote?.(value) !== false });
+      await synced.catch(onSyncError);
       return value;
     },
   };

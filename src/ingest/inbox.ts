@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.ts";
 import { relaxedTransaction, type Db } from "../db/index.ts";
 import { runSync, type Op } from "../db/op.ts";
+import { turnCommitFor, type TurnCommit } from "../db/turn-commit.ts";
 import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
 import type { UpdateStatus } from "../db/schema.ts";
 import { freshUpdates, GroupCommit, newUpdateRow, storeResults, type BatchWrite } from "./group-commit.ts";
@@ -52,6 +53,7 @@ export class Inbox {
   private readonly group: GroupCommit;
   private readonly listeners: ((stored: StoredUpdate[]) => void)[] = [];
   private readonly walSync: WalSync | undefined;
+  private readonly turn: TurnCommit;
   /** Batches committed by storeMany alone (the group commit counts its own). */
   private alone = 0;
 
@@ -62,6 +64,7 @@ export class Inbox {
     walSync: WalSync | undefined = walSyncFor(db.$client),
   ) {
     this.walSync = walSync;
+    this.turn = turnCommitFor(db.$client);
     this.store_ = sqliteInboxStore(db.$client);
     this.group = new GroupCommit(
       (rows) => this.writeBatch(rows),
@@ -101,14 +104,15 @@ export class Inbox {
     return storeResults(batch, fresh);
   }
 
-  /** The group commit's write: a relaxed commit, then an fdatasync of the WAL (what FULL does, off the event loop). */
+  /** The group commit's write: a relaxed commit shared with the turn's other writes, then an fdatasync of the WAL (what FULL does, off the event loop). */
   private async writeBatch(rows: NewUpdateRow[]): Promise<BatchWrite> {
     if (!this.walSync) {
       // Without a WAL file (":memory:"), the commit itself is the sync.
       const fresh = this.db.$client.transaction(() => runSync(this.store_.insert(rows, this.clock.now())))();
       return { fresh, synced: Promise.resolve() };
     }
-    const fresh = relaxedTransaction(this.db.$client, () => runSync(this.store_.insert(rows, this.clock.now())));
+    // The turn's commit: the routing and outbox writes of the same turn share it.
+    const { value: fresh } = await this.turn.run(() => this.store_.insert(rows, this.clock.now()), { now: true });
     return { fresh, synced: this.walSync.sync() };
   }
 
