@@ -4,6 +4,7 @@ import m0 from "../../drizzle/0000_init.sql" with { type: "text" };
 import m1 from "../../drizzle/0001_journal_steps_memory.sql" with { type: "text" };
 import m2 from "../../drizzle/0002_outbox_method.sql" with { type: "text" };
 import m3 from "../../drizzle/0003_sandbox_store.sql" with { type: "text" };
+import m4 from "../../drizzle/0004_outbox_without_chat_index.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationFiles: { tag: string; sql: string }[] = [
@@ -11,4 +12,5 @@ export const migrationFiles: { tag: string; sql: string }[] = [
   { tag: "0001_journal_steps_memory", sql: m1 },
   { tag: "0002_outbox_method", sql: m2 },
   { tag: "0003_sandbox_store", sql: m3 },
+  { tag: "0004_outbox_without_chat_index", sql: m4 },
 ];

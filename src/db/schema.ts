@@ -56,7 +56,10 @@ export const outbox = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("outbox_status_idx").on(t.status, t.id), index("outbox_chat_idx").on(t.chatId, t.id)],
+  // No index on chat_id here: each insert into one would dirty a page per chat of the batch (a
+  // random place in the index), and every query by chat also filters by status, which the
+  // status index narrows to the unsent rows. PostgreSQL keeps one (its chats move between instances).
+  (t) => [index("outbox_status_idx").on(t.status, t.id)],
 );
 
 /** A run is active while running (executing, or due to execute) or waiting (on an answer or a timer). */
