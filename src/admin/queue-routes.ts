@@ -1,7 +1,8 @@
 import { Elysia, status, t } from "elysia";
 import type { Logger } from "../observability/log.ts";
 import { NotFound, SECURITY, type NeedParts } from "./route-parts.ts";
-import { BadRequest, Before, DEFAULT_PAGE, errorBody, IdParam, Limit, OUTBOX_STATUSES, outboxAnswer, OutboxList, OutboxRetried, RetryAnswer, Starting, statusQuery, Unauthorized, UPDATE_STATUSES, updateAnswer, UpdateList } from "./schemas.ts";
+import { outboxAnswer, OutboxList, OutboxRetried, RetryAnswer, updateAnswer, UpdateList } from "./queue-schemas.ts";
+import { BadRequest, Before, DEFAULT_PAGE, errorBody, IdParam, Limit, OUTBOX_STATUSES, Starting, statusQuery, Unauthorized, UPDATE_STATUSES } from "./schemas.ts";
 
 /** /admin/updates and /admin/outbox: what is stored and queued, dead letters and their retry (mounted by adminRoutes, behind its token check). */
 export function queueAdminRoutes(log: Logger, need: NeedParts) {

@@ -3,7 +3,8 @@ import { STEP_KINDS, STEP_STATES } from "../db/schema.ts";
 import type { RunRow, StepRow } from "../runtime/runs.ts";
 import type { OutboxRow } from "../telegram/outbox.ts";
 import { splitText } from "../telegram/split-text.ts";
-import { isoTime, oneOf, OUTBOX_STATUSES, Run, runAnswer } from "./schemas.ts";
+import { Run, runAnswer } from "./run-schemas.ts";
+import { iso, isoOrNull, isoTime, oneOf, OUTBOX_STATUSES } from "./schemas.ts";
 
 /** GET /admin/runs/{id}: a run, its trigger update and its journal, with the messages each entry led to. */
 
@@ -118,9 +119,6 @@ export const RunDetail = t.Object(
     },
   },
 );
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 function messageAnswer(row: OutboxRow): Static<typeof RunMessage> {
   return { outbox_id: row.id, text: row.text, status: row.status, message_id: row.messageId, last_error: row.lastError };

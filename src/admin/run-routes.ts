@@ -2,7 +2,8 @@ import { Elysia, status, t } from "elysia";
 import type { Logger } from "../observability/log.ts";
 import { RunDetail, runDetailAnswer } from "./run-detail.ts";
 import { NotFound, SECURITY, type NeedParts } from "./route-parts.ts";
-import { BadRequest, Before, CancelAnswer, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, RUN_STATUSES, runAnswer, RunList, Starting, statusQuery, Unauthorized } from "./schemas.ts";
+import { CancelAnswer, runAnswer, RunList } from "./run-schemas.ts";
+import { BadRequest, Before, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, RUN_STATUSES, Starting, statusQuery, Unauthorized } from "./schemas.ts";
 
 /** /admin/runs: the runs, one run with its journal, cancel (mounted by adminRoutes, behind its token check). */
 export function runAdminRoutes(log: Logger, need: NeedParts) {

@@ -1,7 +1,27 @@
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import type { Config } from "../config.ts";
 import { SECURITY, type NeedParts } from "./route-parts.ts";
-import { Starting, Stats, Unauthorized } from "./schemas.ts";
+import { oneOf, Starting, Unauthorized } from "./schemas.ts";
+
+const Stats = t.Object(
+  {
+    mode: oneOf(["webhook", "polling"]),
+    uptime_seconds: t.Integer(),
+    updates: t.Object({ received: t.Integer(), processing: t.Integer(), done: t.Integer(), failed: t.Integer() }),
+    runs: t.Object({ running: t.Integer(), waiting: t.Integer({ description: "Pending questions." }), done: t.Integer(), failed: t.Integer(), cancelled: t.Integer() }),
+    outbox: t.Object({ queued: t.Integer(), sending: t.Integer(), sent: t.Integer(), failed: t.Integer() }),
+  },
+  {
+    description: "Current totals by status.",
+    example: {
+      mode: "webhook",
+      uptime_seconds: 3600,
+      updates: { received: 0, processing: 2, done: 1520, failed: 1 },
+      runs: { running: 1, waiting: 3, done: 400, failed: 0, cancelled: 2 },
+      outbox: { queued: 0, sending: 0, sent: 2100, failed: 0 },
+    },
+  },
+);
 
 /** GET /admin/stats: current totals by status (mounted by adminRoutes, behind its token check). */
 export function statsRoute(config: Config, need: NeedParts) {

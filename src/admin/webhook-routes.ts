@@ -5,7 +5,8 @@ import type { Logger } from "../observability/log.ts";
 import { SANDBOX_OWNS_WEBHOOK } from "../sandbox/owns-webhook.ts";
 import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../telegram/webhook-control.ts";
 import { SECURITY, telegramError, type NeedParts } from "./route-parts.ts";
-import { BadRequest, DeleteWebhookQuery, errorBody, OkAnswer, SetWebhookAnswer, SetWebhookBody, Starting, TelegramFailed, Unauthorized, WebhookInfo } from "./schemas.ts";
+import { BadRequest, errorBody, Starting, TelegramFailed, Unauthorized } from "./schemas.ts";
+import { DeleteWebhookQuery, OkAnswer, SetWebhookAnswer, SetWebhookBody, WebhookInfo } from "./webhook-schemas.ts";
 
 const SandboxOwnsWebhook = errorBody("Sandbox mode (no TELEGRAM_BOT_TOKEN): the sandbox owns its webhook.", SANDBOX_OWNS_WEBHOOK);
 

@@ -4,7 +4,8 @@ import { isCancel, noRunReasonOf, textOf, userOf } from "../ingest/update-fields
 import { choiceTapOf, type ChoiceTap } from "./choices.ts";
 import type { Agent } from "./context.ts";
 import type { RuntimeText } from "./messages.ts";
-import type { RunRow, StepRow } from "./run-store.ts";
+import type { ParkedHint } from "./parked-hint.ts";
+import type { ParkedRow, RunRow, RunStore, StepRow } from "./run-store.ts";
 
 /** What one stored update does to its conversation. */
 export type Route =
@@ -32,6 +33,19 @@ export interface RouteReads {
   hasParked(conversation: string): Op<boolean>;
   runById(runId: number): Op<RunRow | undefined>;
   stepAt(runId: number, seq: number): Op<StepRow | undefined>;
+}
+
+/** RouteReads from the run store; the parked hint spares a query for a conversation with nothing queued. */
+export function storeRouteReads(store: RunStore, parkedHint: ParkedHint<ParkedRow>): RouteReads {
+  return {
+    activeRun: (conversation) => store.activeRun(conversation),
+    pendingStep: (runId) => store.pendingStep(runId),
+    *hasParked(conversation) {
+      return (yield* parkedHint.next(conversation)) !== undefined;
+    },
+    runById: (runId) => store.runById(runId),
+    stepAt: (runId, seq) => store.stepAt(runId, seq),
+  };
 }
 
 /** What a tap on one of timbre's question buttons does. */

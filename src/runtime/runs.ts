@@ -1,62 +1,31 @@
-import type { RunInbox, RunOutbox } from "./runtime-parts.ts";
-import type { Clock } from "../clock.ts";
 import type { SharedCommits } from "../db/batched-transactions.ts";
 import { runAsync, runEither, type Op } from "../db/op.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { StoredUpdate } from "../ingest/inbox.ts";
 import { callbackQueryIdOf, conversationOf, userOf } from "../ingest/update-fields.ts";
-import { errorFields, type Logger } from "../observability/log.ts";
-import type { Metrics } from "../observability/metrics.ts";
-import type { Agent, TelegramUpdate } from "./context.ts";
+import { errorFields } from "../observability/log.ts";
+import type { TelegramUpdate } from "./context.ts";
 import { runEndingOf } from "./run-ending.ts";
 import type { ExecutionOutcome } from "./engine.ts";
 import { runtimeText } from "./messages.ts";
 import { RunRecords, type StartedRun } from "./run-records.ts";
 import { RunExecutor } from "./executor.ts";
 import { ACTIVE, type ParkedRow, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
-import type { AnyRunReads, RunListFilter, SqliteRunReads } from "./run-reads.ts";
-import type { RunStorage } from "./run-storage.ts";
+import type { AnyRunReads, SqliteRunReads } from "./run-reads.ts";
+import type { RuntimeDeps } from "./runtime-parts.ts";
+import { RuntimeReads } from "./runtime-reads.ts";
 import { EVERY_CHAT, type ChatScope } from "./chat-scope.ts";
 import { cancelWrites, doneWrites, failedWrites, settleDueWrites, startNextWrites, type EndWriteDeps } from "./run-end-writes.ts";
 import { ParkedHint } from "./parked-hint.ts";
 import { writeRoute, type RouteWriteDeps } from "./route-writes.ts";
-import { instantReplyOf, routeOf, type RouteReads } from "./routing.ts";
+import { instantReplyOf, routeOf, storeRouteReads, type RouteReads } from "./routing.ts";
 import { DeadlineTimers } from "./timers.ts";
 
 /** How long a run the database failed under waits before it is replayed. */
 const STORAGE_REPLAY_MS = 1_000;
 
 export type { RunRow, StepRow };
-
-export interface RuntimeSettings {
-  /** AGENT as configured (recorded on each run). */
-  agentName: string;
-  /** The agent's version (recorded on each run). */
-  agentVersion: string;
-  /** MAX_CONCURRENCY: executions at once, across chats. */
-  maxConcurrency: number;
-  /** ASK_TIMEOUT_SECONDS. */
-  askTimeoutSeconds: number;
-  /** timbre's username (getMe), to tell its commands from other bots'; undefined until known. */
-  botUsername?: () => string | undefined;
-  /** "typing" shows after a run has worked this long (default 1 s), and is refreshed at this interval (default 4 s). */
-  typingAfterMs?: number;
-  typingEveryMs?: number;
-}
-
-export interface RuntimeDeps<Reads extends AnyRunReads = SqliteRunReads> {
-  storage: RunStorage<Reads>;
-  inbox: RunInbox;
-  outbox: RunOutbox;
-  agent: Agent;
-  clock: Clock;
-  log: Logger;
-  metrics?: Metrics;
-  settings: RuntimeSettings;
-  /** The chats this instance works on (default: every chat, as on SQLite). */
-  scope?: ChatScope;
-}
 
 export type CancelOutcome = { kind: "cancelled"; run: RunRow } | { kind: "not_found" } | { kind: "not_active"; status: RunStatus };
 
@@ -65,14 +34,15 @@ export type CancelOutcome = { kind: "cancelled"; run: RunRow } | { kind: "not_fo
  * replay core (engine.ts, agent-context.ts) so that they replay from their journal, and ends
  * them. A run that waits on an answer or a timer holds no execution: the answer (routing) or
  * the timer (timers.ts) executes it again from its journal. Owns the runs, run_steps, memories
- * and parked_updates tables (run-store.ts).
+ * and parked_updates tables (run-store.ts); the admin's reads of them are RuntimeReads'.
  */
-export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
+export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends RuntimeReads<Reads> {
   private readonly store: RunStore;
   private readonly records: RunRecords;
   private readonly executor: RunExecutor;
   private readonly timers: DeadlineTimers;
   private readonly parkedHint: ParkedHint<ParkedRow>;
+  private readonly routeReads: RouteReads;
   private readonly routeWrites: RouteWriteDeps;
   private stopping = false;
   private readonly scope: ChatScope;
@@ -84,17 +54,16 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
   private readonly cancelling = new Set<number>();
   /** Commits shared by the writes of many runs and chats in one turn (routing, journal writes, ends). */
   readonly batched: SharedCommits;
-  /** The admin's reads (synchronous on SQLite, promises on PostgreSQL). */
-  readonly reads: Reads;
 
   constructor(private readonly deps: RuntimeDeps<Reads>) {
+    super(deps.storage.reads, deps.clock);
     const { storage, clock, settings } = deps;
     this.store = storage.store;
-    this.reads = storage.reads;
     this.scope = deps.scope ?? EVERY_CHAT;
     this.parkedHint = new ParkedHint(() => this.store.parkedConversations(), (conversation) => this.store.nextParked(conversation));
     this.batched = storage.sharedCommits(() => this.parkedHint.reload());
     this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.parkedHint.next(conversation) });
+    this.routeReads = storeRouteReads(this.store, this.parkedHint);
     this.routeWrites = { ...deps, store: this.store, records: this.records, parkedHint: this.parkedHint };
     this.endWrites = { records: this.records, store: this.store, scope: this.scope };
     this.executor = new RunExecutor({
@@ -186,18 +155,6 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
       if (after.kind === "execute") void this.executor.execute(after.runId, after.fresh);
       if (callbackQueryId !== undefined) void this.deps.outbox.answerCallbackQuery(callbackQueryId, notice);
     };
-  }
-
-  private readonly routeReads: RouteReads = {
-    activeRun: (conversation: string) => this.store.activeRun(conversation),
-    pendingStep: (runId: number) => this.store.pendingStep(runId),
-    hasParked: (conversation: string) => this.hasParked(conversation),
-    runById: (runId: number) => this.store.runById(runId),
-    stepAt: (runId: number, seq: number) => this.store.stepAt(runId, seq),
-  };
-
-  private *hasParked(conversation: string): Op<boolean> {
-    return (yield* this.parkedHint.next(conversation)) !== undefined;
   }
 
   private instantReply(stored: StoredUpdate, text: string): string | undefined {
@@ -331,29 +288,6 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> {
     // Waiting runs hold no execution; only wait for those actually executing.
     const deadline = Date.now() + timeoutMs;
     while (this.executor.busy > 0 && Date.now() < deadline) await Bun.sleep(10);
-  }
-
-  counts(): ReturnType<Reads["counts"]> {
-    return this.reads.counts() as ReturnType<Reads["counts"]>;
-  }
-
-  /** Runs newest first (optionally of one status and one conversation), with the pending question of waiting runs. */
-  list(filter: RunListFilter): ReturnType<Reads["list"]> {
-    return this.reads.list(filter) as ReturnType<Reads["list"]>;
-  }
-
-  get(runId: number): ReturnType<Reads["get"]> {
-    return this.reads.get(runId) as ReturnType<Reads["get"]>;
-  }
-
-  /** A run's journal, every step in order (admin). */
-  steps(runId: number): ReturnType<Reads["steps"]> {
-    return this.reads.steps(runId) as ReturnType<Reads["steps"]>;
-  }
-
-  /** Deletes ended runs and their journals older than `olderThanMs`. */
-  prune(olderThanMs = 7 * 24 * 3_600_000): ReturnType<Reads["prune"]> {
-    return this.reads.prune(this.deps.clock.now() - olderThanMs) as ReturnType<Reads["prune"]>;
   }
 
   /** Live executions (tests and shutdown). */

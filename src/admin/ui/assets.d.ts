@@ -1,5 +1,10 @@
 // The dashboard's scripts are imported `with { type: "text" }` so they live inside the compiled binary
 // (page.js and the CSS are declared in sandbox/assets.d.ts).
+declare module "*/page-api.js" {
+  const text: string;
+  export default text;
+}
+
 declare module "*/page-dom.js" {
   const text: string;
   export default text;

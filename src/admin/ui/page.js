@@ -1,11 +1,11 @@
 // The operator's dashboard: every datum comes from the admin API with the bearer token, which is
 // asked for once and kept in sessionStorage only (this tab; never in a URL or localStorage).
 // Polls every few seconds; re-renders a part only when what it shows changed.
+import { api, Refused, request, TOKEN_KEY } from "./page-api.js";
 import { badge, clock, duration, el, show, when } from "./page-dom.js";
 import { timeline } from "./page-journal.js";
 import { failedMessageItems, failedUpdateItems, noRuns, questionItems, runItem, statCards } from "./page-lists.js";
 
-const TOKEN_KEY = "timbre.admin.token";
 const POLL_MS = 2000;
 const PAGE_SIZE = 20;
 const $ = (id) => document.getElementById(id);
@@ -25,29 +25,6 @@ const state = {
   polling: false,
   pollAgain: false,
 };
-
-/** The admin API refused the token (401) or this address (429): nothing may be shown. */
-class Refused extends Error {}
-
-function refusal(status, error = "") {
-  if (status === 429) return error ? error[0].toUpperCase() + error.slice(1) : "Too many wrong tokens; wait a minute.";
-  if (error.includes("disabled")) return "The admin API is disabled: set ADMIN_TOKEN (a long random string) in timbre's environment, restart timbre, then sign in with it.";
-  if (error.startsWith("wrong bearer token")) return "Wrong token: it must be exactly the value of ADMIN_TOKEN that timbre runs with. Check it and try again.";
-  return error || "The admin API refused the token.";
-}
-
-async function request(path, token, init = {}) {
-  const response = await fetch(path, { method: init.method ?? "GET", headers: { authorization: `Bearer ${token}` }, cache: "no-store" });
-  const body = await response.json().catch(() => undefined);
-  if (response.status === 401 || response.status === 429) throw new Refused(refusal(response.status, body?.error));
-  if (!response.ok) throw new Error(body?.error ?? `timbre answered ${response.status}`);
-  return body;
-}
-
-function api(path, init) {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  return token ? request(path, token, init) : Promise.reject(new Refused("Sign in with the admin token."));
-}
 
 // ---- signing in and out ----
 
