@@ -16,10 +16,10 @@
  * update is the child's utime+stime from /proc/<pid>/stat over the throughput phase, so the
  * load generator's and the emulator's CPU are not counted.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { BotApiEmulator } from "../src/sandbox/emulator.ts";
 import { postUpdate, serviceEnv, spawnService, tempDir, textUpdate, waitFor } from "../test/helpers.ts";
+import { cpuMicros } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,16 +33,6 @@ const N = Number(values.updates);
 const M = Number(values.clients);
 const WARMUP = Number(values.warmup);
 const SEND_CONCURRENCY = values["send-concurrency"]!;
-
-/** Clock ticks per second in /proc/<pid>/stat (USER_HZ). */
-const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
-
-function cpuMicros(pid: number): number {
-  // The fields after the command name (which may hold spaces) start after the last ")".
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK; // utime + stime
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

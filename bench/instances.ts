@@ -17,7 +17,7 @@
 // printed with what worked, and the exit code is 1.
 // Usage: bun bench/instances.ts [seconds=8] [connections=48] [warmup-seconds=2]
 import { join } from "node:path";
-import { BENCH_SECRET, BENCH_TOKEN, benchServiceEnv, requireWrk, startChild, wrkAsync, type WrkResult } from "./lib.ts";
+import { BENCH_SECRET, benchServiceEnv, requireWrk, startFastBotApi, wrkAsync, type WrkResult } from "./lib.ts";
 import { spawnService, tempDir, type SpawnedService } from "../test/helpers.ts";
 import { requirePostgresMode } from "../test/multi/instances.ts";
 import { startCluster, type PgCluster } from "../test/pg/cluster.ts";
@@ -44,24 +44,7 @@ interface Row {
   failure?: string;
 }
 
-const api = await startChild([process.execPath, join(import.meta.dir, "fast-bot-api.ts"), BENCH_TOKEN], {});
-const stats = async () => (await (await fetch(`${api.url}/stats`)).json()) as { sent: number; lastSentAt: number };
-const resetStats = () => fetch(`${api.url}/reset`).then((r) => r.arrayBuffer());
-
-/** Waits until the echo count has not grown for `quietMs`, at most `maxMs`. */
-async function settle(quietMs: number, maxMs: number): Promise<void> {
-  const deadline = Date.now() + maxMs;
-  let last = -1;
-  let stableSince = Date.now();
-  while (Date.now() < deadline) {
-    const { sent } = await stats();
-    if (sent !== last) {
-      last = sent;
-      stableSince = Date.now();
-    } else if (Date.now() - stableSince >= quietMs) return;
-    await Bun.sleep(50);
-  }
-}
+const api = await startFastBotApi();
 
 /** One wrk per instance at once, `connections` split evenly, update ids disjoint per instance (`base` apart from other runs). */
 async function loadAll(urls: string[], runSeconds: number, base: number): Promise<WrkResult[]> {
@@ -75,16 +58,14 @@ async function loadAll(urls: string[], runSeconds: number, base: number): Promis
 
 async function measure(urls: string[]): Promise<NonNullable<Row["result"]>> {
   await loadAll(urls, warmupSeconds, 900_000_000_000);
-  await settle(1000, 30_000);
-  await resetStats();
+  await api.settle(1000, 30_000);
+  await api.resetStats();
   const startedAt = Date.now();
   const runs = await loadAll(urls, seconds, 1);
   const endedAt = Date.now();
   const acked = runs.reduce((n, r) => n + r.requests - r.errors, 0);
-  while (Date.now() < endedAt + 2000 && (await stats()).sent < acked) await Bun.sleep(20);
-  const keptUp = (await stats()).sent >= acked;
-  if (!keptUp) await settle(500, 30_000);
-  const { sent, lastSentAt } = await stats();
+  const keptUp = await api.echoesKeptUp(acked, endedAt, 30_000);
+  const { sent, lastSentAt } = await api.stats();
   const p50s = runs.map((r) => r.p50Ms).sort((a, b) => a - b);
   return {
     acksPerSecond: runs.reduce((n, r) => n + r.requestsPerSecond, 0),

@@ -1,4 +1,6 @@
-/** Benchmark plumbing: child processes that announce their URL, and wrk runs. */
+/** Benchmark plumbing: child processes that announce their URL, the fast fake Bot API, wrk runs, /proc readings. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 
 export const BENCH_TOKEN = "123456:bench-token";
@@ -54,6 +56,65 @@ export async function startChild(cmd: string[], env: Record<string, string>, pat
       await proc.exited;
     },
   };
+}
+
+/** The fast fake Bot API (fast-bot-api.ts) in a process of its own, and the sendMessage calls it counted. */
+export interface FastBotApi extends Child {
+  /** sendMessage calls since the last reset, and when the last one came (ms since the epoch). */
+  stats(): Promise<{ sent: number; lastSentAt: number }>;
+  resetStats(): Promise<void>;
+  /** Waits until the echo count has not grown for `quietMs`, at most `maxMs`. */
+  settle(quietMs: number, maxMs: number): Promise<void>;
+  /**
+   * Whether every acked update was echoed within 2 s of the load's end (`endedAt`); when not, waits
+   * for the rest as settle(500, drainMs) does, so that stats() then counts them.
+   */
+  echoesKeptUp(acked: number, endedAt: number, drainMs: number): Promise<boolean>;
+}
+
+export async function startFastBotApi(): Promise<FastBotApi> {
+  const child = await startChild([process.execPath, join(import.meta.dir, "fast-bot-api.ts"), BENCH_TOKEN], {});
+  const stats = async () => (await (await fetch(`${child.url}/stats`)).json()) as { sent: number; lastSentAt: number };
+  const resetStats = async () => {
+    await (await fetch(`${child.url}/reset`)).arrayBuffer();
+  };
+  const settle = async (quietMs: number, maxMs: number) => {
+    const deadline = Date.now() + maxMs;
+    let last = -1;
+    let stableSince = Date.now();
+    while (Date.now() < deadline) {
+      const { sent } = await stats();
+      if (sent !== last) {
+        last = sent;
+        stableSince = Date.now();
+      } else if (Date.now() - stableSince >= quietMs) return;
+      await Bun.sleep(50);
+    }
+  };
+  const echoesKeptUp = async (acked: number, endedAt: number, drainMs: number) => {
+    while (Date.now() < endedAt + 2000 && (await stats()).sent < acked) await Bun.sleep(20);
+    const keptUp = (await stats()).sent >= acked;
+    if (!keptUp) await settle(500, drainMs);
+    return keptUp;
+  };
+  return { ...child, stats, resetStats, settle, echoesKeptUp };
+}
+
+let clockTicks: number | undefined;
+/** Clock ticks per second in /proc/<pid>/stat (USER_HZ), asked once, at the first reading. */
+const clkTck = () => (clockTicks ??= Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100);
+
+/** CPU time (utime + stime, every thread) the process has used, in µs, from /proc/<pid>/stat. */
+export function cpuMicros(pid: number): number {
+  // The fields after the command name (which may hold spaces) start after the last ")".
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clkTck();
+}
+
+/** The process's peak RSS (VmHWM from /proc/<pid>/status), in MB. */
+export function peakRssMb(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 }
 
 export interface WrkResult {

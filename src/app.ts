@@ -1,6 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { agentFromCode, loadAgent } from "./agents/load-agent.ts";
-import { llmAgent } from "./agents/llm/agent.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { AdminParts } from "./admin/route-parts.ts";
@@ -9,38 +7,38 @@ import { openDatabase, type OpenDatabase } from "./db/index.ts";
 import { sqliteSettings } from "./db/settings.ts";
 import { httpApp, listen, type Listening } from "./http-app.ts";
 import { holdInstanceLock } from "./db/instance-lock.ts";
-import { Inbox, type StoredUpdate } from "./ingest/inbox.ts";
-import { Poller, type PollerTiming } from "./ingest/poller.ts";
+import { Inbox } from "./ingest/inbox.ts";
+import { Poller } from "./ingest/poller.ts";
 import { sqlitePollInbox } from "./ingest/poll-inbox.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
 import { WEBHOOK_PATH } from "./ingest/webhook.ts";
-import { createLogger, errorFields, type Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { serviceIdleCollector } from "./memory/service-collector.ts";
-import type { Agent } from "./runtime/context.ts";
 import { Dispatcher } from "./runtime/dispatcher.ts";
 import { Runtime } from "./runtime/runs.ts";
 import { sqliteRunStorage } from "./runtime/run-storage.ts";
 import { BotApiEmulator } from "./sandbox/emulator.ts";
 import { sandboxRoutes } from "./sandbox/routes.ts";
 import { SandboxStore } from "./sandbox/store.ts";
-import { needsBotUsername } from "./ingest/update-fields.ts";
-import { TelegramApi } from "./telegram/api.ts";
+import { stopInOrder } from "./service-stop.ts";
+import {
+  ensureConfiguredWebhook,
+  loadServiceAgent,
+  observedTelegramApi,
+  outboxSettings,
+  pollerOptions,
+  routeKnowingBotName,
+  runtimeSettings,
+  serviceLogger,
+  startJanitor,
+  statusGauges,
+  type ServiceOptions,
+} from "./service-wiring.ts";
+import type { TelegramApi } from "./telegram/api.ts";
 import { BotIdentity } from "./telegram/bot-identity.ts";
 import { Outbox, sqliteOutboxStorage } from "./telegram/outbox.ts";
-import { desiredWebhook, ensureWebhookOnStart } from "./telegram/webhook-control.ts";
 
-export interface ServiceOptions {
-  clock?: Clock;
-  logger?: Logger;
-  /** Replaces the agent AGENT names (tests); its version is its `version`, else a hash of its source. */
-  agent?: Agent;
-  /** Outbox retry timing (tests shorten it). */
-  backoffBaseMs?: number;
-  backoffCapMs?: number;
-  /** Polling retry timing (tests shorten it). */
-  pollTiming?: Partial<PollerTiming>;
-}
+export type { ServiceOptions };
 
 export interface Service {
   /** Base URL of the HTTP server (http or https). */
@@ -65,10 +63,6 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-const PRUNE_EVERY_MS = 10 * 60_000;
-/** How long stop() waits for runs and sends in flight; the rest of SPEC's 10 s is for closing. */
-const STOP_BUDGET_MS = 8_000;
-
 /**
  * Wires every part together and starts serving. The caller owns signals and exit codes. An agent
  * module that cannot serve throws AgentLoadError (a ConfigError) before anything is opened.
@@ -77,11 +71,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const clock = options.clock ?? systemClock;
   const startedAt = clock.now();
   const metrics = new Metrics();
-  // Built-ins made from their configuration log through the service's logger, made below.
-  const throughLog: Logger = { debug: (m, f) => log.debug(m, f), info: (m, f) => log.info(m, f), warn: (m, f) => log.warn(m, f), error: (m, f) => log.error(m, f) };
-  const loaded = options.agent
-    ? agentFromCode(config.agent, options.agent)
-    : await loadAgent(config.agent, { llm: () => llmAgent(config.llm!, { log: throughLog, metrics, clock }) });
+  const loaded = await loadServiceAgent(config, options, { log: () => log, metrics, clock });
   // First of all: a second instance on this database stops here, before migrating or listening.
   const instanceLock = holdInstanceLock(config.databasePath);
   let database: OpenDatabase;
@@ -97,7 +87,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // The sandbox's Telegram side lives in this database too: chats and update ids survive restarts.
   const emulator = config.sandbox ? new BotApiEmulator({ token: `1:sandbox-${randomBytes(12).toString("base64url")}`, store: new SandboxStore(db, clock) }) : undefined;
   const token = config.botToken ?? emulator!.token;
-  const log = options.logger ?? createLogger(config.logLevel, [token, secret, config.adminToken ?? "", config.llm?.apiKey ?? ""]);
+  const log = serviceLogger(config, options, token, secret);
   if (instanceLock.unsupported) log.warn(`instance lock: ${instanceLock.unsupported}`);
   const inbox = new Inbox(db, clock);
   const settings = sqliteSettings(db);
@@ -142,24 +132,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // Behind a self-signed TLS_CERT_PATH the bot could not verify its own server: it talks to the
   // emulator on a loopback plain-HTTP port instead.
   const apiUrl = emulator ? (tls ? emulator.listen() : `${url}/sandbox/api`) : config.apiUrl;
-  const observe = (method: string, outcome: "ok" | "error" | "network") => metrics.botApiCalls.inc({ method, outcome });
-  const api = new TelegramApi({ apiUrl, token, observe });
-  const outbox = new Outbox(
-    sqliteOutboxStorage(db, log),
-    api,
-    clock,
-    log,
-    {
-      ratePerChat: config.sendRatePerChat,
-      ratePerGroup: config.sendRatePerGroup,
-      rateGlobal: config.sendRateGlobal,
-      concurrency: config.sendConcurrency,
-      maxAttempts: config.sendMaxAttempts,
-      ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
-      ...(options.backoffCapMs !== undefined ? { backoffCapMs: options.backoffCapMs } : {}),
-    },
-    metrics,
-  );
+  const api = observedTelegramApi(apiUrl, token, metrics);
+  const outbox = new Outbox(sqliteOutboxStorage(db, log), api, clock, log, outboxSettings(config, options), metrics);
   // getMe in the background: the username tells timbre's commands from other bots' (`/start@other_bot`).
   const identity = new BotIdentity({ api, clock, log });
   const runtime = new Runtime({
@@ -170,27 +144,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
     clock,
     log,
     metrics,
-    settings: {
-      agentName: loaded.name,
-      agentVersion: loaded.version,
-      maxConcurrency: config.maxConcurrency,
-      askTimeoutSeconds: config.askTimeoutSeconds,
-      botUsername: () => identity.username,
-    },
+    settings: runtimeSettings(config, loaded, identity),
   });
-  const route = async (update: StoredUpdate) => {
-    // A command addressed to some bot waits (a few seconds at most, only after start) until timbre knows its name.
-    if (identity.username === undefined && needsBotUsername(update.update)) await identity.whenKnown();
-    return runtime.route(update);
-  };
+  const route = routeKnowingBotName(identity, (update) => runtime.route(update));
   const dispatcher = new Dispatcher(inbox, route, config.maxConcurrency, log, metrics);
   // The poller has its own TelegramApi: stopping aborts the long poll without cutting the outbox's sends.
   const poller =
     config.botMode === "polling"
-      ? new Poller(
-          { api: new TelegramApi({ apiUrl, token, observe }), inbox: sqlitePollInbox(inbox), settings, clock, log, metrics },
-          { allowedUpdates: config.allowedUpdates, ...(options.pollTiming ? { timing: options.pollTiming } : {}) },
-        )
+      ? new Poller({ api: observedTelegramApi(apiUrl, token, metrics), inbox: sqlitePollInbox(inbox), settings, clock, log, metrics }, pollerOptions(config, options))
       : undefined;
   adminParts = { settings, backup: (path) => backupInto(db.$client, path), secret, api, inbox, runtime, outbox, dispatcher, clock, startedAt };
 
@@ -201,23 +162,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   dispatcher.start();
   poller?.start();
 
-  const byStatus = (counts: () => Record<string, number>) => () => Object.entries(counts()).map(([status, value]) => ({ labels: { status }, value }));
-  metrics.gauge("timbre_outbox_messages", "Outbox messages by status.", byStatus(() => outbox.counts()));
-  metrics.gauge("timbre_runs", "Agent runs by status (waiting = pending questions).", byStatus(() => runtime.counts()));
-  metrics.gauge("timbre_updates", "Stored updates by status.", byStatus(() => inbox.counts()));
-
-  const prune = () => {
-    try {
-      const updates = inbox.prune();
-      const messages = outbox.prune();
-      const oldRuns = runtime.prune();
-      log.debug("pruned old rows", { ...updates, outbox_deleted: messages, runs_deleted: oldRuns });
-    } catch (error) {
-      log.error("pruning failed", errorFields(error));
-    }
-  };
-  const janitor = setInterval(prune, PRUNE_EVERY_MS);
-  janitor.unref();
+  statusGauges(metrics, { outbox, runtime, inbox });
+  const janitor = startJanitor(log, () => ({ ...inbox.prune(), outbox_deleted: outbox.prune(), runs_deleted: runtime.prune() }));
   // After a burst, give back its garbage and the buffers its objects held (docs/memory.md).
   const idleCollector = serviceIdleCollector(database.sqlite, metrics, log);
   idleCollector.start();
@@ -227,9 +173,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     const hook = await api.call("setWebhook", { url: `${url}${WEBHOOK_PATH}`, secret_token: secret, allowed_updates: config.allowedUpdates as never });
     if (!hook.ok) log.error("sandbox: could not point the emulator's webhook at timbre", { error: hook.description });
   } else if (!emulator && config.botMode === "webhook") {
-    const desired = desiredWebhook(config, secret);
-    if (desired) void ensureWebhookOnStart(api, settings, desired, log, clock, webhookSetup.signal);
-    else log.info("webhook mode without PUBLIC_URL: setWebhook is left to you (PUT /admin/webhook or `timbre webhook set --url ...`)");
+    ensureConfiguredWebhook(config, secret, { api, settings, log, clock, signal: webhookSetup.signal });
   }
   if (emulator) {
     const loopback = config.host.startsWith("127.") || config.host === "::1" || config.host === "localhost";
@@ -243,35 +187,19 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
   log.info("timbre is serving", { url, mode: config.botMode, agent: loaded.name, agent_version: loaded.version, sandbox: config.sandbox, uptime_ms: clock.now() - startedAt });
 
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      const stopStarted = performance.now();
-      const stopDeadline = stopStarted + STOP_BUDGET_MS;
-      shuttingDown = true;
-      log.info("shutting down: refusing new updates, finishing work in flight");
-      webhookSetup.abort();
-      identity.stop();
-      await poller?.stop();
-      clearInterval(janitor);
-      idleCollector.stop();
-      emulator?.stop();
-      await dispatcher.stop();
-      // One budget for every wait, so the process exits within SPEC's 10 s (main.ts forces it at 10 s).
-      const left = () => Math.max(0, stopDeadline - performance.now());
-      await runtime.stop(left());
-      await outbox.stop(left());
-      api.abortAll();
-      // Updates already past the shutting-down check finish their group commit before the database closes.
-      await inbox.settle();
-      await server.stop(true);
-      try {
-        database.close();
-      } finally {
-        instanceLock.release();
-      }
-      log.info("stopped", { stop_ms: Math.round(performance.now() - stopStarted) });
-    })());
+  const stop = stopInOrder(
+    { log, refuseUpdates: () => void (shuttingDown = true), webhookSetup, identity, poller, janitor, idleCollector, dispatcher, runtime, outbox, api, inbox, server },
+    {
+      afterIntake: () => emulator?.stop(),
+      closeDatabase: () => {
+        try {
+          database.close();
+        } finally {
+          instanceLock.release();
+        }
+      },
+    },
+  );
 
   return { url, port: server.port!, config, secret, database, inbox, dispatcher, runtime, outbox, api, identity, metrics, emulator, poller, stop };
 }
