@@ -2,44 +2,22 @@ import type { Clock } from "../clock.ts";
 import { runAsync, type Op } from "../db/op.ts";
 import type { OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { errorFields, type Logger } from "../observability/log.ts";
+import type { Logger } from "../observability/log.ts";
 import type { ApiOutcome, TelegramApi } from "./api.ts";
 import { CallbackAnswers } from "./callback-answers.ts";
-import { sendRow, type SendRow } from "./outbox-send.ts";
+import { ChatQueues } from "./chat-queues.ts";
+import { OutboxSender } from "./outbox-sender.ts";
 import { splitText } from "./split-text.ts";
-import { detached } from "../detached.ts";
-import { localSendRate, type SendRate } from "./send-rate.ts";
+import { localSendRate } from "./send-rate.ts";
 import { EVERY_CHAT, type ChatScope } from "../runtime/chat-scope.ts";
 import type { AnyOutboxRows, SqliteOutboxRows } from "./outbox-rows.ts";
 import type { OutboxStorage } from "./outbox-storage.ts";
-import { writeOutcome, type OutcomeDeps } from "./outbox-outcomes.ts";
 import type { OutboxStore } from "./outbox-store.ts";
-import type { OutboundMessage, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
+import type { OutboundMessage, OutboxRetry, OutboxSettings } from "./outbox-types.ts";
+import { WakeTimer } from "./wake-timer.ts";
 
 export { pgOutboxStorage, sqliteOutboxStorage, type OutboxStorage } from "./outbox-storage.ts";
 export type { OutboundMarkupEdit, OutboundMessage, OutboundText, OutboxRetry, OutboxRow, OutboxSettings } from "./outbox-types.ts";
-
-interface ChatQueue {
-  chatId: number;
-  /** Row ids waiting, oldest first; only the head is ever sent, the rest wait for it. */
-  ids: number[];
-  busy: boolean;
-  /** Earliest time the chat may send again (per-chat spacing, a 429's retry_after, a backoff). */
-  notBefore: number;
-}
-
-/** A send Telegram has answered, waiting for its outcome to be recorded. */
-interface Answered {
-  chat: ChatQueue;
-  row: SendRow;
-  outcome: ApiOutcome<{ message_id: number }>;
-  /** When the answer arrived: spacing, retry_after and backoff count from here. */
-  at: number;
-  /** Its chat has moved on (a commit that wrote its outcome failed; the next writes it again). */
-  applied?: boolean;
-}
-
-type Start = { chat: ChatQueue; row: SendRow };
 
 /**
  * The durable outbox. `enqueue` writes rows (inside the caller's transaction when there is one);
@@ -64,55 +42,57 @@ type Start = { chat: ChatQueue; row: SendRow };
  * anything else fails the row at once. A failed row never blocks the chat's later messages.
  */
 export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
-  private readonly chats = new Map<number, ChatQueue>();
-  private readonly answered: Answered[] = [];
-  private inFlight = 0;
-  private readonly sendRate: SendRate;
   private readonly scope: ChatScope;
-  private timer: { cancel(): void } | undefined;
-  private timerAt = Infinity;
-  private tickScheduled = false;
-  /** A tick's durable commit is in flight (see commitThenSend). */
-  private committing = false;
   private readonly store: OutboxStore;
-  private readonly outcomeDeps: OutcomeDeps;
-  private stopping = false;
-  private closed = false;
-  private idleWaiters: (() => void)[] = [];
-  private drainWaiters: (() => void)[] = [];
-  private readonly privateIntervalMs: number;
-  private readonly groupIntervalMs: number;
+  private readonly queues: ChatQueues;
+  private readonly sender: OutboxSender;
   private readonly callbackAnswers: CallbackAnswers;
-  private readonly backoffBaseMs: number;
-  private readonly backoffCapMs: number;
 
   constructor(
     private readonly storage: OutboxStorage<Rows>,
     private readonly api: TelegramApi,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly settings: OutboxSettings,
-    private readonly metrics?: Metrics,
-    private readonly random: () => number = Math.random,
+    settings: OutboxSettings,
+    metrics?: Metrics,
+    random: () => number = Math.random,
   ) {
-    this.sendRate = settings.sendRate ?? localSendRate(settings.rateGlobal, clock.now());
     this.scope = settings.scope ?? EVERY_CHAT;
-    this.privateIntervalMs = 1000 / settings.ratePerChat;
-    this.groupIntervalMs = 1000 / (settings.ratePerGroup ?? settings.ratePerChat);
-    this.callbackAnswers = new CallbackAnswers({ api, clock, log });
     this.store = storage.store;
-    this.backoffBaseMs = settings.backoffBaseMs ?? 1000;
-    this.backoffCapMs = settings.backoffCapMs ?? 30_000;
-    this.outcomeDeps = {
+    this.callbackAnswers = new CallbackAnswers({ api, clock, log });
+    const privateIntervalMs = 1000 / settings.ratePerChat;
+    const groupIntervalMs = 1000 / (settings.ratePerGroup ?? settings.ratePerChat);
+    // The queues set it and it wakes the sender, made below once the queues it sends from exist.
+    const timer = new WakeTimer(clock, () => this.sender.tick());
+    this.queues = new ChatQueues({
       store: this.store,
+      sendRate: settings.sendRate ?? localSendRate(settings.rateGlobal, clock.now()),
+      scope: this.scope,
+      clock,
+      concurrency: settings.concurrency,
+      timer,
+    });
+    this.sender = new OutboxSender({
+      store: this.store,
+      durable: storage.durable,
+      api,
+      clock,
       log,
-      maxAttempts: settings.maxAttempts,
-      backoffBaseMs: this.backoffBaseMs,
-      backoffCapMs: this.backoffCapMs,
-      random,
-      intervalFor: (chatId) => this.intervalFor(chatId),
-      ...(metrics ? { metrics } : {}),
-    };
+      scope: this.scope,
+      queues: this.queues,
+      timer,
+      outcomes: {
+        store: this.store,
+        log,
+        maxAttempts: settings.maxAttempts,
+        backoffBaseMs: settings.backoffBaseMs ?? 1000,
+        backoffCapMs: settings.backoffCapMs ?? 30_000,
+        random,
+        // The spacing between two messages to one chat: groups, supergroups and channels have negative ids.
+        intervalFor: (chatId) => (chatId < 0 ? groupIntervalMs : privateIntervalMs),
+        ...(metrics ? { metrics } : {}),
+      },
+    });
   }
 
   /** Loads what a previous process left: `sending` rows (maybe sent, maybe not) are retried, `queued` rows sent. */
@@ -128,12 +108,12 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
 
   /** True while the chat has messages queued or in flight here. */
   hasWork(chatId: number): boolean {
-    return this.chats.has(chatId);
+    return this.queues.has(chatId);
   }
 
   /** A chat another instance took over: nothing more is sent or recorded for it here. */
   drop(chatId: number): void {
-    this.chats.delete(chatId);
+    this.queues.drop(chatId);
   }
 
   private async resume(chatId: number | undefined): Promise<void> {
@@ -146,9 +126,9 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
       })(),
     );
     if (rows.reset > 0) this.log.warn("outbox: sending again messages whose send was interrupted (a restart, or an instance that stopped)", { count: rows.reset, chat_id: chatId });
-    for (const row of rows.queued) this.track(row.chatId, row.id, row.nextAttemptAt);
+    for (const row of rows.queued) this.queues.track(row.chatId, row.id, row.nextAttemptAt);
     if (rows.queued.length > 0 && chatId === undefined) this.log.info("outbox: resuming queued messages", { count: rows.queued.length });
-    this.schedule();
+    this.sender.schedule();
   }
 
   /**
@@ -176,218 +156,10 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
       ids.push(yield* this.store.insert({ chatId: message.chatId, method, text, options, messageId, runId: message.runId ?? null, updateId: message.updateId ?? null }, now));
     }
     this.storage.afterCommit(() => {
-      for (const id of ids) this.track(message.chatId, id, now);
-      this.schedule();
+      for (const id of ids) this.queues.track(message.chatId, id, now);
+      this.sender.schedule();
     });
     return ids;
-  }
-
-  private track(chatId: number, id: number, notBefore: number): void {
-    let chat = this.chats.get(chatId);
-    if (!chat) {
-      chat = { chatId, ids: [], busy: false, notBefore: 0 };
-      this.chats.set(chatId, chat);
-    }
-    chat.ids.push(id);
-    chat.notBefore = Math.max(chat.notBefore, notBefore);
-  }
-
-  /** Runs the sender soon (after the current synchronous work, so a surrounding transaction has committed). */
-  private schedule(): void {
-    if (this.tickScheduled || this.closed) return;
-    this.tickScheduled = true;
-    // Often called inside a caller's transaction (a reply stored with its journal entry): the tick must not join it.
-    detached(() =>
-      setImmediate(() => {
-        this.tickScheduled = false;
-        this.tick();
-      }),
-    );
-  }
-
-  private tick(): void {
-    if (this.closed) return;
-    // One durable commit at a time: what arrives meanwhile is taken by the tick that follows it.
-    if (this.committing) return;
-    this.commitThenSend(this.answered.splice(0));
-  }
-
-  /**
-   * One commit for the outcomes of every answer since the last tick and the `sending` marks of the
-   * sends that are due now, the next rows of the chats those answers freed included. It is made
-   * durable (DurableCommit: on SQLite a relaxed commit, then an fdatasync of the WAL on the thread
-   * pool) before any of these sends starts. So a chat's next message goes out only once the
-   * previous one's record is on disk, and at most SEND_CONCURRENCY sent messages are ever without
-   * a durable record.
-   */
-  private commitThenSend(all: Answered[]): void {
-    const now = this.clock.now();
-    // Answers for chats another instance took over are not recorded here: their rows stay `sending`
-    // and the new owner sends them again (SPEC's in-flight allowance).
-    const answers = all.filter((answer) => this.scope.owns(answer.chat.chatId));
-    // Sends still counted in flight (an answer whose chat moved on after a failed commit no longer is).
-    this.inFlight -= all.filter((answer) => !answer.applied && !this.scope.owns(answer.chat.chatId)).length;
-    let starting: Start[] = [];
-    this.committing = true;
-    const tick = this.storage.durable.commit(
-      () => this.tickWrites(answers, now, (picked) => (starting = picked)),
-      () => answers.length > 0 || starting.length > 0,
-    );
-    void tick
-      .then(
-        () => this.startSends(starting),
-        (error: unknown) => {
-          this.answered.unshift(...answers);
-          // Nothing was marked (disk full, read-only): free the chats so the retry tick can start them.
-          for (const { chat } of starting) chat.busy = false;
-          // The database failed under us; try again shortly rather than stall every chat for good.
-          this.log.error("outbox: could not record or start sends; retrying in 1 s", errorFields(error));
-          this.sleepUntil(this.clock.now() + 1000);
-        },
-      )
-      .finally(() => {
-        this.committing = false;
-        if (answers.length > 0 || starting.length > 0 || this.answered.length > 0) this.schedule();
-        if (this.inFlight === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
-        if (this.inFlight === 0 && this.chats.size === 0 && this.answered.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-      });
-  }
-
-  /** The tick's writes: the answers' outcomes, then the `sending` marks of the sends due now. */
-  private *tickWrites(answers: Answered[], now: number, picked: (starting: Start[]) => void): Op<void> {
-    const fenced = new Set<number>();
-    const fence = function* (scope: ChatScope, chatId: number): Op<void> {
-      if (fenced.has(chatId)) return;
-      fenced.add(chatId);
-      yield* scope.fence(chatId);
-    };
-    for (const answer of answers) yield* fence(this.scope, answer.chat.chatId);
-    for (const answer of answers) {
-      const freeChat = yield* this.record(answer);
-      // A retry after a failed commit only writes the outcome again: its chat moved on already.
-      if (!answer.applied) freeChat();
-      answer.applied = true;
-    }
-    const starting = this.stopping ? [] : yield* this.pickSends();
-    picked(starting);
-    for (const { chat } of starting) yield* fence(this.scope, chat.chatId);
-    for (const { row } of starting) yield* this.store.markSending(row.id, now);
-  }
-
-  private startSends(starting: Start[]): void {
-    if (this.stopping) {
-      // Marked `sending` but never sent: sent on the next start.
-      for (const { chat } of starting) chat.busy = false;
-      return;
-    }
-    this.inFlight += starting.length;
-    for (const { chat, row } of starting) void this.send(chat, row);
-  }
-
-  /** Writes one answer's outcome (inside commitThenSend's transaction); returns what it does to the chat in memory. */
-  private *record({ chat, row, outcome, at }: Answered): Op<() => void> {
-    const change = yield* writeOutcome(this.outcomeDeps, row, outcome, at, chat.ids.length);
-    return () => {
-      chat.busy = false;
-      this.inFlight--;
-      if (change.kind === "moved") {
-        for (const id of chat.ids.splice(0)) this.track(change.to, id, at);
-        return;
-      }
-      if (change.kind === "next") chat.ids.shift();
-      chat.notBefore = Math.max(chat.notBefore, change.notBefore);
-    };
-  }
-
-  /** The spacing between two messages to one chat: groups, supergroups and channels have negative ids. */
-  private intervalFor(chatId: number): number {
-    return chatId < 0 ? this.groupIntervalMs : this.privateIntervalMs;
-  }
-
-  /**
-   * The sends that are due now (their chats marked busy); sets a timer for the next one. Their
-   * head rows are read together and the global rate is asked once for all of them: on
-   * PostgreSQL each is a round trip.
-   */
-  private *pickSends(): Op<Start[]> {
-    const now = this.clock.now();
-    let wakeAt = Infinity;
-    const due: ChatQueue[] = [];
-    for (const chat of [...this.chats.values()]) {
-      if (this.inFlight + due.length >= this.settings.concurrency) break;
-      if (chat.busy) continue;
-      if (chat.ids.length === 0 || !this.scope.owns(chat.chatId)) {
-        this.chats.delete(chat.chatId);
-        continue;
-      }
-      if (chat.notBefore > now) {
-        wakeAt = Math.min(wakeAt, chat.notBefore);
-        continue;
-      }
-      due.push(chat);
-    }
-    const starting: Start[] = [];
-    if (due.length > 0) {
-      // The rate first: under a rate limit most ticks start nothing, and read no row for it. A
-      // head found gone afterwards wastes its grant (a send a little under the rate, never over).
-      const { granted, waitMs } = yield* this.sendRate.takeUpTo(due.length, now);
-      if (granted < due.length) wakeAt = Math.min(wakeAt, now + waitMs);
-      const ready = granted > 0 ? yield* this.headRows(due.slice(0, granted)) : [];
-      for (const start of ready) {
-        start.chat.busy = true;
-        starting.push(start);
-        // Move the chat to the back so chats take turns.
-        this.chats.delete(start.chat.chatId);
-        this.chats.set(start.chat.chatId, start.chat);
-      }
-    }
-    this.sleepUntil(wakeAt);
-    return starting;
-  }
-
-  /** Each chat's oldest row still to send; drops ids whose rows are gone, done, or not the chat's (and chats left with none). */
-  private *headRows(chats: ChatQueue[]): Op<Start[]> {
-    const found: Start[] = [];
-    let pending = chats;
-    while (pending.length > 0) {
-      const rows = new Map((yield* this.store.readMany(pending.map((chat) => chat.ids[0]!))).map((row) => [row.id, row]));
-      const again: ChatQueue[] = [];
-      for (const chat of pending) {
-        const row = rows.get(chat.ids[0]!);
-        // A rolled-back enqueue leaves an id behind, and SQLite may give that id to another row.
-        if (row && row.chat_id === chat.chatId && (row.status === "queued" || row.status === "sending")) {
-          found.push({ chat, row });
-          continue;
-        }
-        chat.ids.shift();
-        if (chat.ids.length > 0) again.push(chat);
-        else this.chats.delete(chat.chatId);
-      }
-      pending = again;
-    }
-    // In the order the chats take turns.
-    const order = new Map(chats.map((chat, i) => [chat, i]));
-    return found.sort((a, b) => order.get(a.chat)! - order.get(b.chat)!);
-  }
-
-  private async send(chat: ChatQueue, row: SendRow): Promise<void> {
-    const outcome = await sendRow(this.api, row);
-    this.answered.push({ chat, row, outcome, at: this.clock.now() });
-    this.schedule();
-  }
-
-  private sleepUntil(at: number): void {
-    if (!Number.isFinite(at)) return;
-    if (this.timer && this.timerAt <= at) return;
-    this.timer?.cancel();
-    this.timerAt = at;
-    this.timer = detached(() =>
-      this.clock.setTimeout(() => {
-        this.timer = undefined;
-        this.timerAt = Infinity;
-        this.tick();
-      }, at - this.clock.now()),
-    );
   }
 
   /**
@@ -412,29 +184,15 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
 
   /** Resolves when nothing is queued or in flight (tests and benchmarks). */
   whenIdle(): Promise<void> {
-    if (this.inFlight === 0 && !this.committing && this.chats.size === 0 && this.answered.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.sender.whenIdle();
   }
 
   /**
    * Starts no new send; resolves once every send in flight has its outcome recorded (or after
    * `timeoutMs`: those rows stay `sending` and are sent again on the next start).
    */
-  async stop(timeoutMs = 10_000): Promise<void> {
-    this.stopping = true;
-    this.timer?.cancel();
-    this.timer = undefined;
-    if (this.inFlight > 0 || this.committing) {
-      let expire: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => this.drainWaiters.push(resolve)),
-        new Promise<void>((resolve) => (expire = setTimeout(resolve, timeoutMs))),
-      ]);
-      clearTimeout(expire);
-      if (this.inFlight > 0) this.log.warn("outbox: stopped with sends still in flight; they are sent again on the next start", { count: this.inFlight });
-    }
-    // The database closes after this; late answers are left for the next start.
-    this.closed = true;
+  stop(timeoutMs = 10_000): Promise<void> {
+    return this.sender.stop(timeoutMs);
   }
 
   counts(): ReturnType<Rows["counts"]> {
@@ -467,8 +225,8 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
       })(),
     );
     if (!result.row) return result.status ? { outcome: "not_failed", status: result.status } : { outcome: "not_found" };
-    this.track(result.row.chatId, result.row.id, now);
-    this.schedule();
+    this.queues.track(result.row.chatId, result.row.id, now);
+    this.sender.schedule();
     return { outcome: "queued", row: result.row };
   }
 
