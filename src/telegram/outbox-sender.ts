@@ -47,6 +47,8 @@ export class OutboxSender {
   private tickScheduled = false;
   /** A tick's durable commit is in flight (see commitThenSend). */
   private committing = false;
+  /** A tick was asked for (a timer, an enqueue) while a commit was in flight: it runs after that commit. */
+  private tickDeferred = false;
   private stopping = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -89,7 +91,11 @@ export class OutboxSender {
   tick(): void {
     if (this.closed) return;
     // One durable commit at a time: what arrives meanwhile is taken by the tick that follows it.
-    if (this.committing) return;
+    if (this.committing) {
+      this.tickDeferred = true;
+      return;
+    }
+    this.tickDeferred = false;
     this.commitThenSend(this.answered.splice(0));
   }
 
@@ -128,7 +134,7 @@ export class OutboxSender {
       )
       .finally(() => {
         this.committing = false;
-        if (answers.length > 0 || starting.length > 0 || this.answered.length > 0) this.schedule();
+        if (answers.length > 0 || starting.length > 0 || this.answered.length > 0 || this.tickDeferred) this.schedule();
         if (this.inFlight === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
         if (this.inFlight === 0 && this.queues.isEmpty() && this.answered.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       });
