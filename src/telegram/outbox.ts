@@ -74,6 +74,8 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   private tickScheduled = false;
   /** A tick's durable commit is in flight (see commitThenSend). */
   private committing = false;
+  /** A tick was asked for (a timer, an enqueue) while a commit was in flight: it runs after that commit. */
+  private tickDeferred = false;
   private readonly store: OutboxStore;
   private readonly outcomeDeps: OutcomeDeps;
   private stopping = false;
@@ -208,7 +210,11 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   private tick(): void {
     if (this.closed) return;
     // One durable commit at a time: what arrives meanwhile is taken by the tick that follows it.
-    if (this.committing) return;
+    if (this.committing) {
+      this.tickDeferred = true;
+      return;
+    }
+    this.tickDeferred = false;
     this.commitThenSend(this.answered.splice(0));
   }
 
@@ -247,7 +253,7 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
       )
       .finally(() => {
         this.committing = false;
-        if (answers.length > 0 || starting.length > 0 || this.answered.length > 0) this.schedule();
+        if (answers.length > 0 || starting.length > 0 || this.answered.length > 0 || this.tickDeferred) this.schedule();
         if (this.inFlight === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
         if (this.inFlight === 0 && this.chats.size === 0 && this.answered.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       });
