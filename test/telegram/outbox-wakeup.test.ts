@@ -13,26 +13,12 @@ import { TelegramApi } from "../../src/telegram/api.ts";
 import { Outbox, sqliteOutboxStorage } from "../../src/telegram/outbox.ts";
 import type { SendRate } from "../../src/telegram/send-rate.ts";
 import { startEmulator, tempDir, waitFor } from "../helpers.ts";
-import { gate } from "../runtime/support.ts";
+import { gate, ManualClock } from "../runtime/support.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/** The system's time, with timers that fire only when the test fires them. */
-function heldTimersClock() {
-  const timers: (() => void)[] = [];
-  const clock: Clock = {
-    now: () => Date.now(),
-    setTimeout(fn) {
-      let cancelled = false;
-      timers.push(() => !cancelled && fn());
-      return { cancel: () => void (cancelled = true) };
-    },
-  };
-  return { clock, timers };
-}
 
 /** A global rate that refuses every send until `open()`, then grants all of them. */
 function closedRate(): SendRate & { asked: number; open(): void } {
@@ -92,15 +78,15 @@ function texts(emulator: BotApiEmulator, chatId: number): string[] {
 }
 
 test("the rate's timer fires while the tick that set it is still committing: the message is sent once the rate allows", async () => {
-  const { clock, timers } = heldTimersClock();
+  const clock = new ManualClock();
   const rate = closedRate();
   const { emulator, outbox, holdCommits } = setup(rate, clock);
   const release = holdCommits();
   outbox.enqueue({ chatId: 501, text: "waits for the rate" });
-  await waitFor(() => rate.asked === 1 && timers.length === 1, "the refused tick to set its timer");
+  await waitFor(() => rate.asked === 1 && clock.pending === 1, "the refused tick to set its timer");
 
   rate.open();
-  timers.shift()!(); // due while that tick's commit is in flight
+  clock.advance(50); // the timer is due while that tick's commit is in flight
   release();
   await waitFor(() => texts(emulator, 501).length === 1, `the message sent (rate asked ${rate.asked} times)`, 3_000);
   expect(texts(emulator, 501)).toEqual(["waits for the rate"]);
@@ -109,7 +95,7 @@ test("the rate's timer fires while the tick that set it is still committing: the
 });
 
 test("a message enqueued while a refused tick is committing is sent after that commit", async () => {
-  const { clock } = heldTimersClock();
+  const clock = new ManualClock();
   const rate = closedRate();
   const { emulator, outbox, holdCommits } = setup(rate, clock);
   const release = holdCommits();
