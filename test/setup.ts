@@ -1,8 +1,6 @@
-import { afterAll, setDefaultTimeout } from "bun:test";
+import { afterAll } from "bun:test";
 import { removeEndOfRunPaths } from "./end-of-run.ts";
 import { stopAllClusters } from "./pg/cluster.ts";
-
-setDefaultTimeout(60_000);
 
 // A hook in the preload runs once, after the last test file: PostgreSQL servers stop before
 // their folders are removed.

@@ -9,7 +9,7 @@ import { startRig, type Rig } from "./instances.ts";
 import { allCameUp, coachAcrossInstances, exactlyOnceInOrder, globalSendRate, killUnderLoad } from "./scenarios.ts";
 
 const INSTANCES = 3;
-/** Explicit: bun 1.4.5 keeps the preload's setDefaultTimeout for the first test file of a run only. */
+/** Above the suite's 60 s default (test/default-timeout.ts): three instances under load on a busy 2-core machine. */
 const TIMEOUT_MS = 90_000;
 const LIFTED = { SEND_RATE_GLOBAL: "100000", SEND_RATE_PER_CHAT: "100000", SEND_CONCURRENCY: "8", MAX_CONCURRENCY: "64" };
 

@@ -6,7 +6,7 @@ import { startRig, type Rig } from "./instances.ts";
 import { allCameUp, exactlyOnceInOrder, globalSendRate, killUnderLoad } from "./scenarios.ts";
 
 const LIFTED = { AGENT: "echo", SEND_RATE_GLOBAL: "100000", SEND_RATE_PER_CHAT: "100000", SEND_CONCURRENCY: "8", MAX_CONCURRENCY: "64" };
-/** Explicit: bun 1.4.5 keeps the preload's setDefaultTimeout for the first test file of a run only. */
+/** One instance's scenarios: the same bound as the suite's default (test/default-timeout.ts). */
 const TIMEOUT_MS = 60_000;
 const dir = tempDir("timbre-multi-sqlite-");
 let rig: Rig;

@@ -78,6 +78,41 @@ export class ShiftableClock implements Clock {
   }
 }
 
+/**
+ * A clock that stands still until the test moves it: `advance(ms)` fires the timers due by then,
+ * earliest first; none fires on its own. For tests that check what happens at given times
+ * exactly, whatever the machine's speed.
+ */
+export class ManualClock implements Clock {
+  private at: number;
+  private readonly timers = new Set<{ dueAt: number; fire: () => void }>();
+
+  constructor(start = Date.now()) {
+    this.at = start;
+  }
+
+  now(): number {
+    return this.at;
+  }
+
+  setTimeout(fn: () => void, ms: number): { cancel(): void } {
+    const timer = { dueAt: this.at + Math.max(0, ms), fire: fn };
+    this.timers.add(timer);
+    return { cancel: () => void this.timers.delete(timer) };
+  }
+
+  /** How many timers wait to fire. */
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  advance(ms: number): void {
+    this.at += ms;
+    const due = [...this.timers].filter((timer) => timer.dueAt <= this.at).sort((a, b) => a.dueAt - b.dueAt);
+    for (const timer of due) if (this.timers.delete(timer)) timer.fire();
+  }
+}
+
 export interface LogLine extends LogFields {
   level: string;
   msg: string;
