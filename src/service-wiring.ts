@@ -12,7 +12,7 @@ import { createLogger, errorFields, type LogFields, type Logger } from "./observ
 import type { Metrics } from "./observability/metrics.ts";
 import type { Agent } from "./runtime/context.ts";
 import type { UpdateHandler } from "./runtime/dispatcher.ts";
-import type { RuntimeSettings } from "./runtime/runs.ts";
+import type { RuntimeSettings } from "./runtime/runtime-parts.ts";
 import { TelegramApi } from "./telegram/api.ts";
 import type { BotIdentity } from "./telegram/bot-identity.ts";
 import type { OutboxSettings } from "./telegram/outbox-types.ts";
