@@ -95,6 +95,9 @@ test("TLS_CERT_PATH: the certificate is uploaded with setWebhook, a restart with
   await waitFor(() => emulator.callsOf("setWebhook").length === before + 1, "setWebhook with the certificate");
   expect(emulator.callsOf("setWebhook").at(-1)!.params.certificate).toBe("(file)");
   expect((await webhookInfo()).has_custom_certificate).toBe(true);
+  // The emulator counts the call before timbre has its answer and stores what it set: stopping
+  // before that would leave nothing stored, and the restart would rightly set the webhook again.
+  await waitFor(() => first.lines.some((l) => l.includes('"webhook: set"')), "the first start's 'webhook: set' log line");
   await first.service.stop();
 
   const second = await startWebhookService("tls.db", extra);
