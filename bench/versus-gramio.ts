@@ -6,43 +6,17 @@
 // kept up (every acked update echoed within 2 s of the load's end), CPU µs per update (the
 // server's utime+stime over the load and the drain, divided by updates acked) and peak RSS (VmHWM).
 // Usage: bun bench/versus-gramio.ts [seconds=8] [connections=40]
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BENCH_SECRET, BENCH_TOKEN, benchServiceEnv, requireWrk, startChild, wrk, type Child, type WrkResult } from "./lib.ts";
+import { BENCH_SECRET, BENCH_TOKEN, benchServiceEnv, cpuMicros, peakRssMb, requireWrk, startChild, startFastBotApi, wrk, type Child, type WrkResult } from "./lib.ts";
 
 requireWrk();
 const seconds = Number(process.argv[2] ?? 8);
 const connections = Number(process.argv[3] ?? 40);
 const bun = process.execPath;
 const root = join(import.meta.dir, "..");
-const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
-
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
-}
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
-
-const api = await startChild([bun, join(import.meta.dir, "fast-bot-api.ts"), BENCH_TOKEN], {});
-const stats = async () => (await (await fetch(`${api.url}/stats`)).json()) as { sent: number; lastSentAt: number };
-const resetStats = () => fetch(`${api.url}/reset`).then((r) => r.arrayBuffer());
-
-/** Waits until the echo count has not grown for `quietMs`, at most `maxMs`. */
-async function settle(quietMs: number, maxMs: number): Promise<void> {
-  const deadline = Date.now() + maxMs;
-  let last = -1;
-  let stableSince = Date.now();
-  while (Date.now() < deadline) {
-    const { sent } = await stats();
-    if (sent !== last) {
-      last = sent;
-      stableSince = Date.now();
-    } else if (Date.now() - stableSince >= quietMs) return;
-    await Bun.sleep(50);
-  }
-}
+const api = await startFastBotApi();
 
 interface Row {
   name: string;
@@ -57,8 +31,8 @@ interface Row {
 async function measure(name: string, child: Child, echoes: boolean, drainMs: number): Promise<Row> {
   const env = { WEBHOOK_SECRET: BENCH_SECRET };
   wrk(child.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" });
-  await settle(1000, 30_000);
-  await resetStats();
+  await api.settle(1000, 30_000);
+  await api.resetStats();
   const cpuBefore = cpuMicros(child.proc.pid);
   const startedAt = Date.now();
   const load = wrk(child.url, connections, seconds, { ...env, BENCH_ID_BASE: "1" });
@@ -67,13 +41,10 @@ async function measure(name: string, child: Child, echoes: boolean, drainMs: num
   let sent = 0;
   let keptUp: boolean | undefined;
   if (echoes) {
-    // Kept up: every acked update echoed within 2 s of the load's end.
-    while (Date.now() < endedAt + 2000 && (await stats()).sent < acked) await Bun.sleep(20);
-    keptUp = (await stats()).sent >= acked;
-    if (!keptUp) await settle(500, drainMs);
-    sent = (await stats()).sent;
+    keptUp = await api.echoesKeptUp(acked, endedAt, drainMs);
+    sent = (await api.stats()).sent;
   }
-  const { lastSentAt } = await stats();
+  const { lastSentAt } = await api.stats();
   const cpu = cpuMicros(child.proc.pid) - cpuBefore;
   const echoWindow = (Math.max(endedAt, lastSentAt) - startedAt) / 1000;
   return {
