@@ -17,6 +17,8 @@ export interface Committed<T> {
 export interface TurnWriteOptions<T> {
   /** True when the write must be on disk before its caller goes on (default: it need not). */
   needsSync?: (value: T) => boolean;
+  /** What makes it durable (default: the connection's WAL). Writes naming the same one share one sync. */
+  walSync?: WalSync;
   /** Commit at once, with what is pending, instead of at the end of the turn (the webhook's group commit, already at a turn's end). */
   now?: boolean;
   /** The whole commit failed (disk full, read-only): nothing of it is in the database. */
@@ -26,6 +28,7 @@ export interface TurnWriteOptions<T> {
 interface Pending {
   fn: () => Op<unknown>;
   needsSync: (value: unknown) => boolean;
+  walSync: WalSync | undefined;
   onCommitFailed: ((error: unknown) => void) | undefined;
   resolve: (committed: Committed<unknown>) => void;
   reject: (error: unknown) => void;
@@ -73,7 +76,7 @@ export class TurnCommit {
     const needsSync = (options.needsSync ?? never) as (value: unknown) => boolean;
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => this.commitPending());
-      this.pending.push({ fn, needsSync, onCommitFailed: options.onCommitFailed, resolve: resolve as (c: Committed<unknown>) => void, reject });
+      this.pending.push({ fn, needsSync, walSync: options.walSync ?? this.walSync, onCommitFailed: options.onCommitFailed, resolve: resolve as (c: Committed<unknown>) => void, reject });
       if (options.now) this.commitPending();
     });
   }
@@ -95,12 +98,18 @@ export class TurnCommit {
       return;
     }
     const commit = ++this.commits;
-    const syncing = batch.some((p, i) => outcomes[i]!.ok && p.needsSync((outcomes[i] as { value: unknown }).value));
-    const synced = syncing && this.walSync ? this.walSync.sync() : SYNCED;
+    // One fdatasync per WAL file among the writes that asked, shared by all of them.
+    const syncs = new Map<WalSync, Promise<void>>();
+    const syncedFor = (p: Pending, value: unknown): Promise<void> => {
+      if (!p.walSync || !p.needsSync(value)) return SYNCED;
+      let synced = syncs.get(p.walSync);
+      if (!synced) syncs.set(p.walSync, (synced = p.walSync.sync()));
+      return synced;
+    };
     batch.forEach((p, i) => {
       const outcome = outcomes[i]!;
       if (!outcome.ok) p.reject(outcome.error);
-      else p.resolve({ value: outcome.value, commit, synced: p.needsSync(outcome.value) ? synced : SYNCED });
+      else p.resolve({ value: outcome.value, commit, synced: syncedFor(p, outcome.value) });
     });
   }
 

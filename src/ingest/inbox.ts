@@ -112,8 +112,9 @@ export class Inbox {
       return { fresh, synced: Promise.resolve() };
     }
     // The turn's commit: the routing and outbox writes of the same turn share it.
-    const { value: fresh } = await this.turn.run(() => this.store_.insert(rows, this.clock.now()), { now: true });
-    return { fresh, synced: this.walSync.sync() };
+    // Its sync is shared with the outbox tick's when both are in the commit (the same WAL).
+    const { value: fresh, synced } = await this.turn.run(() => this.store_.insert(rows, this.clock.now()), { now: true, walSync: this.walSync, needsSync: () => true });
+    return { fresh, synced };
   }
 
   /** Hands new updates to the dispatcher once they are committed. */

@@ -72,9 +72,19 @@ test("only a write that asks for the sync waits for one fdatasync, shared by eve
   expect(relaxed!.synced).not.toBe(durableA!.synced);
   await durableA!.synced;
 
+  // The webhook's write names the WAL itself (its WalSync); the outbox's takes the connection's: one fdatasync.
+  await Promise.all([turn.run(() => insert(5), { needsSync: () => true, walSync: wal }), turn.run(() => insert(6), { needsSync: () => true })]);
+  expect(counted.calls).toBe(2);
+
+  // A write naming another WAL sync gets its own.
+  const other = countedWalSync();
+  await Promise.all([turn.run(() => insert(7), { needsSync: () => true, walSync: other.wal }), turn.run(() => insert(8), { needsSync: () => true })]);
+  expect([counted.calls, other.counted.calls]).toEqual([3, 1]);
+  other.wal.close();
+
   // Nobody asked (a tick that wrote nothing): no fdatasync at all.
   await turn.run(() => insert(4), { needsSync: () => false });
-  expect(counted.calls).toBe(1);
+  expect(counted.calls).toBe(3);
   wal.close();
 });
 
