@@ -21,15 +21,15 @@ export class BatchedTransactions implements SharedCommits {
   commits = 0;
   private lastCommit = 0;
   private readonly turn: TurnCommit;
-  private readonly options: { onCommitFailed: (error: unknown) => void };
+  private readonly options: { onCommitFailed: (error: unknown) => void; onRolledBack: (error: unknown) => void };
 
   constructor(
     sqlite: Database,
-    /** A batch failed with nothing of it committed (caches of what it wrote are stale). */
+    /** A write was undone: the whole batch failed, or the write threw and only its savepoint was (caches of what it wrote are stale). */
     onFailure: (error: unknown) => void = () => {},
   ) {
     this.turn = turnCommitFor(sqlite);
-    this.options = { onCommitFailed: onFailure };
+    this.options = { onCommitFailed: onFailure, onRolledBack: onFailure };
   }
 
   /** Runs `fn`'s operation (synchronous: SQLite's) in the next shared transaction; resolves with its result after the commit. */

@@ -23,6 +23,8 @@ export interface TurnWriteOptions<T> {
   now?: boolean;
   /** The whole commit failed (disk full, read-only): nothing of it is in the database. */
   onCommitFailed?: (error: unknown) => void;
+  /** The write threw inside a shared commit: its own changes were undone (called before the next write of the commit runs). */
+  onRolledBack?: (error: unknown) => void;
 }
 
 interface Pending {
@@ -30,6 +32,7 @@ interface Pending {
   needsSync: (value: unknown) => boolean;
   walSync: WalSync | undefined;
   onCommitFailed: ((error: unknown) => void) | undefined;
+  onRolledBack: ((error: unknown) => void) | undefined;
   resolve: (committed: Committed<unknown>) => void;
   reject: (error: unknown) => void;
 }
@@ -76,7 +79,7 @@ export class TurnCommit {
     const needsSync = (options.needsSync ?? never) as (value: unknown) => boolean;
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => this.commitPending());
-      this.pending.push({ fn, needsSync, walSync: options.walSync ?? this.walSync, onCommitFailed: options.onCommitFailed, resolve: resolve as (c: Committed<unknown>) => void, reject });
+      this.pending.push({ fn, needsSync, walSync: options.walSync ?? this.walSync, onCommitFailed: options.onCommitFailed, onRolledBack: options.onRolledBack, resolve: resolve as (c: Committed<unknown>) => void, reject });
       if (options.now) this.commitPending();
     });
   }
@@ -130,6 +133,7 @@ export class TurnCommit {
       if (isTransientStorageError(error) || !sqlite.inTransaction) throw error;
       sqlite.prepare("ROLLBACK TO turn").run();
       sqlite.prepare("RELEASE turn").run();
+      p.onRolledBack?.(error);
       return { ok: false, error };
     }
   }

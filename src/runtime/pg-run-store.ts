@@ -95,6 +95,9 @@ export function pgRunStore(session: PgSession): RunStore {
         chats ? [now, limit, chats] : [now, limit],
       ),
     activeRunsOfChat: (chatId: number) => rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE chat_id = $1 AND status IN ('running', 'waiting') ORDER BY id`, [chatId]),
+    *activeConversations(): Op<string[]> {
+      return (yield* rows<{ conversation: string }>(`SELECT DISTINCT conversation FROM runs WHERE status IN ('running', 'waiting')`)).map((row) => row.conversation);
+    },
     *parkedConversationsOfChat(chatId: number): Op<string[]> {
       return (
         yield* rows<{ conversation: string }>(`SELECT DISTINCT p.conversation FROM parked_updates p JOIN updates u ON u.update_id = p.update_id WHERE u.chat_id = $1`, [chatId])

@@ -5,7 +5,7 @@ import type { StoredUpdate } from "../ingest/inbox.ts";
 import { businessConnectionOf } from "../ingest/update-fields.ts";
 import type { Logger } from "../observability/log.ts";
 import { chosenKeyboard } from "./choices.ts";
-import type { ParkedHint } from "./parked-hint.ts";
+import type { ConversationHint } from "./conversation-hint.ts";
 import type { RunRecords, StartedRun } from "./run-records.ts";
 import type { RunRow, RunStore, StepRow } from "./run-store.ts";
 import type { Route } from "./routing.ts";
@@ -17,7 +17,7 @@ export interface RouteWriteDeps {
   outbox: RunOutbox;
   clock: Clock;
   log: Logger;
-  parkedHint: ParkedHint<unknown>;
+  parkedHint: ConversationHint<unknown>;
 }
 
 /** What a route leaves to do once its writes are committed. */
@@ -77,7 +77,7 @@ export function* writeRoute(deps: RouteWriteDeps, stored: StoredUpdate, conversa
       return { kind: "nothing", processed: true };
     case "park":
       yield* store.park(stored.updateId, conversation, deps.clock.now());
-      deps.parkedHint.parked(conversation);
+      deps.parkedHint.add(conversation);
       yield* inbox.writeStatus(stored.updateId, "processing");
       return { kind: "nothing", processed: false };
     case "start": {

@@ -4,7 +4,7 @@ import { isCancel, noRunReasonOf, textOf, userOf } from "../ingest/update-fields
 import { choiceTapOf, type ChoiceTap } from "./choices.ts";
 import type { Agent } from "./context.ts";
 import type { RuntimeText } from "./messages.ts";
-import type { ParkedHint } from "./parked-hint.ts";
+import type { ConversationHint } from "./conversation-hint.ts";
 import type { ParkedRow, RunRow, RunStore, StepRow } from "./run-store.ts";
 
 /** What one stored update does to its conversation. */
@@ -36,12 +36,12 @@ export interface RouteReads {
 }
 
 /** RouteReads from the run store; the parked hint spares a query for a conversation with nothing queued. */
-export function storeRouteReads(store: RunStore, parkedHint: ParkedHint<ParkedRow>): RouteReads {
+export function storeRouteReads(store: RunStore, parkedHint: ConversationHint<ParkedRow>): RouteReads {
   return {
     activeRun: (conversation) => store.activeRun(conversation),
     pendingStep: (runId) => store.pendingStep(runId),
     *hasParked(conversation) {
-      return (yield* parkedHint.next(conversation)) !== undefined;
+      return (yield* parkedHint.find(conversation)) !== undefined;
     },
     runById: (runId) => store.runById(runId),
     stepAt: (runId, seq) => store.stepAt(runId, seq),

@@ -11,7 +11,7 @@ import { prepareRunStore, type RunStore } from "./run-store.ts";
 export interface RunStorage<Reads extends AnyRunReads = AnyRunReads> {
   store: RunStore;
   reads: Reads;
-  /** Commits shared by the writes of one turn; `onFailure` hears of a batch that committed nothing. */
+  /** Commits shared by the writes of one turn; `onFailure` hears of a write undone (its own error, or a batch that committed nothing). */
   sharedCommits(onFailure: (error: unknown) => void): SharedCommits;
   /** A transaction of its own (relaxed on SQLite: redone from the journal after a loss), or the caller's. */
   transaction<T>(fn: () => Op<T>, options?: { immediate?: boolean }): Promise<T>;

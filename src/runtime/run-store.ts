@@ -116,6 +116,7 @@ export function prepareRunStore(sqlite: Database) {
     `SELECT update_id AS updateId, conversation, created_at AS createdAt FROM parked_updates WHERE conversation = $conversation ORDER BY update_id LIMIT 1`,
   );
   const parkedConversations: Statement<{ conversation: string }, []> = sqlite.prepare(`SELECT DISTINCT conversation FROM parked_updates`);
+  const activeConversations: Statement<{ conversation: string }, []> = sqlite.prepare(`SELECT DISTINCT conversation FROM runs WHERE status IN ('running', 'waiting')`);
   const unpark: Statement<unknown, [{ updateId: number }]> = sqlite.prepare(`DELETE FROM parked_updates WHERE update_id = $updateId`);
 
   return {
@@ -170,6 +171,8 @@ export function prepareRunStore(sqlite: Database) {
     dueSteps: (now: number, limit: number, _chats?: readonly number[]): Op<DueStep[]> => done(dueSteps.all({ now, limit })),
     /** A chat's running and waiting runs (an instance taking the chat over resumes them). */
     activeRunsOfChat: (chatId: number): Op<RunRow[]> => done(activeRunsOfChat.all({ chatId })),
+    /** Every conversation with a running or waiting run. */
+    activeConversations: (): Op<string[]> => done(activeConversations.all().map((row) => row.conversation)),
     parkedConversationsOfChat: (chatId: number): Op<string[]> => done(parkedOfChat.all({ chatId }).map((row) => row.conversation)),
 
     memory: (conversation: string): Op<string | undefined> => done(memory.get({ conversation })?.value),

@@ -11,13 +11,13 @@ import type { ExecutionOutcome } from "./engine.ts";
 import { runtimeText } from "./messages.ts";
 import { RunRecords, type StartedRun } from "./run-records.ts";
 import { RunExecutor } from "./executor.ts";
-import { ACTIVE, type ParkedRow, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
+import { ACTIVE, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
 import type { AnyRunReads, SqliteRunReads } from "./run-reads.ts";
 import type { RuntimeDeps } from "./runtime-parts.ts";
 import { RuntimeReads } from "./runtime-reads.ts";
 import { EVERY_CHAT, type ChatScope } from "./chat-scope.ts";
 import { cancelWrites, doneWrites, failedWrites, settleDueWrites, startNextWrites, type EndWriteDeps } from "./run-end-writes.ts";
-import { ParkedHint } from "./parked-hint.ts";
+import { ConversationHints } from "./conversation-hints.ts";
 import { writeRoute, type RouteWriteDeps } from "./route-writes.ts";
 import { instantReplyOf, routeOf, storeRouteReads, type RouteReads } from "./routing.ts";
 import { DeadlineTimers } from "./timers.ts";
@@ -41,7 +41,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
   private readonly records: RunRecords;
   private readonly executor: RunExecutor;
   private readonly timers: DeadlineTimers;
-  private readonly parkedHint: ParkedHint<ParkedRow>;
+  private readonly hints: ConversationHints;
   private readonly routeReads: RouteReads;
   private readonly routeWrites: RouteWriteDeps;
   private stopping = false;
@@ -58,13 +58,13 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
   constructor(private readonly deps: RuntimeDeps<Reads>) {
     super(deps.storage.reads, deps.clock);
     const { storage, clock, settings } = deps;
-    this.store = storage.store;
     this.scope = deps.scope ?? EVERY_CHAT;
-    this.parkedHint = new ParkedHint(() => this.store.parkedConversations(), (conversation) => this.store.nextParked(conversation));
-    this.batched = storage.sharedCommits(() => this.parkedHint.reload());
-    this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.parkedHint.next(conversation) });
-    this.routeReads = storeRouteReads(this.store, this.parkedHint);
-    this.routeWrites = { ...deps, store: this.store, records: this.records, parkedHint: this.parkedHint };
+    this.hints = new ConversationHints(storage.store, this.scope.shared);
+    this.store = this.hints.store;
+    this.batched = storage.sharedCommits(() => this.hints.reload());
+    this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.hints.parked.find(conversation) });
+    this.routeReads = storeRouteReads(this.store, this.hints.parked);
+    this.routeWrites = { ...deps, store: this.store, records: this.records, parkedHint: this.hints.parked };
     this.endWrites = { records: this.records, store: this.store, scope: this.scope };
     this.executor = new RunExecutor({
       ...deps,
@@ -274,8 +274,8 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
     try {
       return await this.deps.storage.transaction(fn, options);
     } catch (error) {
-      // Rolled back: what it unparked is queued again.
-      this.parkedHint.reload();
+      // Rolled back: what it unparked is queued again, what it ended is active again.
+      this.hints.reload();
       throw error;
     }
   }

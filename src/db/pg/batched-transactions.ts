@@ -24,7 +24,7 @@ export class PgBatchedTransactions implements SharedCommits {
 
   constructor(
     private readonly session: PgSession,
-    /** A batch failed with nothing of it committed (caches of what it wrote are stale). */
+    /** A write was undone: the whole batch failed, or the write threw and only its savepoint was (caches of what it wrote are stale). */
     private readonly onFailure: (error: unknown) => void = () => {},
   ) {}
 
@@ -55,6 +55,8 @@ export class PgBatchedTransactions implements SharedCommits {
             try {
               results.push({ ok: true, value: await this.session.savepoint(() => runAsync(p.fn())) });
             } catch (error) {
+              // Only its savepoint was undone; the writes after it must not trust caches of what it did.
+              this.onFailure(error);
               results.push({ ok: false, error });
             }
           }
