@@ -58,7 +58,12 @@ export class TelegramApi {
     const abortFromCaller = () => controller.abort(signal!.reason);
     signal?.addEventListener("abort", abortFromCaller, { once: true });
     try {
-      const response = await fetch(`${this.options.apiUrl}/bot${this.options.token}/${method}`, { method: "POST", ...(await requestBody(method, params)), signal: controller.signal });
+      const values = (params ?? {}) as NonNullable<APIMethodParams<M>>;
+      // JSON unless a parameter is a file (setWebhook's certificate): no await on the common path.
+      const init: RequestInit = hasFile(values)
+        ? { method: "POST", ...(await fileBody(method, values)), signal: controller.signal }
+        : { method: "POST", body: JSON.stringify(values), headers: JSON_HEADERS, signal: controller.signal };
+      const response = await fetch(`${this.options.apiUrl}/bot${this.options.token}/${method}`, init);
       const outcome = readBotApiAnswer(response.status, response.statusText, await response.text());
       this.options.observe?.(method, outcome.ok ? "ok" : outcome.code === 0 ? "network" : "error");
       return outcome as ApiOutcome<APIMethodReturn<M>>;
@@ -77,15 +82,19 @@ function reasonText(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason);
 }
 
+const JSON_HEADERS = { "content-type": "application/json" };
+
+function hasFile(values: object): boolean {
+  for (const key in values) if ((values as Record<string, unknown>)[key] instanceof Blob) return true;
+  return false;
+}
+
 /**
- * JSON, or multipart when the parameters carry a file (setWebhook's certificate), as GramIO
- * encodes it. GramIO is loaded only then: it costs the process about 28 MB of memory.
+ * Multipart, as GramIO encodes it, when the parameters carry a file (setWebhook's certificate).
+ * GramIO is loaded only then: it costs the process about 28 MB of memory.
  */
-async function requestBody<M extends ApiMethod>(method: M, params: APIMethodParams<M>): Promise<{ body: string | FormData; headers?: Record<string, string> }> {
-  const values = (params ?? {}) as NonNullable<APIMethodParams<M>>;
-  if (Object.values(values).some((value) => value instanceof Blob)) {
-    const { convertJsonToFormData, isMediaUpload } = await import("gramio");
-    if (isMediaUpload(method, values)) return { body: await convertJsonToFormData(method, values) };
-  }
-  return { body: JSON.stringify(values), headers: { "content-type": "application/json" } };
+async function fileBody<M extends ApiMethod>(method: M, values: NonNullable<APIMethodParams<M>>): Promise<{ body: string | FormData; headers?: Record<string, string> }> {
+  const { convertJsonToFormData, isMediaUpload } = await import("gramio");
+  if (isMediaUpload(method, values)) return { body: await convertJsonToFormData(method, values) };
+  return { body: JSON.stringify(values), headers: JSON_HEADERS };
 }
