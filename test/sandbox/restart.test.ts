@@ -3,6 +3,7 @@
  * processes without a token on one database, `kill -9` between them.
  */
 import { afterAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { coachText } from "../../src/agents/coach.ts";
 import { spawnService, tempDir, waitFor, type SpawnedService } from "../helpers.ts";
 
@@ -51,6 +52,19 @@ async function say(child: SpawnedService, user: { id: number; first_name: string
   return { updateId: sent.body.update_id!, reply };
 }
 
+/**
+ * Waits until every message is recorded `sent` before a kill -9: one still `sending` is sent again
+ * after the restart (at-least-once, as SPEC allows), which would add a line to the history.
+ */
+async function allRecordedSent(databasePath: string): Promise<void> {
+  const db = new Database(databasePath, { readonly: true });
+  try {
+    await waitFor(() => db.query<{ n: number }, []>("SELECT count(*) AS n FROM outbox WHERE status <> 'sent'").get()!.n === 0, "every message recorded sent");
+  } finally {
+    db.close();
+  }
+}
+
 const en = coachText.en;
 const sideAndText = (lines: Line[]) => lines.map((l) => `${l.side}: ${l.text}`);
 
@@ -63,6 +77,7 @@ test("after kill -9 and a restart the chat's history is there, update ids go on,
   const goal = await say(first, ana, "run a 10k", 2);
   expect(goal.reply.text).toBe(en.days);
   expect(goal.updateId).toBe(hi.updateId + 1);
+  await allRecordedSent(db);
   await first.kill9();
 
   const second = await sandbox(db);
@@ -100,6 +115,7 @@ test("a level button sent before kill -9 is tapped after the restart: the choice
       { text: "Advanced", callback_data: expect.stringMatching(/^timbre:\d+:\d+:2$/) },
     ],
   ]);
+  await allRecordedSent(db);
   await first.kill9();
 
   const second = await sandbox(db);
@@ -128,6 +144,7 @@ test("users created on the page and removals survive a restart; a removed user's
   await say(first, dan, "echo me", 1);
   expect((await post(first, `/sandbox/users/${dan.id}`, {}, "DELETE")).body).toEqual({ ok: true });
   expect((await post(first, `/sandbox/users/${dan.id}`, {}, "DELETE")).status).toBe(404);
+  await allRecordedSent(db);
   await first.kill9();
 
   const second = await sandbox(db, { AGENT: "echo" });

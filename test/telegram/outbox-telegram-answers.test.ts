@@ -55,6 +55,8 @@ describe("a group that became a supergroup", () => {
     expect(emulator.sentTo(supergroup).map((m) => m.text)).toEqual(["first", "second"]);
     expect(emulator.sentTo(oldGroup.id)).toEqual([]);
     expect(sendsTo(emulator, oldGroup.id).every((call) => call.status === 400)).toBe(true);
+    // The emulator records a message before timbre records its answer.
+    await service.outbox.whenIdle();
     expect(rowsOf(service, oldGroup.id)).toEqual([]);
     expect(rowsOf(service, supergroup).map((row) => [row.text, row.status])).toEqual([
       ["first", "sent"],
