@@ -72,8 +72,12 @@ export function prepareRunStore(sqlite: Database) {
     `UPDATE runs SET memory_before = $memory WHERE id = $id AND memory_before IS NULL`,
   );
 
-  const journal: Statement<JournalEntry, [{ runId: number }]> = sqlite.prepare(`SELECT ${ENTRY_COLUMNS} FROM run_steps WHERE run_id = $runId ORDER BY seq`);
-  const steps: Statement<StepRow, [{ runId: number }]> = sqlite.prepare(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $runId ORDER BY seq`);
+  // The CASTs in the statements with an ORDER BY below: SQLite (3.54.1 in Bun 1.4.5) looks at the
+  // value of a bound `column = $param` when it plans such a statement, so binding a new value
+  // re-prepares it at every run (3.3–3.6 µs a call); behind a CAST it does not (0.2–0.3 µs), and
+  // the plan, with its index and order, is the same.
+  const journal: Statement<JournalEntry, [{ runId: number }]> = sqlite.prepare(`SELECT ${ENTRY_COLUMNS} FROM run_steps WHERE run_id = CAST($runId AS INTEGER) ORDER BY seq`);
+  const steps: Statement<StepRow, [{ runId: number }]> = sqlite.prepare(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = CAST($runId AS INTEGER) ORDER BY seq`);
   const stepAt: Statement<StepRow, [{ runId: number; seq: number }]> = sqlite.prepare(
     `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $runId AND seq = $seq`,
   );
@@ -113,7 +117,7 @@ export function prepareRunStore(sqlite: Database) {
     `INSERT INTO parked_updates (update_id, conversation, created_at) VALUES ($updateId, $conversation, $now) ON CONFLICT DO NOTHING`,
   );
   const nextParked: Statement<ParkedRow, [{ conversation: string }]> = sqlite.prepare(
-    `SELECT update_id AS updateId, conversation, created_at AS createdAt FROM parked_updates WHERE conversation = $conversation ORDER BY update_id LIMIT 1`,
+    `SELECT update_id AS updateId, conversation, created_at AS createdAt FROM parked_updates WHERE conversation = CAST($conversation AS TEXT) ORDER BY update_id LIMIT 1`,
   );
   const parkedConversations: Statement<{ conversation: string }, []> = sqlite.prepare(`SELECT DISTINCT conversation FROM parked_updates`);
   const activeConversations: Statement<{ conversation: string }, []> = sqlite.prepare(`SELECT DISTINCT conversation FROM runs WHERE status IN ('running', 'waiting')`);
