@@ -1,7 +1,7 @@
 // What SQLite costs timbre per echoed update: timbre (AGENT=echo, send rates lifted) under wrk
 // with every bun:sqlite statement timed (bench/statement-timing-preload.ts), then per statement:
 // calls per update and µs per call and per update. The timing adds its own overhead; compare rows.
-// Usage: bun bench/statement-timing.ts [seconds=4] [connections=40]
+// Usage: bun bench/statement-timing.ts [seconds=4] [connections=40]; AGENT=./bench/reply-agent.ts for a run per update.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ const child = await startChild(
   [process.execPath, "--preload", join(import.meta.dir, "statement-timing-preload.ts"), join(import.meta.dir, "../src/main.ts")],
   {
     ...benchServiceEnv(api.url, join(dir, "timbre.db")),
+    ...(process.env.AGENT ? { AGENT: process.env.AGENT } : {}),
     SEND_RATE_GLOBAL: "100000",
     SEND_RATE_PER_CHAT: "100000",
     SEND_CONCURRENCY: "64",
