@@ -6,6 +6,7 @@ import { runSync, type Op } from "../../src/db/op.ts";
 import { ConversationHints } from "../../src/runtime/conversation-hints.ts";
 import { prepareRunStore, type RunStore } from "../../src/runtime/run-store.ts";
 import { openEngine, type Engine } from "../stores/engines.ts";
+import { newRun } from "../stores/new-run.ts";
 
 let engine: Engine;
 let store: RunStore;
@@ -26,15 +27,6 @@ beforeEach(async () => {
 });
 afterEach(() => engine.close());
 
-const newRun = (conversation: string, triggerUpdateId: number) => ({
-  conversation,
-  chatId: 42,
-  userId: 7,
-  agent: "coach",
-  agentVersion: "v1",
-  triggerUpdateId,
-  trigger: JSON.stringify({ update_id: triggerUpdateId }),
-});
 const sync = <T>(op: Op<T>): T => runSync(op);
 
 test("an idle conversation is answered without a query; one whose run starts here is asked until the run ends", () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { pgRunStore } from "../../src/runtime/pg-run-store.ts";
 import { prepareRunStore, type RunStore } from "../../src/runtime/run-store.ts";
 import { ENGINES, openEngine, type Engine } from "./engines.ts";
+import { newRun } from "./new-run.ts";
 
 for (const engineName of ENGINES) {
   describe(`run store on ${engineName}`, () => {
@@ -15,15 +16,6 @@ for (const engineName of ENGINES) {
     });
     afterAll(() => engine.close());
 
-    const newRun = (conversation: string, triggerUpdateId: number) => ({
-      conversation,
-      chatId: 42,
-      userId: 7,
-      agent: "coach",
-      agentVersion: "v1",
-      triggerUpdateId,
-      trigger: JSON.stringify({ update_id: triggerUpdateId }),
-    });
 
     test("a new run is active until it ends; its row reads back with every column, numbers as numbers", async () => {
       const run = await engine.transaction(() => store.insertRun(newRun("c1", 100), 1_000));
