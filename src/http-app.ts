@@ -9,7 +9,7 @@ import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { IncomingUpdate, StoreResult } from "./ingest/inbox.ts";
 import { trustedSourceCheck } from "./ingest/trusted-ips.ts";
-import { jsonError, webhookRoutes } from "./ingest/webhook.ts";
+import { jsonError, WEBHOOK_PATH, webhookHandler, webhookRoutes } from "./ingest/webhook.ts";
 import { listenError } from "./listen-error.ts";
 import { errorFields, type Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
@@ -34,7 +34,14 @@ export function httpApp(parts: HttpAppParts) {
   const { config, log, metrics, clock } = parts;
   // TRUSTED_IPS (empty = off): webhooks only from these ranges; X-Forwarded-For only with TRUST_PROXY.
   const sourceAllowed = trustedSourceCheck(config.trustedIps, config.trustProxy);
-  return new Elysia()
+  const webhook = webhookHandler(parts.inbox, { secret: parts.secret, mode: config.botMode, shuttingDown: parts.shuttingDown, ...(sourceAllowed ? { sourceAllowed } : {}) }, log, metrics);
+  const unhandled = (error: unknown) => {
+    log.error("http: unhandled error", errorFields(error));
+    return jsonError(500, "internal error; see the service log");
+  };
+  // The webhook is also one of Bun.serve's own routes, so a POST to it skips Elysia's pipeline.
+  const routes = { [WEBHOOK_PATH]: { POST: (request: Request, server: Bun.Server<undefined>) => webhook(request, server).catch(unhandled) } };
+  return new Elysia({ serve: { routes } })
     .onError(({ code, error }) => {
       if (code === "NOT_FOUND") return jsonError(404, "no such route; see /swagger for the admin API");
       // A validation error's message is a JSON document; its first value error is what a person can act on.
@@ -42,10 +49,9 @@ export function httpApp(parts: HttpAppParts) {
       // A thrown status(...) (admin routes) answers as itself.
       if (typeof code === "number") return;
       if (code === "PARSE") return jsonError(400, "the body could not be parsed; send JSON");
-      log.error("http: unhandled error", errorFields(error));
-      return jsonError(500, "internal error; see the service log");
+      return unhandled(error);
     })
-    .use(webhookRoutes(parts.inbox, { secret: parts.secret, mode: config.botMode, shuttingDown: parts.shuttingDown, ...(sourceAllowed ? { sourceAllowed } : {}) }, log, metrics))
+    .use(webhookRoutes(webhook))
     .use(adminRoutes({ config, parts: parts.adminParts, log, guard: new AuthLimiter(clock, DEFAULT_AUTH_LIMITS, log) }))
     .use(apiDocs())
     .use(dashboardRoutes())
