@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import { relaxedTransaction } from "./index.ts";
 import { runSync, type Op } from "./op.ts";
 import { isTransientStorageError } from "./storage-error.ts";
@@ -68,11 +68,16 @@ export class TurnCommit {
   /** Commits made. */
   commits = 0;
 
+  /** Compiled once: prepare() compiles again at each call (0.8 µs a savepoint, against 0.1). */
+  private readonly savepoint: { begin: Statement; release: Statement; rollback: Statement };
+
   constructor(
     private readonly sqlite: Database,
     /** Undefined without a WAL file (":memory:"): the commit is all there is. */
     private readonly walSync: WalSync | undefined,
-  ) {}
+  ) {
+    this.savepoint = { begin: sqlite.prepare("SAVEPOINT turn"), release: sqlite.prepare("RELEASE turn"), rollback: sqlite.prepare("ROLLBACK TO turn") };
+  }
 
   /** Runs `fn`'s (synchronous) operation in the turn's commit; resolves once it is committed. */
   run<T>(fn: () => Op<T>, options: TurnWriteOptions<T> = {}): Promise<Committed<T>> {
@@ -122,17 +127,17 @@ export class TurnCommit {
   }
 
   private runInSavepoint(p: Pending): Outcome {
-    const sqlite = this.sqlite;
-    sqlite.prepare("SAVEPOINT turn").run();
+    const { savepoint } = this;
+    savepoint.begin.run();
     try {
       const value = runSync(p.fn());
-      sqlite.prepare("RELEASE turn").run();
+      savepoint.release.run();
       return { ok: true, value };
     } catch (error) {
       // The database failing (or rolling the transaction back itself) fails the whole commit.
-      if (isTransientStorageError(error) || !sqlite.inTransaction) throw error;
-      sqlite.prepare("ROLLBACK TO turn").run();
-      sqlite.prepare("RELEASE turn").run();
+      if (isTransientStorageError(error) || !this.sqlite.inTransaction) throw error;
+      savepoint.rollback.run();
+      savepoint.release.run();
       p.onRolledBack?.(error);
       return { ok: false, error };
     }
