@@ -7,8 +7,8 @@ import * as sqliteSchema from "../../src/db/schema.ts";
 
 /** Tables only PostgreSQL has: coordination between instances, which one SQLite instance never needs. */
 const PG_ONLY_TABLES = ["leases", "rate_limits"];
-/** Indexes only PostgreSQL has: an instance adopting a chat reads that chat's unsent messages. */
-const PG_ONLY_INDEXES = ["outbox_chat_idx"];
+/** Indexes only PostgreSQL has: an instance adopting a chat reads that chat's unsent messages and received updates. */
+const PG_ONLY_INDEXES = ["outbox_chat_idx", "updates_received_of_chat_idx"];
 
 /** The engine-neutral shape of a table: what the stores rely on being the same on both engines. */
 function shape(config: {

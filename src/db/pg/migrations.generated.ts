@@ -2,9 +2,11 @@
 import journal from "../../../drizzle-pg/meta/_journal.json";
 import m0 from "../../../drizzle-pg/0000_init.sql" with { type: "text" };
 import m1 from "../../../drizzle-pg/0001_coordination.sql" with { type: "text" };
+import m2 from "../../../drizzle-pg/0002_updates_received_of_chat.sql" with { type: "text" };
 
 export const migrationJournal = journal;
 export const migrationFiles: { tag: string; sql: string }[] = [
   { tag: "0000_init", sql: m0 },
   { tag: "0001_coordination", sql: m1 },
+  { tag: "0002_updates_received_of_chat", sql: m2 },
 ];

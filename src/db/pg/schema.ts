@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { bigint, index, integer, pgSequence, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 import type { OutboxMethod, OutboxStatus, RunStatus, StepKind, StepState, UpdateStatus } from "../schema.ts";
 
@@ -26,7 +27,13 @@ export const updates = pgTable(
     receivedAt: id("received_at").notNull(),
     updatedAt: id("updated_at").notNull(),
   },
-  (t) => [index("updates_status_idx").on(t.status, t.updateId), index("updates_received_at_idx").on(t.receivedAt)],
+  (t) => [
+    index("updates_status_idx").on(t.status, t.updateId),
+    index("updates_received_at_idx").on(t.receivedAt),
+    // An instance reads a chat's received updates each time it stores or is told of one (ChatClaims):
+    // through updates_status_idx that walked every received update of every chat, 0.5 ms a read under load.
+    index("updates_received_of_chat_idx").on(t.chatId, t.updateId).where(sql`status = 'received'`),
+  ],
 );
 
 export const settings = pgTable("settings", {

@@ -1,0 +1,1 @@
+CREATE INDEX "updates_received_of_chat_idx" ON "updates" USING btree ("chat_id","update_id") WHERE status = 'received';

@@ -1,0 +1,51 @@
+// The plans PostgreSQL picks for the inbox's per-chat read, on a table the size a loaded instance
+// has: each instance reads a chat's received updates whenever it stores one or hears of one, so
+// that read must reach only the chat's rows, never walk every received update.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { runAsync } from "../../src/db/op.ts";
+import { openPostgres, type OpenPostgres } from "../../src/db/pg/index.ts";
+import type { PgSession } from "../../src/db/pg/session.ts";
+import { pgInboxStore } from "../../src/ingest/pg-inbox-store.ts";
+import { freshDatabase } from "../pg/cluster.ts";
+
+const CHATS = 500;
+const RECEIVED = 20_000;
+
+let pg: OpenPostgres;
+beforeAll(async () => {
+  pg = await openPostgres(await freshDatabase("query plans"));
+  // Received updates over CHATS chats (a few without a chat), and as many done ones.
+  await pg.sql`INSERT INTO updates (update_id, chat_id, kind, payload, status, received_at, updated_at)
+    SELECT n, CASE WHEN n % 1000 = 0 THEN NULL ELSE n % ${CHATS} END, 'message', '{}', CASE WHEN n <= ${RECEIVED} THEN 'received' ELSE 'done' END, n, n
+    FROM generate_series(1, ${2 * RECEIVED}) AS n`;
+  await pg.sql`ANALYZE updates`;
+});
+afterAll(() => pg?.close());
+
+/** The plan of the statement the inbox store runs for `receivedOfChat(chatId)`, as JSON text. */
+async function planOfReceivedOfChat(chatId: number | null): Promise<string> {
+  // The store's own SQL and parameters, EXPLAINed instead of run.
+  const explaining = { client: { unsafe: (text: string, params: never[]) => pg.sql.unsafe(`EXPLAIN (FORMAT JSON) ${text}`, params) } } as unknown as PgSession;
+  const rows = await runAsync(pgInboxStore(explaining).receivedOfChat(chatId, 10_000));
+  return JSON.stringify(rows);
+}
+
+test("a chat's received updates are read through the partial index of received updates by chat", async () => {
+  const plan = await planOfReceivedOfChat(7);
+  expect(plan).toContain("updates_received_of_chat_idx");
+  expect(plan).not.toContain("Seq Scan");
+});
+
+test("so are the received updates without a chat", async () => {
+  const plan = await planOfReceivedOfChat(null);
+  expect(plan).toContain("updates_received_of_chat_idx");
+  expect(plan).not.toContain("Seq Scan");
+});
+
+test("the store's read gives the chat's received updates in update_id order, and only those", async () => {
+  const rows = await runAsync(pgInboxStore({ client: pg.sql } as unknown as PgSession).receivedOfChat(7, 10_000));
+  const ids = rows.map((row) => row.updateId);
+  expect(ids.length).toBe(RECEIVED / CHATS);
+  expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  expect(rows.every((row) => row.chatId === 7 && row.status === "received")).toBe(true);
+});
