@@ -1,48 +1,35 @@
-import { awaited, type Op } from "../db/op.ts";
 import type { PgSession } from "../db/pg/session.ts";
+import { pgStatements } from "../db/pg/statements.ts";
 import type { UpdateStatus } from "../db/schema.ts";
-import type { InboxStore, NewUpdateRow, UpdateRow } from "./inbox-store.ts";
+import type { InboxStore, UpdateRow } from "./inbox-store.ts";
 
-const INSERT_ROWS = 5_000;
 const COLUMNS = `update_id AS "updateId", chat_id AS "chatId", user_id AS "userId", kind, payload, status, error, received_at AS "receivedAt", updated_at AS "updatedAt"`;
+/** A batch's rows as one array per column: one statement whatever the batch's size, so it is prepared once. */
+const INSERT_UPDATES = `INSERT INTO updates (update_id, chat_id, user_id, kind, payload, status, received_at, updated_at)
+  SELECT u.update_id, u.chat_id, u.user_id, u.kind, u.payload, 'received', $1, $1
+  FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(update_id, chat_id, user_id, kind, payload)
+  ON CONFLICT (update_id) DO NOTHING RETURNING update_id AS id`;
 
 /**
- * The inbox on PostgreSQL: inbox-store.ts's operations. A batch of updates is one multi-row
- * INSERT ... ON CONFLICT DO NOTHING whose RETURNING names the new ones, so the group commit costs
- * one round trip whatever its size.
+ * The inbox on PostgreSQL: inbox-store.ts's operations. A batch of updates is one INSERT ...
+ * ON CONFLICT DO NOTHING whose RETURNING names the new ones, so the group commit costs one round
+ * trip whatever its size.
  */
 export function pgInboxStore(session: PgSession): InboxStore {
-  function* rows<T>(text: string, params: unknown[] = []): Op<T[]> {
-    return (yield session.client.unsafe(text, params as never[])) as unknown as T[];
-  }
-  function* changed(text: string, params: unknown[]): Op<number> {
-    return ((yield session.client.unsafe(text, params as never[])) as unknown as { count: number }).count;
-  }
-
-  /** One multi-row insert; PostgreSQL takes at most 65,535 parameters per statement, so at most a few thousand rows. */
-  function* insertSome(batch: NewUpdateRow[], now: number): Op<number[]> {
-    const columns = ["update_id", "chat_id", "user_id", "kind", "payload"] as const;
-    const values = batch.map((_, i) => `(${columns.map((__, c) => `$${i * columns.length + c + 2}`).join(", ")}, 'received', $1, $1)`);
-    const params = [now, ...batch.flatMap((row) => [row.updateId, row.chatId, row.userId, row.kind, row.payload])];
-    const inserted = yield* rows<{ id: number }>(
-      `INSERT INTO updates (${columns.join(", ")}, status, received_at, updated_at) VALUES ${values.join(", ")} ON CONFLICT (update_id) DO NOTHING RETURNING update_id AS id`,
-      params,
-    );
-    return inserted.map((row) => row.id);
-  }
+  const { rows, count, run } = pgStatements(session);
 
   return {
     *insert(batch, now) {
-      const fresh = new Set<number>();
-      for (let start = 0; start < batch.length; start += INSERT_ROWS) for (const id of yield* insertSome(batch.slice(start, start + INSERT_ROWS), now)) fresh.add(id);
-      return fresh;
+      const columns = [batch.map((r) => r.updateId), batch.map((r) => r.chatId), batch.map((r) => r.userId), batch.map((r) => r.kind), batch.map((r) => r.payload)];
+      const inserted = batch.length === 0 ? [] : yield* rows<{ id: number }>(INSERT_UPDATES, [now, ...columns]);
+      return new Set(inserted.map((row) => row.id));
     },
     *row(updateId) {
       return (yield* rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE update_id = $1`, [updateId]))[0];
     },
     *writeStatus(updateIds, status, error, at) {
       if (updateIds.length === 0) return;
-      yield* awaited(session.client.unsafe(`UPDATE updates SET status = $2, error = $3, updated_at = $4 WHERE update_id = ANY($1::bigint[])`, [updateIds, status, error, at] as never[]));
+      yield* run(`UPDATE updates SET status = $2, error = $3, updated_at = $4 WHERE update_id = ANY($1::bigint[])`, [updateIds, status, error, at]);
     },
     receivedOfChat: (chatId, limit) =>
       chatId === null
@@ -62,9 +49,9 @@ export function pgInboxStore(session: PgSession): InboxStore {
       return out;
     },
     *prune(cutoffs) {
-      const payloadsDropped = yield* changed(`UPDATE updates SET payload = NULL WHERE status = 'done' AND payload IS NOT NULL AND updated_at < $1`, [cutoffs.payloadsBefore]);
-      const done = yield* changed(`DELETE FROM updates WHERE status = 'done' AND received_at < $1`, [cutoffs.doneRowsBefore]);
-      const failed = yield* changed(`DELETE FROM updates WHERE status = 'failed' AND received_at < $1`, [cutoffs.failedRowsBefore]);
+      const payloadsDropped = yield* count(`UPDATE updates SET payload = NULL WHERE status = 'done' AND payload IS NOT NULL AND updated_at < $1`, [cutoffs.payloadsBefore]);
+      const done = yield* count(`DELETE FROM updates WHERE status = 'done' AND received_at < $1`, [cutoffs.doneRowsBefore]);
+      const failed = yield* count(`DELETE FROM updates WHERE status = 'failed' AND received_at < $1`, [cutoffs.failedRowsBefore]);
       return { payloadsDropped, rowsDeleted: done + failed };
     },
   };

@@ -1,5 +1,6 @@
 import type { PgSession } from "../db/pg/session.ts";
-import { awaited, type Op } from "../db/op.ts";
+import type { Op } from "../db/op.ts";
+import { pgStatements } from "../db/pg/statements.ts";
 import type { RunStatus, StepState } from "../db/schema.ts";
 import type { JournalEntry } from "./journal.ts";
 import type { DueStep, NewRun, NewStep, ParkedRow, RunRow, RunStore, StepRow } from "./run-store.ts";
@@ -17,19 +18,7 @@ const ENTRY_COLUMNS = `seq, kind, text AS key, state, result, answer, error, att
  * with numbered parameters.
  */
 export function pgRunStore(session: PgSession): RunStore {
-  function* rows<T>(text: string, params: unknown[] = []): Op<T[]> {
-    return (yield session.client.unsafe(text, params as never[])) as unknown as T[];
-  }
-  function* first<T>(text: string, params: unknown[] = []): Op<T | undefined> {
-    return (yield* rows<T>(text, params))[0];
-  }
-  function* count(text: string, params: unknown[]): Op<number> {
-    const result = (yield session.client.unsafe(text, params as never[])) as unknown as { count: number };
-    return result.count;
-  }
-  function* run(text: string, params: unknown[]): Op<void> {
-    yield* awaited(session.client.unsafe(text, params as never[]));
-  }
+  const { rows, first, count, run } = pgStatements(session);
 
   return {
     activeRun: (conversation: string) => first<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE conversation = $1 AND status IN ('running', 'waiting') LIMIT 1`, [conversation]),

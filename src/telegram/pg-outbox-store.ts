@@ -1,4 +1,4 @@
-import { awaited, type Op } from "../db/op.ts";
+import { pgStatements } from "../db/pg/statements.ts";
 import type { PgSession } from "../db/pg/session.ts";
 import type { OutboxStatus } from "../db/schema.ts";
 import type { SendRow } from "./outbox-send.ts";
@@ -12,15 +12,7 @@ const ROW_COLUMNS = `id, chat_id AS "chatId", method, text, options, status, att
 
 /** The outbox's send path on PostgreSQL: outbox-store.ts's statements, one round trip each. */
 export function pgOutboxStore(session: PgSession): OutboxStore {
-  function* rows<T>(text: string, params: unknown[] = []): Op<T[]> {
-    return (yield session.client.unsafe(text, params as never[])) as unknown as T[];
-  }
-  function* first<T>(text: string, params: unknown[] = []): Op<T | undefined> {
-    return (yield* rows<T>(text, params))[0];
-  }
-  function* run(text: string, params: unknown[]): Op<void> {
-    yield* awaited(session.client.unsafe(text, params as never[]));
-  }
+  const { rows, first, count, run } = pgStatements(session);
 
   return {
     *insert(row, now) {
@@ -42,12 +34,10 @@ export function pgOutboxStore(session: PgSession): OutboxStore {
     markMoved: (id, to, error, at) =>
       run(`UPDATE outbox SET status = 'queued', chat_id = $2, next_attempt_at = $4, last_error = $3, updated_at = $4 WHERE id = $1`, [id, to, error, at]),
     moveQueued: (from, to, at) => run(`UPDATE outbox SET chat_id = $2, updated_at = $3 WHERE chat_id = $1 AND status = 'queued'`, [from, to, at]),
-    *requeueSending(at, chatId) {
-      const result = (yield chatId === undefined
-        ? session.client.unsafe(`UPDATE outbox SET status = 'queued', updated_at = $1 WHERE status = 'sending'`, [at])
-        : session.client.unsafe(`UPDATE outbox SET status = 'queued', updated_at = $1 WHERE status = 'sending' AND chat_id = $2`, [at, chatId])) as unknown as { count: number };
-      return result.count;
-    },
+    requeueSending: (at, chatId) =>
+      chatId === undefined
+        ? count(`UPDATE outbox SET status = 'queued', updated_at = $1 WHERE status = 'sending'`, [at])
+        : count(`UPDATE outbox SET status = 'queued', updated_at = $1 WHERE status = 'sending' AND chat_id = $2`, [at, chatId]),
     queued: (chatId) =>
       chatId === undefined
         ? rows<QueuedRow>(`SELECT id, chat_id AS "chatId", next_attempt_at AS "nextAttemptAt" FROM outbox WHERE status = 'queued' ORDER BY id`)

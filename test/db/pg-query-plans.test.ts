@@ -22,25 +22,43 @@ beforeAll(async () => {
 });
 afterAll(() => pg?.close());
 
-/** The plan of the statement the inbox store runs for `receivedOfChat(chatId)`, as JSON text. */
-async function planOfReceivedOfChat(chatId: number | null): Promise<string> {
-  // The store's own SQL and parameters, EXPLAINed instead of run.
-  const explaining = { client: { unsafe: (text: string, params: never[]) => pg.sql.unsafe(`EXPLAIN (FORMAT JSON) ${text}`, params) } } as unknown as PgSession;
-  const rows = await runAsync(pgInboxStore(explaining).receivedOfChat(chatId, 10_000));
-  return JSON.stringify(rows);
+/**
+ * The plans of the statement the inbox store runs for `receivedOfChat(chatId)`, as JSON text: the
+ * plan for these values, and the generic one a prepared statement settles on after a few calls.
+ */
+async function plansOfReceivedOfChat(chatId: number | null): Promise<{ custom: string; generic: string }> {
+  let statement: { text: string; params: unknown[] } | undefined;
+  const recording = {
+    client: {
+      unsafe: async (text: string, params: unknown[]) => {
+        statement = { text, params };
+        return [];
+      },
+    },
+  } as unknown as PgSession;
+  await runAsync(pgInboxStore(recording).receivedOfChat(chatId, 10_000));
+  const { text, params } = statement!;
+  const custom = await pg.sql.unsafe(`EXPLAIN (FORMAT JSON) ${text}`, params as never[]);
+  const generic = await pg.sql.begin(async (tx) => {
+    await tx.unsafe("SET LOCAL plan_cache_mode = force_generic_plan");
+    await tx.unsafe(`PREPARE probe AS ${text}`);
+    // The parameters are numbers: written into EXECUTE as they are.
+    const plan = await tx.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE probe(${params.map(String).join(", ")})`);
+    await tx.unsafe("DEALLOCATE probe");
+    return plan;
+  });
+  return { custom: JSON.stringify(custom), generic: JSON.stringify(generic) };
 }
 
-test("a chat's received updates are read through the partial index of received updates by chat", async () => {
-  const plan = await planOfReceivedOfChat(7);
-  expect(plan).toContain("updates_received_of_chat_idx");
-  expect(plan).not.toContain("Seq Scan");
-});
-
-test("so are the received updates without a chat", async () => {
-  const plan = await planOfReceivedOfChat(null);
-  expect(plan).toContain("updates_received_of_chat_idx");
-  expect(plan).not.toContain("Seq Scan");
-});
+for (const chatId of [7, null]) {
+  test(`the received updates of ${chatId === null ? "no chat" : "a chat"} are read through the partial index of received updates by chat, prepared or not`, async () => {
+    const { custom, generic } = await plansOfReceivedOfChat(chatId);
+    for (const plan of [custom, generic]) {
+      expect(plan).toContain("updates_received_of_chat_idx");
+      expect(plan).not.toContain("Seq Scan");
+    }
+  });
+}
 
 test("the store's read gives the chat's received updates in update_id order, and only those", async () => {
   const rows = await runAsync(pgInboxStore({ client: pg.sql } as unknown as PgSession).receivedOfChat(7, 10_000));

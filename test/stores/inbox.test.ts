@@ -52,6 +52,21 @@ for (const engineName of ENGINES) {
       expect(await inbox.get(12)).toBeUndefined();
     });
 
+    test("bodies with quotes, backslashes, commas, braces, other scripts and odd spacing, in one batch with an update without a chat, are kept byte for byte", async () => {
+      const texts = ['say "hi", {now}', "back\\slash \\n and \\u00e9", "NULL", "", "ünïcødé 🎉\nnext line\ttab", "a'b"];
+      const sent = texts.map((text, i) => {
+        const raw = `{ "update_id" : ${20 + i},\n  "message": {"message_id": 1, "date": 1, "chat": {"id": ${i + 1}, "type": "private"}, "text": ${JSON.stringify(text)}} }`;
+        return { update: JSON.parse(raw) as never, raw };
+      });
+      const noChat = { update_id: 30, poll: { id: "p", question: "q?", options: [] } };
+      const all = [...sent, { update: noChat as never, raw: JSON.stringify(noChat) }];
+      const results = await Promise.all(all.map((m) => inbox.store(m)));
+      expect(results.every((r) => !r.duplicate)).toBe(true);
+      for (const m of all) expect((await inbox.row((m.update as { update_id: number }).update_id))?.payload).toBe(m.raw);
+      expect(await inbox.row(30)).toMatchObject({ chatId: null, userId: null, kind: "poll" });
+      await inbox.settle();
+    });
+
     test("statuses: received ones load oldest first; a failed one is retried once", async () => {
       await Promise.all([3, 1, 2, 4].map((id) => inbox.store(message(id, id))));
       expect((await inbox.loadReceived(10)).map((s) => s.updateId)).toEqual([1, 2, 3, 4]);
