@@ -31,10 +31,10 @@ export function pgInboxStore(session: PgSession): InboxStore {
       if (updateIds.length === 0) return;
       yield* run(`UPDATE updates SET status = $2, error = $3, updated_at = $4 WHERE update_id = ANY($1::bigint[])`, [updateIds, status, error, at]);
     },
-    receivedOfChat: (chatId, limit) =>
+    receivedOfChat: (chatId, limit, except = []) =>
       chatId === null
-        ? rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id IS NULL ORDER BY update_id LIMIT $1`, [limit])
-        : rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id = $1 ORDER BY update_id LIMIT $2`, [chatId, limit]),
+        ? rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id IS NULL AND update_id <> ALL($2::bigint[]) ORDER BY update_id LIMIT $1`, [limit, except])
+        : rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id = $1 AND update_id <> ALL($3::bigint[]) ORDER BY update_id LIMIT $2`, [chatId, limit, except]),
     received: (limit, afterUpdateId) => rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND update_id > $1 ORDER BY update_id LIMIT $2`, [afterUpdateId, limit]),
     list(filter) {
       const params: unknown[] = [filter.limit];

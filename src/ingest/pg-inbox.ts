@@ -71,9 +71,9 @@ export class PgInbox {
     return (await runAsync(this.store_.received(limit, afterUpdateId))).map(toStored);
   }
 
-  /** One chat's received updates, oldest first (an instance taking the chat over routes them). */
-  async loadReceivedOfChat(chatId: number | null, limit = 10_000): Promise<StoredUpdate[]> {
-    return (await runAsync(this.store_.receivedOfChat(chatId, limit))).map(toStored);
+  /** One chat's received updates, oldest first, but for those in `except` (the dispatcher has them already). */
+  async loadReceivedOfChat(chatId: number | null, except: readonly number[] = [], limit = 10_000): Promise<StoredUpdate[]> {
+    return (await runAsync(this.store_.receivedOfChat(chatId, limit, except))).map(toStored);
   }
 
   get(updateId: number): Promise<StoredUpdate | undefined> {

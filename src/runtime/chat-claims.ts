@@ -79,7 +79,7 @@ export class ChatClaims {
         if (chatId !== null) await runtime.adopt(chatId);
         do {
           this.storedWhileAdopting.delete(chatId);
-          dispatcher.enqueue(await inbox.loadReceivedOfChat(chatId));
+          dispatcher.enqueue(await inbox.loadReceivedOfChat(chatId, dispatcher.handedOver(chatId)));
         } while (this.storedWhileAdopting.has(chatId));
       } catch (error) {
         log.error("instances: could not resume a chat taken over; letting it go", { chat_id: chatId, ...errorFields(error) });
@@ -137,8 +137,8 @@ export class ChatClaims {
 
   /**
    * Hands the dispatcher an owned chat's received updates, read from the database in update_id
-   * order; one read per chat at a time, once more if asked meanwhile (the dispatcher skips those
-   * it has, and routing skips those routed since).
+   * order; one read per chat at a time, once more if asked meanwhile (the read leaves out those
+   * the dispatcher has, and routing skips those routed since).
    */
   private refresh(chatId: number | null): void {
     if (this.adopting.has(chatId)) {
@@ -156,7 +156,8 @@ export class ChatClaims {
       try {
         do {
           state.again = false;
-          this.deps.dispatcher.enqueue(await this.deps.inbox.loadReceivedOfChat(chatId));
+          // Not those the dispatcher has: a chat with a backlog would read it all again for each new update.
+          this.deps.dispatcher.enqueue(await this.deps.inbox.loadReceivedOfChat(chatId, this.deps.dispatcher.handedOver(chatId)));
         } while (state.again);
       } catch (error) {
         this.deps.log.warn("instances: could not load a chat's updates; the next scan tries again", { chat_id: chatId, ...errorFields(error) });

@@ -137,6 +137,11 @@ export class Dispatcher {
     }
   }
 
+  /** The ids of the chat's updates handed over and not yet handled, oldest first. */
+  handedOver(chatId: number | null): number[] {
+    return (this.lanes.get(String(chatId ?? "none")) ?? []).map((update) => update.updateId);
+  }
+
   /** True while the chat has updates handed over and not yet handled. */
   hasWork(chatId: number | null): boolean {
     return this.lanes.has(String(chatId ?? "none"));

@@ -3,7 +3,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Clock } from "../../src/clock.ts";
 import { Inbox, type StoredUpdate } from "../../src/ingest/inbox.ts";
+import { sqliteInboxStore } from "../../src/ingest/inbox-store.ts";
 import { PgInbox } from "../../src/ingest/pg-inbox.ts";
+import { pgInboxStore } from "../../src/ingest/pg-inbox-store.ts";
+import { runAsync } from "../../src/db/op.ts";
 import { ENGINES, openEngine, type Engine } from "./engines.ts";
 
 const HOUR = 3_600_000;
@@ -83,6 +86,20 @@ for (const engineName of ENGINES) {
       expect((await inbox.list({ limit: 10 })).map((r) => r.updateId)).toEqual([4, 3, 2, 1]);
       expect((await inbox.list({ status: "done", limit: 10 })).map((r) => r.updateId)).toEqual([2, 1]);
       expect((await inbox.list({ limit: 2, beforeUpdateId: 4 })).map((r) => r.updateId)).toEqual([3, 2]);
+    });
+
+    test("a chat's received updates, oldest first, but for those the caller has already (with no chat too)", async () => {
+      const store = engine.sqlite ? sqliteInboxStore(engine.sqlite.sqlite) : pgInboxStore(engine.postgres!.session);
+      const noChat = (updateId: number) => ({ update: { update_id: updateId, poll: { id: "p", question: "q?", options: [] } } as never, raw: "{}" });
+      await Promise.all([...[5, 1, 3, 4, 9].map((id) => inbox.store(message(id, 7))), inbox.store(message(2, 8)), inbox.store(noChat(6)), inbox.store(noChat(10))]);
+      await inbox.setStatus(4, "done");
+      const ids = async (chatId: number | null, except?: number[]) => (await runAsync(store.receivedOfChat(chatId, 10, except))).map((row) => row.updateId);
+      expect(await ids(7)).toEqual([1, 3, 5, 9]);
+      expect(await ids(7, [3, 9, 2])).toEqual([1, 5]);
+      expect(await ids(7, [1, 3, 5, 9])).toEqual([]);
+      expect(await ids(null)).toEqual([6, 10]);
+      expect(await ids(null, [10])).toEqual([6]);
+      await inbox.settle();
     });
 
     test("pruning: done payloads after an hour, dedup keys after 48 hours, failed rows after a week", async () => {
