@@ -31,8 +31,8 @@ export interface InboxStore {
   writeStatus(updateIds: number[], status: UpdateStatus, error: string | null, at: number): Op<void>;
   /** Received updates after `afterUpdateId`, oldest first. */
   received(limit: number, afterUpdateId: number): Op<UpdateRow[]>;
-  /** One chat's received updates (null: those with no chat), oldest first, but for those in `except` (the caller has them already). */
-  receivedOfChat(chatId: number | null, limit: number, except?: readonly number[]): Op<UpdateRow[]>;
+  /** These chats' received updates (null: those with no chat), oldest first, but for those in `except` (the caller has them already). */
+  receivedOfChats(chatIds: readonly (number | null)[], limit: number, except?: readonly number[]): Op<UpdateRow[]>;
   /** Newest first. */
   list(filter: { status?: UpdateStatus; limit: number; beforeUpdateId?: number }): Op<UpdateRow[]>;
   counts(): Op<Record<UpdateStatus, number>>;
@@ -54,8 +54,9 @@ export function sqliteInboxStore(sqlite: Database): InboxStore {
     `UPDATE updates SET status = $status, error = $error, updated_at = $at WHERE update_id = $id`,
   );
   const received = sqlite.prepare<UpdateRow, [number, number]>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND update_id > ? ORDER BY update_id LIMIT ?`);
-  const receivedOfChat = sqlite.prepare<UpdateRow, [number | null, string, number]>(
-    `SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id IS ? AND update_id NOT IN (SELECT value FROM json_each(?)) ORDER BY update_id LIMIT ?`,
+  const receivedOfChats = sqlite.prepare<UpdateRow, [string, number, string, number]>(
+    `SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND (chat_id IN (SELECT value FROM json_each(?)) OR (? AND chat_id IS NULL))
+       AND update_id NOT IN (SELECT value FROM json_each(?)) ORDER BY update_id LIMIT ?`,
   );
   const counts = sqlite.prepare<{ status: UpdateStatus; n: number }, []>(`SELECT status, count(*) AS n FROM updates GROUP BY status`);
   const dropPayloads = sqlite.prepare<unknown, [number]>(`UPDATE updates SET payload = NULL WHERE status = 'done' AND payload IS NOT NULL AND updated_at < ?`);
@@ -73,7 +74,8 @@ export function sqliteInboxStore(sqlite: Database): InboxStore {
       return done(undefined);
     },
     received: (limit, afterUpdateId) => done(received.all(afterUpdateId, limit)),
-    receivedOfChat: (chatId, limit, except = []) => done(receivedOfChat.all(chatId, JSON.stringify(except), limit)),
+    receivedOfChats: (chatIds, limit, except = []) =>
+      done(receivedOfChats.all(JSON.stringify(chatIds.filter((id) => id !== null)), chatIds.includes(null) ? 1 : 0, JSON.stringify(except), limit)),
     list(filter) {
       const where = [filter.status ? "status = $status" : "", filter.beforeUpdateId !== undefined ? "update_id < $before" : ""].filter(Boolean);
       const query = sqlite.query<UpdateRow, [Record<string, string | number>]>(

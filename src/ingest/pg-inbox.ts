@@ -71,9 +71,9 @@ export class PgInbox {
     return (await runAsync(this.store_.received(limit, afterUpdateId))).map(toStored);
   }
 
-  /** One chat's received updates, oldest first, but for those in `except` (the dispatcher has them already). */
-  async loadReceivedOfChat(chatId: number | null, except: readonly number[] = [], limit = 10_000): Promise<StoredUpdate[]> {
-    return (await runAsync(this.store_.receivedOfChat(chatId, limit, except))).map(toStored);
+  /** These chats' received updates, oldest first, but for those in `except` (the dispatcher has them already). */
+  async loadReceivedOfChats(chatIds: readonly (number | null)[], except: readonly number[] = [], limit = 10_000): Promise<StoredUpdate[]> {
+    return (await runAsync(this.store_.receivedOfChats(chatIds, limit, except))).map(toStored);
   }
 
   get(updateId: number): Promise<StoredUpdate | undefined> {

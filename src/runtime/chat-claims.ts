@@ -45,8 +45,9 @@ export class ChatClaims {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly takenAt = new Map<number | null, number>();
   private readonly adopting = new Set<number | null>();
-  /** Chats whose received updates are being read, and whether to read once more. */
-  private readonly reading = new Map<number | null, { again: boolean }>();
+  /** Owned chats whose received updates are to be read (see refresh), and whether a read is in flight. */
+  private readonly toRefresh = new Set<number | null>();
+  private refreshing = false;
   /** Chats whose updates this instance stored while adopting them: loaded once more after. */
   private readonly storedWhileAdopting = new Set<number | null>();
   private scanning: Promise<void> | undefined;
@@ -79,7 +80,7 @@ export class ChatClaims {
         if (chatId !== null) await runtime.adopt(chatId);
         do {
           this.storedWhileAdopting.delete(chatId);
-          dispatcher.enqueue(await inbox.loadReceivedOfChat(chatId, dispatcher.handedOver(chatId)));
+          dispatcher.enqueue(await inbox.loadReceivedOfChats([chatId], dispatcher.handedOver(chatId)));
         } while (this.storedWhileAdopting.has(chatId));
       } catch (error) {
         log.error("instances: could not resume a chat taken over; letting it go", { chat_id: chatId, ...errorFields(error) });
@@ -137,34 +138,34 @@ export class ChatClaims {
 
   /**
    * Hands the dispatcher an owned chat's received updates, read from the database in update_id
-   * order; one read per chat at a time, once more if asked meanwhile (the read leaves out those
-   * the dispatcher has, and routing skips those routed since).
+   * order. One read at a time, for every chat asked for since the last one (a stored batch names
+   * many chats: one query, not one per chat), leaving out the updates the dispatcher has; routing
+   * skips those routed since.
    */
   private refresh(chatId: number | null): void {
     if (this.adopting.has(chatId)) {
       this.storedWhileAdopting.add(chatId);
       return;
     }
-    const reading = this.reading.get(chatId);
-    if (reading) {
-      reading.again = true;
-      return;
-    }
-    const state = { again: false };
-    this.reading.set(chatId, state);
-    void (async () => {
-      try {
-        do {
-          state.again = false;
-          // Not those the dispatcher has: a chat with a backlog would read it all again for each new update.
-          this.deps.dispatcher.enqueue(await this.deps.inbox.loadReceivedOfChat(chatId, this.deps.dispatcher.handedOver(chatId)));
-        } while (state.again);
-      } catch (error) {
-        this.deps.log.warn("instances: could not load a chat's updates; the next scan tries again", { chat_id: chatId, ...errorFields(error) });
-      } finally {
-        this.reading.delete(chatId);
+    this.toRefresh.add(chatId);
+    if (!this.refreshing) void this.refreshAll();
+  }
+
+  private async refreshAll(): Promise<void> {
+    const { dispatcher, inbox, log } = this.deps;
+    this.refreshing = true;
+    try {
+      while (this.toRefresh.size > 0) {
+        const chats = [...this.toRefresh];
+        this.toRefresh.clear();
+        dispatcher.enqueue(await inbox.loadReceivedOfChats(chats, chats.flatMap((chatId) => dispatcher.handedOver(chatId))));
       }
-    })();
+    } catch (error) {
+      this.toRefresh.clear();
+      log.warn("instances: could not load the chats' updates; the next scan tries again", errorFields(error));
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   /** Takes chats with work and no live owner, routes what our own chats have waiting, lets idle chats go. */

@@ -23,10 +23,10 @@ beforeAll(async () => {
 afterAll(() => pg?.close());
 
 /**
- * The plans of the statement the inbox store runs for `receivedOfChat(chatId)`, as JSON text: the
+ * The plans of the statement the inbox store runs for `receivedOfChats`, as JSON text: the
  * plan for these values, and the generic one a prepared statement settles on after a few calls.
  */
-async function plansOfReceivedOfChat(chatId: number | null): Promise<{ custom: string; generic: string }> {
+async function plansOfReceivedOfChats(chatId: number | null): Promise<{ custom: string; generic: string }> {
   let statement: { text: string; params: unknown[] } | undefined;
   const recording = {
     client: {
@@ -36,7 +36,7 @@ async function plansOfReceivedOfChat(chatId: number | null): Promise<{ custom: s
       },
     },
   } as unknown as PgSession;
-  await runAsync(pgInboxStore(recording).receivedOfChat(chatId, 10_000, [chatId ?? 1000, 1]));
+  await runAsync(pgInboxStore(recording).receivedOfChats(chatId === null ? [null] : [chatId, chatId + 1], 10_000, [chatId ?? 1000, 1]));
   const { text, params } = statement!;
   const custom = await pg.sql.unsafe(`EXPLAIN (FORMAT JSON) ${text}`, params as never[]);
   const generic = await pg.sql.begin(async (tx) => {
@@ -52,8 +52,8 @@ async function plansOfReceivedOfChat(chatId: number | null): Promise<{ custom: s
 }
 
 for (const chatId of [7, null]) {
-  test(`the received updates of ${chatId === null ? "no chat" : "a chat"} are read through the partial index of received updates by chat, prepared or not`, async () => {
-    const { custom, generic } = await plansOfReceivedOfChat(chatId);
+  test(`the received updates of ${chatId === null ? "no chat" : "some chats"} are read through the partial index of received updates by chat, prepared or not`, async () => {
+    const { custom, generic } = await plansOfReceivedOfChats(chatId);
     for (const plan of [custom, generic]) {
       expect(plan).toContain("updates_received_of_chat_idx");
       expect(plan).not.toContain("Seq Scan");
@@ -62,7 +62,7 @@ for (const chatId of [7, null]) {
 }
 
 test("the store's read gives the chat's received updates in update_id order, and only those, but for those left out", async () => {
-  const rows = await runAsync(pgInboxStore({ client: pg.sql } as unknown as PgSession).receivedOfChat(7, 10_000, [7, 507]));
+  const rows = await runAsync(pgInboxStore({ client: pg.sql } as unknown as PgSession).receivedOfChats([7], 10_000, [7, 507]));
   const ids = rows.map((row) => row.updateId);
   expect(ids.length).toBe(RECEIVED / CHATS - 2);
   expect(ids.slice(0, 2)).toEqual([1007, 1507]);

@@ -88,17 +88,21 @@ for (const engineName of ENGINES) {
       expect((await inbox.list({ limit: 2, beforeUpdateId: 4 })).map((r) => r.updateId)).toEqual([3, 2]);
     });
 
-    test("a chat's received updates, oldest first, but for those the caller has already (with no chat too)", async () => {
+    test("some chats' received updates, oldest first, but for those the caller has already (with no chat too)", async () => {
       const store = engine.sqlite ? sqliteInboxStore(engine.sqlite.sqlite) : pgInboxStore(engine.postgres!.session);
       const noChat = (updateId: number) => ({ update: { update_id: updateId, poll: { id: "p", question: "q?", options: [] } } as never, raw: "{}" });
       await Promise.all([...[5, 1, 3, 4, 9].map((id) => inbox.store(message(id, 7))), inbox.store(message(2, 8)), inbox.store(noChat(6)), inbox.store(noChat(10))]);
       await inbox.setStatus(4, "done");
-      const ids = async (chatId: number | null, except?: number[]) => (await runAsync(store.receivedOfChat(chatId, 10, except))).map((row) => row.updateId);
-      expect(await ids(7)).toEqual([1, 3, 5, 9]);
-      expect(await ids(7, [3, 9, 2])).toEqual([1, 5]);
-      expect(await ids(7, [1, 3, 5, 9])).toEqual([]);
-      expect(await ids(null)).toEqual([6, 10]);
-      expect(await ids(null, [10])).toEqual([6]);
+      const ids = async (chatIds: (number | null)[], except?: number[], limit = 10) => (await runAsync(store.receivedOfChats(chatIds, limit, except))).map((row) => row.updateId);
+      expect(await ids([7])).toEqual([1, 3, 5, 9]);
+      expect(await ids([7], [3, 9, 2])).toEqual([1, 5]);
+      expect(await ids([7], [1, 3, 5, 9])).toEqual([]);
+      expect(await ids([null])).toEqual([6, 10]);
+      expect(await ids([null], [10])).toEqual([6]);
+      expect(await ids([8, 7, null], [3])).toEqual([1, 2, 5, 6, 9, 10]);
+      expect(await ids([8, 7, null], [3], 3)).toEqual([1, 2, 5]);
+      expect(await ids([])).toEqual([]);
+      expect(await ids([99])).toEqual([]);
       await inbox.settle();
     });
 
