@@ -18,6 +18,8 @@ export interface ChatScope {
   owned(): readonly number[] | undefined;
   /** Inside a transaction: proceeds only while the chat is this instance's (throws LeaseLostError otherwise). */
   fence(chatId: number | null): Op<void>;
+  /** `fence` for several chats at once (on PostgreSQL one statement). */
+  fenceAll(chatIds: Iterable<number | null>): Op<void>;
 }
 
 export const EVERY_CHAT: ChatScope = {
@@ -25,4 +27,5 @@ export const EVERY_CHAT: ChatScope = {
   owns: () => true,
   owned: () => undefined,
   fence: () => done(undefined),
+  fenceAll: () => done(undefined),
 };

@@ -142,13 +142,9 @@ export class OutboxSender {
 
   /** The tick's writes: the answers' outcomes, then the `sending` marks of the sends due now. */
   private *tickWrites(answers: Answered[], now: number, picked: (starting: PickedSend[]) => void): Op<void> {
-    const fenced = new Set<number>();
-    const fence = function* (scope: ChatScope, chatId: number): Op<void> {
-      if (fenced.has(chatId)) return;
-      fenced.add(chatId);
-      yield* scope.fence(chatId);
-    };
-    for (const answer of answers) yield* fence(this.scope, answer.chat.chatId);
+    // Each chat's fence once, for all the tick's chats together (on PostgreSQL one statement).
+    const fenced = new Set(answers.map((answer) => answer.chat.chatId));
+    yield* this.scope.fenceAll(fenced);
     for (const answer of answers) {
       const freeChat = yield* this.record(answer);
       // A retry after a failed commit only writes the outcome again: its chat moved on already.
@@ -157,8 +153,8 @@ export class OutboxSender {
     }
     const starting = this.stopping ? [] : yield* this.queues.pickSends(this.inFlight);
     picked(starting);
-    for (const { chat } of starting) yield* fence(this.scope, chat.chatId);
-    for (const { row } of starting) yield* this.store.markSending(row.id, now);
+    yield* this.scope.fenceAll(new Set(starting.map(({ chat }) => chat.chatId).filter((chatId) => !fenced.has(chatId))));
+    if (starting.length > 0) yield* this.store.markSending(starting.map(({ row }) => row.id), now);
   }
 
   private startSends(starting: PickedSend[]): void {

@@ -32,7 +32,8 @@ export interface OutboxStore {
   read(id: number): Op<SendRow | undefined>;
   /** The rows of these ids that exist (in one round trip on PostgreSQL). */
   readMany(ids: number[]): Op<SendRow[]>;
-  markSending(id: number, at: number): Op<void>;
+  /** The rows are about to be sent. */
+  markSending(ids: readonly number[], at: number): Op<void>;
   markSent(id: number, messageId: number, attempts: number, at: number): Op<void>;
   markRetry(id: number, attempts: number, nextAttemptAt: number, error: string, at: number): Op<void>;
   markFailed(id: number, attempts: number, error: string, at: number): Op<void>;
@@ -89,7 +90,10 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
     insert: (row, now) => done(Number(insert.run(row.chatId, row.method, row.text, row.options, row.messageId, now, row.runId, row.updateId, now, now).lastInsertRowid)),
     read: (id) => done(read.get(id) ?? undefined),
     readMany: (ids) => done(ids.map((id) => read.get(id)).filter((row): row is SendRow => row !== null)),
-    markSending: (id, at) => done(void markSending.run(at, id)),
+    markSending(ids, at) {
+      for (const id of ids) markSending.run(at, id);
+      return done(undefined);
+    },
     markSent: (id, messageId, attempts, at) => done(void markSent.run(messageId, attempts, at, id)),
     markRetry: (id, attempts, nextAttemptAt, error, at) => done(void markRetry.run(attempts, nextAttemptAt, error, at, id)),
     markFailed: (id, attempts, error, at) => done(void markFailed.run(attempts, error, at, id)),

@@ -25,7 +25,7 @@ export function pgOutboxStore(session: PgSession): OutboxStore {
     },
     read: (id) => first<SendRow>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE id = $1`, [id]),
     readMany: (ids) => (ids.length === 0 ? rows<SendRow>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE false`) : rows<SendRow>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE id = ANY($1::bigint[])`, [ids])),
-    markSending: (id, at) => run(`UPDATE outbox SET status = 'sending', updated_at = $2 WHERE id = $1`, [id, at]),
+    markSending: (ids, at) => run(`UPDATE outbox SET status = 'sending', updated_at = $2 WHERE id = ANY($1::bigint[])`, [ids, at]),
     markSent: (id, messageId, attempts, at) =>
       run(`UPDATE outbox SET status = 'sent', message_id = $2, attempts = $3, last_error = NULL, updated_at = $4 WHERE id = $1`, [id, messageId, attempts, at]),
     markRetry: (id, attempts, nextAttemptAt, error, at) =>

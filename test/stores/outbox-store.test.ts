@@ -31,12 +31,22 @@ for (const engineName of ENGINES) {
         run_id: 3,
         update_id: 9,
       });
-      await engine.run(store.markSending(id, 1_100));
+      await engine.run(store.markSending([id], 1_100));
       expect(await engine.run(store.status(id))).toBe("sending");
       await engine.run(store.markSent(id, 555, 1, 1_200));
       expect(await engine.run(store.read(id))).toMatchObject({ status: "sent", message_id: 555, attempts: 1 });
       expect(await engine.run(store.status(id + 1000))).toBeUndefined();
       expect(await engine.run(store.read(id + 1000))).toBeUndefined();
+    });
+
+    test("several rows marked sending in one write; others left as they were", async () => {
+      const ids = await Promise.all(["a", "b", "c"].map(async (text) => engine.run(store.insert(message(50, text), 1_000))));
+      await engine.run(store.markSending([ids[0]!, ids[2]!], 1_100));
+      expect(await Promise.all(ids.map((id) => engine.run(store.status(id))))).toEqual(["sending", "queued", "sending"]);
+      await engine.run(store.markSending([], 1_200));
+      expect(await engine.run(store.status(ids[1]!))).toBe("queued");
+      // Sent, so that no row is left `sending` for the tests after this one.
+      for (const id of [ids[0]!, ids[2]!]) await engine.run(store.markSent(id, id, 1, 1_300));
     });
 
     test("retries, failures, and a failed row queued again with its attempts reset", async () => {
@@ -54,12 +64,12 @@ for (const engineName of ENGINES) {
       const head = await engine.run(store.insert(message(-30, "first"), 1_000));
       const next = await engine.run(store.insert(message(-30, "second"), 1_000));
       const elsewhere = await engine.run(store.insert(message(40, "other"), 1_000));
-      await engine.run(store.markSending(head, 1_100));
+      await engine.run(store.markSending([head], 1_100));
       await engine.run(store.markMoved(head, -1_000_030, "Bad Request: group chat was upgraded", 1_200));
       await engine.run(store.moveQueued(-30, -1_000_030, 1_200));
       expect((await engine.run(store.read(head)))!.chat_id).toBe(-1_000_030);
       expect((await engine.run(store.read(next)))!.chat_id).toBe(-1_000_030);
-      await engine.run(store.markSending(elsewhere, 1_300));
+      await engine.run(store.markSending([elsewhere], 1_300));
       expect(await engine.run(store.requeueSending(1_400))).toBe(1);
       const queued = await engine.run(store.queued());
       expect(queued.filter((row) => [head, next, elsewhere].includes(row.id))).toEqual([
