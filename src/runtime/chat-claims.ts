@@ -72,6 +72,11 @@ export class ChatClaims {
   /** Chats taken over: their work loads and resumes, oldest first. */
   async adopt(chatIds: (number | null)[]): Promise<void> {
     const { inbox, dispatcher, runtime, outbox, clock, log } = this.deps;
+    // A claim that was in flight when the instance began to stop: the chats go to the others at once.
+    if (this.stopped) {
+      await this.deps.chats.release(chatIds).catch(() => {});
+      return;
+    }
     for (const chatId of chatIds) {
       this.takenAt.set(chatId, clock.now());
       this.adopting.add(chatId);
@@ -109,6 +114,7 @@ export class ChatClaims {
    * the database has it in update_id order.
    */
   private stored(stored: { chatId: number | null }[]): void {
+    if (this.stopped) return;
     const { chats, wakeups } = this.deps;
     const others = new Set<number | null>();
     for (const chatId of new Set(stored.map((update) => update.chatId))) {
@@ -126,6 +132,8 @@ export class ChatClaims {
 
   /** Another instance stored updates for these chats. */
   private named(keys: string[]): void {
+    // Stopping: no more chats taken (NOTIFY still arrives until the wakeups close).
+    if (this.stopped) return;
     const unowned: (number | null)[] = [];
     for (const key of keys) {
       const chatId = chatOfKey(key);
