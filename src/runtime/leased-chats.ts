@@ -2,7 +2,7 @@ import type { TransactionSql } from "postgres";
 import type { Clock } from "../clock.ts";
 import { awaited, type Op } from "../db/op.ts";
 import { LeaseKeeper } from "../db/pg/lease-keeper.ts";
-import { fenced, fencedAll, LeaseLostError, type Leases } from "../db/pg/leases.ts";
+import { fencedAll, LeaseLostError, type Leases } from "../db/pg/leases.ts";
 import type { PgSession } from "../db/pg/session.ts";
 import type { ChatScope } from "./chat-scope.ts";
 
@@ -61,12 +61,8 @@ export class LeasedChats implements ChatScope {
     return [...this.held].filter((chatId): chatId is number => chatId !== null);
   }
 
-  *fence(chatId: number | null): Op<void> {
-    const name = chatLease(chatId);
-    const token = this.keeper.token(name);
-    if (token === undefined) throw new LeaseLostError(name, 0, undefined);
-    if (!this.options.session.inTransaction) throw new Error(`a write for ${name} outside a transaction cannot be fenced`);
-    yield* awaited(fenced(this.options.session.client as TransactionSql, name, token));
+  fence(chatId: number | null): Op<void> {
+    return this.fenceAll([chatId]);
   }
 
   *fenceAll(chatIds: Iterable<number | null>): Op<void> {
@@ -78,7 +74,7 @@ export class LeasedChats implements ChatScope {
       tokens.set(name, token);
     }
     if (tokens.size === 0) return;
-    if (!this.options.session.inTransaction) throw new Error("writes for several chats outside a transaction cannot be fenced");
+    if (!this.options.session.inTransaction) throw new Error(`a write for ${[...tokens.keys()].join(", ")} outside a transaction cannot be fenced`);
     yield* awaited(fencedAll(this.options.session.client as TransactionSql, tokens));
   }
 
