@@ -3,7 +3,7 @@ import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ApiOutcome } from "./api.ts";
 import type { SendRow } from "./outbox-send.ts";
-import type { OutboxStore } from "./outbox-store.ts";
+import type { OutboxStore, SentMark } from "./outbox-store.ts";
 
 /** What an answer does to its chat's queue, once its outcome is committed. */
 export type ChatChange =
@@ -33,13 +33,21 @@ export interface OutcomeDeps {
  * jitter up to SEND_MAX_ATTEMPTS; a 400 with migrate_to_chat_id moves the chat's rows, its
  * description kept in last_error until the row is sent; anything else fails the row for good.
  */
-export function* writeOutcome(deps: OutcomeDeps, row: SendRow, outcome: ApiOutcome<{ message_id: number }>, at: number, queuedInChat: number): Op<ChatChange> {
+export function* writeOutcome(
+  deps: OutcomeDeps,
+  row: SendRow,
+  outcome: ApiOutcome<{ message_id: number }>,
+  at: number,
+  queuedInChat: number,
+  /** Where a sent row's mark goes: the caller writes the tick's marks together. */
+  sent: SentMark[],
+): Op<ChatChange> {
   const { store, metrics, log } = deps;
   const ids = { outbox_id: row.id, chat_id: row.chat_id, run_id: row.run_id ?? undefined, update_id: row.update_id ?? undefined };
   const attempts = row.attempts + 1;
   const spaced = at + deps.intervalFor(row.chat_id);
   if (outcome.ok) {
-    yield* store.markSent(row.id, outcome.result.message_id, attempts, at);
+    sent.push({ id: row.id, messageId: outcome.result.message_id, attempts, at });
     metrics?.outboxSent.inc();
     return { kind: "next", notBefore: spaced };
   }

@@ -8,7 +8,7 @@ import type { ApiOutcome, TelegramApi } from "./api.ts";
 import type { ChatQueue, ChatQueues, PickedSend } from "./chat-queues.ts";
 import { writeOutcome, type OutcomeDeps } from "./outbox-outcomes.ts";
 import { sendRow, type SendRow } from "./outbox-send.ts";
-import type { OutboxStore } from "./outbox-store.ts";
+import type { OutboxStore, SentMark } from "./outbox-store.ts";
 import type { WakeTimer } from "./wake-timer.ts";
 
 /** A send Telegram has answered, waiting for its outcome to be recorded. */
@@ -145,12 +145,14 @@ export class OutboxSender {
     // Each chat's fence once, for all the tick's chats together (on PostgreSQL one statement).
     const fenced = new Set(answers.map((answer) => answer.chat.chatId));
     yield* this.scope.fenceAll(fenced);
+    const sent: SentMark[] = [];
     for (const answer of answers) {
-      const freeChat = yield* this.record(answer);
+      const freeChat = yield* this.record(answer, sent);
       // A retry after a failed commit only writes the outcome again: its chat moved on already.
       if (!answer.applied) freeChat();
       answer.applied = true;
     }
+    if (sent.length > 0) yield* this.store.markSent(sent);
     const starting = this.stopping ? [] : yield* this.queues.pickSends(this.inFlight);
     picked(starting);
     yield* this.scope.fenceAll(new Set(starting.map(({ chat }) => chat.chatId).filter((chatId) => !fenced.has(chatId))));
@@ -168,8 +170,8 @@ export class OutboxSender {
   }
 
   /** Writes one answer's outcome (inside commitThenSend's transaction); returns what it does to the chat in memory. */
-  private *record({ chat, row, outcome, at }: Answered): Op<() => void> {
-    const change = yield* writeOutcome(this.outcomes, row, outcome, at, chat.ids.length);
+  private *record({ chat, row, outcome, at }: Answered, sent: SentMark[]): Op<() => void> {
+    const change = yield* writeOutcome(this.outcomes, row, outcome, at, chat.ids.length, sent);
     return () => {
       this.inFlight--;
       this.queues.settle(chat, change, at);

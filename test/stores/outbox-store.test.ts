@@ -33,20 +33,24 @@ for (const engineName of ENGINES) {
       });
       await engine.run(store.markSending([id], 1_100));
       expect(await engine.run(store.status(id))).toBe("sending");
-      await engine.run(store.markSent(id, 555, 1, 1_200));
+      await engine.run(store.markSent([{ id, messageId: 555, attempts: 1, at: 1_200 }]));
       expect(await engine.run(store.read(id))).toMatchObject({ status: "sent", message_id: 555, attempts: 1 });
       expect(await engine.run(store.status(id + 1000))).toBeUndefined();
       expect(await engine.run(store.read(id + 1000))).toBeUndefined();
     });
 
-    test("several rows marked sending in one write; others left as they were", async () => {
+    test("several rows marked sending in one write, then sent in one; others left as they were", async () => {
       const ids = await Promise.all(["a", "b", "c"].map(async (text) => engine.run(store.insert(message(50, text), 1_000))));
       await engine.run(store.markSending([ids[0]!, ids[2]!], 1_100));
       expect(await Promise.all(ids.map((id) => engine.run(store.status(id))))).toEqual(["sending", "queued", "sending"]);
       await engine.run(store.markSending([], 1_200));
       expect(await engine.run(store.status(ids[1]!))).toBe("queued");
-      // Sent, so that no row is left `sending` for the tests after this one.
-      for (const id of [ids[0]!, ids[2]!]) await engine.run(store.markSent(id, id, 1, 1_300));
+      // Sent in one write, each with its own values (and no row is left `sending` for the tests after this one).
+      await engine.run(store.markSent([{ id: ids[0]!, messageId: 71, attempts: 1, at: 1_300 }, { id: ids[2]!, messageId: 73, attempts: 3, at: 1_400 }]));
+      expect(await engine.run(store.read(ids[0]!))).toMatchObject({ status: "sent", message_id: 71, attempts: 1 });
+      expect(await engine.run(store.read(ids[2]!))).toMatchObject({ status: "sent", message_id: 73, attempts: 3 });
+      expect(await engine.run(store.read(ids[1]!))).toMatchObject({ status: "queued", message_id: null, attempts: 0 });
+      await engine.run(store.markSent([]));
     });
 
     test("retries, failures, and a failed row queued again with its attempts reset", async () => {
