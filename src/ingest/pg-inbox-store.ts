@@ -19,7 +19,7 @@ const INSERT_UPDATES = `INSERT INTO updates (update_id, chat_id, user_id, kind, 
 const RECEIVED_OF_CHATS = `SELECT u.* FROM unnest($1::bigint[]) AS c(chat_id) CROSS JOIN LATERAL (
     SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id = c.chat_id ORDER BY update_id LIMIT $2
   ) AS u WHERE u."updateId" NOT IN (SELECT unnest($3::bigint[])) ORDER BY u."updateId" LIMIT $2`;
-const RECEIVED_OF_NO_CHAT = `SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id IS NULL AND update_id <> ALL($2::bigint[]) ORDER BY update_id LIMIT $1`;
+const RECEIVED_OF_NO_CHAT = `SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND chat_id IS NULL AND update_id NOT IN (SELECT unnest($2::bigint[])) ORDER BY update_id LIMIT $1`;
 
 /**
  * The inbox on PostgreSQL: inbox-store.ts's operations. A batch of updates is one INSERT ...
@@ -31,8 +31,9 @@ export function pgInboxStore(session: PgSession): InboxStore {
 
   return {
     *insert(batch, now) {
+      if (batch.length === 0) return new Set<number>();
       const columns = [batch.map((r) => r.updateId), batch.map((r) => r.chatId), batch.map((r) => r.userId), batch.map((r) => r.kind), batch.map((r) => r.payload)];
-      const inserted = batch.length === 0 ? [] : yield* rows<{ id: number }>(INSERT_UPDATES, [now, ...columns]);
+      const inserted = yield* rows<{ id: number }>(INSERT_UPDATES, [now, ...columns]);
       return new Set(inserted.map((row) => row.id));
     },
     *row(updateId) {

@@ -8,6 +8,9 @@ import type { Metrics } from "../observability/metrics.ts";
 /** How long a chat waits before retrying an update the database could not take. */
 const STORAGE_RETRY_MS = 1_000;
 
+/** A chat's lane; updates with no chat share one. */
+const laneOf = (chatId: number | null): string => String(chatId ?? "none");
+
 export type UpdateHandler = (update: StoredUpdate) => void | Promise<void>;
 
 /** What the dispatcher needs of the inbox, on either engine (SQLite's answers at once). */
@@ -67,7 +70,7 @@ export class Dispatcher {
     for (const update of updates) {
       if (this.known.has(update.updateId)) continue;
       this.known.add(update.updateId);
-      const key = String(update.chatId ?? "none");
+      const key = laneOf(update.chatId);
       let lane = this.lanes.get(key);
       if (!lane) {
         lane = [];
@@ -139,12 +142,12 @@ export class Dispatcher {
 
   /** The ids of the chat's updates handed over and not yet handled, oldest first. */
   handedOver(chatId: number | null): number[] {
-    return (this.lanes.get(String(chatId ?? "none")) ?? []).map((update) => update.updateId);
+    return (this.lanes.get(laneOf(chatId)) ?? []).map((update) => update.updateId);
   }
 
   /** True while the chat has updates handed over and not yet handled. */
   hasWork(chatId: number | null): boolean {
-    return this.lanes.has(String(chatId ?? "none"));
+    return this.lanes.has(laneOf(chatId));
   }
 
   /** Follows the inbox without loading what is stored (PostgreSQL: each chat's updates load when it is taken over). */

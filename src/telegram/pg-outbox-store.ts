@@ -1,4 +1,3 @@
-import { done } from "../db/op.ts";
 import { pgStatements } from "../db/pg/statements.ts";
 import type { PgSession } from "../db/pg/session.ts";
 import type { OutboxStatus } from "../db/schema.ts";
@@ -28,13 +27,11 @@ export function pgOutboxStore(session: PgSession): OutboxStore {
     readMany: (ids) => (ids.length === 0 ? rows<SendRow>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE false`) : rows<SendRow>(`SELECT ${SEND_COLUMNS} FROM outbox WHERE id = ANY($1::bigint[])`, [ids])),
     markSending: (ids, at) => run(`UPDATE outbox SET status = 'sending', updated_at = $2 WHERE id = ANY($1::bigint[])`, [ids, at]),
     markSent: (marks) =>
-      marks.length === 0
-        ? done(undefined)
-        : run(
-            `UPDATE outbox SET status = 'sent', message_id = v.message_id, attempts = v.attempts, last_error = NULL, updated_at = v.at
-             FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[]) AS v(id, message_id, attempts, at) WHERE outbox.id = v.id`,
-            [marks.map((m) => m.id), marks.map((m) => m.messageId), marks.map((m) => m.attempts), marks.map((m) => m.at)],
-          ),
+      run(
+        `UPDATE outbox SET status = 'sent', message_id = v.message_id, attempts = v.attempts, last_error = NULL, updated_at = v.at
+         FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[]) AS v(id, message_id, attempts, at) WHERE outbox.id = v.id`,
+        [marks.map((m) => m.id), marks.map((m) => m.messageId), marks.map((m) => m.attempts), marks.map((m) => m.at)],
+      ),
     markRetry: (id, attempts, nextAttemptAt, error, at) =>
       run(`UPDATE outbox SET status = 'queued', attempts = $2, next_attempt_at = $3, last_error = $4, updated_at = $5 WHERE id = $1`, [id, attempts, nextAttemptAt, error, at]),
     markFailed: (id, attempts, error, at) => run(`UPDATE outbox SET status = 'failed', attempts = $2, last_error = $3, updated_at = $4 WHERE id = $1`, [id, attempts, error, at]),
