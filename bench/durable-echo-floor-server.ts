@@ -5,15 +5,13 @@
 // `sent` marks of the answers of one turn in one relaxed commit (durable with the next FULL
 // one). No validation, routing, per-chat order, rate limits, retries, metrics or Elysia: what
 // is left between this and GramIO, which stores nothing, is what durability costs here.
-// Usage: bun bench/durable-echo-floor-server.ts DATABASE_PATH TELEGRAM_API_URL TOKEN
-import { Database } from "bun:sqlite";
+// Usage: bun bench/durable-echo-floor-server.ts DATABASE_PATH TELEGRAM_API_URL TOKEN [route-only]
+// (route-only stores the replies and sends none: the work of a bot whose send rate is spent.)
+import { openEchoFloorDatabase, sendEcho, serveEchoFloor } from "./echo-floor-parts.ts";
 
-const [path = "echo-floor.db", apiUrl = "", token = ""] = process.argv.slice(2);
-const db = new Database(path, { create: true });
-db.exec("PRAGMA journal_mode = WAL");
-db.exec("PRAGMA synchronous = FULL");
-db.exec("CREATE TABLE IF NOT EXISTS updates (update_id INTEGER PRIMARY KEY, payload TEXT NOT NULL, received_at INTEGER NOT NULL)");
-db.exec("CREATE TABLE IF NOT EXISTS replies (id INTEGER PRIMARY KEY, chat_id INTEGER NOT NULL, text TEXT NOT NULL, status TEXT NOT NULL, message_id INTEGER)");
+const [path = "echo-floor.db", apiUrl = "", token = "", mode = ""] = process.argv.slice(2);
+const routeOnly = mode === "route-only";
+const db = openEchoFloorDatabase(path);
 const insertUpdate = db.prepare("INSERT INTO updates (update_id, payload, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
 const insertReply = db.prepare<{ id: number }, [number, string]>("INSERT INTO replies (chat_id, text, status) VALUES (?, ?, 'sending') RETURNING id");
 const markSent = db.prepare("UPDATE replies SET status = 'sent', message_id = ? WHERE id = ?");
@@ -52,29 +50,16 @@ function commitMarks() {
 
 const sendMessage = `${apiUrl}/bot${token}/sendMessage`;
 async function send(replyId: number, chatId: number, text: string): Promise<void> {
-  const response = await fetch(sendMessage, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ chat_id: chatId, text }) });
-  const answer = (await response.json()) as { ok: boolean; result?: { message_id: number } };
-  if (!answer.ok) return;
+  const messageId = await sendEcho(sendMessage, chatId, text);
+  if (messageId === undefined) return;
   if (sentMarks.length === 0) setImmediate(commitMarks);
-  sentMarks.push([replyId, answer.result!.message_id]);
+  sentMarks.push([replyId, messageId]);
 }
 
-const server = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(request) {
-    const raw = await request.text();
-    const update = JSON.parse(raw) as { update_id?: unknown; message?: { chat: { id: number }; text?: string } };
-    if (typeof update.update_id !== "number") return new Response('{"ok":false}', { status: 400 });
-    const message = update.message;
-    const reply = message?.text !== undefined ? { chatId: message.chat.id, text: message.text } : undefined;
-    const replyId = await new Promise<number | undefined>((done) => {
-      if (waiting.length === 0) setImmediate(commit);
-      waiting.push({ id: update.update_id as number, raw, reply, done });
-    });
-    if (replyId !== undefined) void send(replyId, reply!.chatId, reply!.text);
-    return new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
-  },
+serveEchoFloor(async ({ id, raw, reply }) => {
+  const replyId = await new Promise<number | undefined>((done) => {
+    if (waiting.length === 0) setImmediate(commit);
+    waiting.push({ id, raw, reply, done });
+  });
+  if (replyId !== undefined && !routeOnly) void send(replyId, reply!.chatId, reply!.text);
 });
-console.log(`listening http://127.0.0.1:${server.port}`);
-export {};

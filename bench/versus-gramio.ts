@@ -9,7 +9,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BENCH_SECRET, BENCH_TOKEN, benchServiceEnv, cpuMicros, peakRssMb, requireWrk, startChild, startFastBotApi, wrk, type Child, type WrkResult } from "./lib.ts";
+import { fmt, measure, printRows, type Row } from "./echo-measure.ts";
+import { BENCH_SECRET, BENCH_TOKEN, benchServiceEnv, requireWrk, startChild, startFastBotApi, type Child } from "./lib.ts";
 
 requireWrk();
 const seconds = Number(process.argv[2] ?? 8);
@@ -17,46 +18,6 @@ const connections = Number(process.argv[3] ?? 40);
 const bun = process.execPath;
 const root = join(import.meta.dir, "..");
 const api = await startFastBotApi();
-
-interface Row {
-  name: string;
-  load: WrkResult;
-  echoes: number | undefined;
-  echoesPerSecond: number | undefined;
-  keptUp: boolean | undefined;
-  cpuMicrosPerUpdate: number;
-  peakRssMb: number;
-}
-
-async function measure(name: string, child: Child, echoes: boolean, drainMs: number): Promise<Row> {
-  const env = { WEBHOOK_SECRET: BENCH_SECRET };
-  wrk(child.url, connections, 2, { ...env, BENCH_ID_BASE: "900000000000" });
-  await api.settle(1000, 30_000);
-  await api.resetStats();
-  const cpuBefore = cpuMicros(child.proc.pid);
-  const startedAt = Date.now();
-  const load = wrk(child.url, connections, seconds, { ...env, BENCH_ID_BASE: "1" });
-  const endedAt = Date.now();
-  const acked = load.requests - load.errors;
-  let sent = 0;
-  let keptUp: boolean | undefined;
-  if (echoes) {
-    keptUp = await api.echoesKeptUp(acked, endedAt, drainMs);
-    sent = (await api.stats()).sent;
-  }
-  const { lastSentAt } = await api.stats();
-  const cpu = cpuMicros(child.proc.pid) - cpuBefore;
-  const echoWindow = (Math.max(endedAt, lastSentAt) - startedAt) / 1000;
-  return {
-    name,
-    load,
-    echoes: echoes ? sent : undefined,
-    echoesPerSecond: echoes ? Math.min(sent, acked) / echoWindow : undefined,
-    keptUp,
-    cpuMicrosPerUpdate: cpu / Math.max(1, acked),
-    peakRssMb: peakRssMb(child.proc.pid),
-  };
-}
 
 async function timbre(dir: string, lifted: boolean): Promise<Child> {
   return startChild(
@@ -84,7 +45,7 @@ try {
   for (const [name, start, echoes, drainMs] of systems) {
     const child = await start();
     try {
-      rows.push(await measure(name, child, echoes, drainMs));
+      rows.push(await measure({ api, seconds, connections }, name, child, echoes, drainMs));
     } finally {
       await child.stop();
     }
@@ -94,14 +55,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const fmt = (n: number | undefined, digits = 0) => (n === undefined ? "—" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 console.log(`\nside by side: wrk -t2 -c${connections}, ${seconds} s per server, distinct update ids over 1000 chats, the same fast fake Bot API\n`);
-console.log("| server | acks/s | p50 ms | p99 ms | echoes/s | echoes kept up | CPU µs per update | peak RSS MB |");
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-for (const r of rows) {
-  const kept = r.keptUp === undefined ? "—" : r.keptUp ? "yes" : `no (${fmt(r.echoes)} of ${fmt(r.load.requests - r.load.errors)})`;
-  console.log(`| ${r.name} | ${fmt(r.load.requestsPerSecond)} | ${fmt(r.load.p50Ms, 2)} | ${fmt(r.load.p99Ms, 2)} | ${fmt(r.echoesPerSecond)} | ${kept} | ${fmt(r.cpuMicrosPerUpdate)} | ${fmt(r.peakRssMb, 1)} |`);
-}
+printRows(rows);
 const gramio = rows.find((r) => r.name.startsWith("GramIO"))!;
 const lifted = rows.find((r) => r.name.endsWith("lifted"))!;
 const byDefault = rows.find((r) => r.name.endsWith("default send rates"))!;
