@@ -4,7 +4,11 @@ import { turnCommitFor, type TurnCommit } from "./turn-commit.ts";
 
 /** Commits shared by the operations handed in during one turn, on either engine. */
 export interface SharedCommits {
-  run<T>(fn: () => Op<T>): Promise<T>;
+  /**
+   * `chatId`: the chat whose fence the operation passes first (ChatScope); a batch may fence the
+   * chats of all its operations at once (PostgreSQL), making their own fences free.
+   */
+  run<T>(fn: () => Op<T>, chatId?: number | null): Promise<T>;
   /** Commits made (shows the batching at work). */
   readonly commits: number;
 }

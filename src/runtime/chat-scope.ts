@@ -20,6 +20,13 @@ export interface ChatScope {
   fence(chatId: number | null): Op<void>;
   /** `fence` for several chats at once (on PostgreSQL one statement). */
   fenceAll(chatIds: Iterable<number | null>): Op<void>;
+  /**
+   * At the top of a transaction whose savepoints will fence these chats one by one (a routing
+   * batch): fences those still this instance's in one statement, for the rest of the
+   * transaction, so that their fences inside it need none. A chat found lost is left to throw
+   * at its own fence, failing only its own savepoint.
+   */
+  fenceAhead(chatIds: Iterable<number | null>): Op<void>;
 }
 
 export const EVERY_CHAT: ChatScope = {
@@ -28,4 +35,5 @@ export const EVERY_CHAT: ChatScope = {
   owned: () => undefined,
   fence: () => done(undefined),
   fenceAll: () => done(undefined),
+  fenceAhead: () => done(undefined),
 };

@@ -2,7 +2,7 @@ import type { TransactionSql } from "postgres";
 import type { Clock } from "../clock.ts";
 import { awaited, type Op } from "../db/op.ts";
 import { LeaseKeeper } from "../db/pg/lease-keeper.ts";
-import { fencedAll, LeaseLostError, type Leases } from "../db/pg/leases.ts";
+import { fencedAll, LeaseLostError, lockedTokens, type Leases } from "../db/pg/leases.ts";
 import type { PgSession } from "../db/pg/session.ts";
 import type { ChatScope } from "./chat-scope.ts";
 
@@ -66,16 +66,35 @@ export class LeasedChats implements ChatScope {
   }
 
   *fenceAll(chatIds: Iterable<number | null>): Op<void> {
+    const { session } = this.options;
+    const ahead = session.fencedAhead;
     const tokens = new Map<string, number>();
     for (const chatId of chatIds) {
       const name = chatLease(chatId);
       const token = this.keeper.token(name);
       if (token === undefined) throw new LeaseLostError(name, 0, undefined);
-      tokens.set(name, token);
+      // Fenced at the top of this transaction with the same token: its row is locked until the end.
+      if (ahead?.get(name) !== token) tokens.set(name, token);
     }
     if (tokens.size === 0) return;
-    if (!this.options.session.inTransaction) throw new Error(`a write for ${[...tokens.keys()].join(", ")} outside a transaction cannot be fenced`);
-    yield* awaited(fencedAll(this.options.session.client as TransactionSql, tokens));
+    if (!session.inTransaction) throw new Error(`a write for ${[...tokens.keys()].join(", ")} outside a transaction cannot be fenced`);
+    yield* awaited(fencedAll(session.client as TransactionSql, tokens));
+  }
+
+  *fenceAhead(chatIds: Iterable<number | null>): Op<void> {
+    const { session } = this.options;
+    const ahead = session.fencedAhead;
+    // Inside a savepoint a rollback to it would drop the locks: each write fences for itself then.
+    if (!ahead || session.inSavepoint) return;
+    const tokens = new Map<string, number>();
+    for (const chatId of chatIds) {
+      const name = chatLease(chatId);
+      const token = this.keeper.token(name);
+      if (token !== undefined && ahead.get(name) !== token) tokens.set(name, token);
+    }
+    if (tokens.size === 0) return;
+    const current = yield* awaited(lockedTokens(session.client as TransactionSql, tokens.keys()));
+    for (const [name, token] of tokens) if (current.get(name) === token) ahead.set(name, token);
   }
 
   /** Takes those of the chats no live lease holds; reports the new ones through onAcquired. */

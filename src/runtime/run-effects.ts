@@ -34,7 +34,7 @@ export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate
       if (cancelled()) throw new RunCancelledError();
       yield* fence(run.chatId);
       return yield* fn(clock.now());
-    });
+    }, run.chatId);
   const send = (text: string, options: ReplyOptions) => outbox.enqueueOp({ chatId: run.chatId, text, options: { ...target, ...options }, runId: run.id, updateId: run.triggerUpdateId });
 
   return {

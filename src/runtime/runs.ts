@@ -61,7 +61,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
     this.scope = deps.scope ?? EVERY_CHAT;
     this.hints = new ConversationHints(storage.store, this.scope.shared);
     this.store = this.hints.store;
-    this.batched = storage.sharedCommits(() => this.hints.reload());
+    this.batched = storage.sharedCommits(() => this.hints.reload(), this.scope);
     this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.hints.parked.find(conversation) });
     this.routeReads = storeRouteReads(this.store, this.hints.parked);
     this.routeWrites = { ...deps, store: this.store, records: this.records, parkedHint: this.hints.parked };
@@ -127,7 +127,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
   async route(stored: StoredUpdate): Promise<void> {
     const routed: { cancelled?: number } = {};
     try {
-      const afterCommit = await this.batched.run(() => this.routeInTransaction(stored, routed));
+      const afterCommit = await this.batched.run(() => this.routeInTransaction(stored, routed), stored.chatId);
       afterCommit();
     } finally {
       // Committed (the execution is aborted by now) or rolled back (the run goes on): either way done.
@@ -193,7 +193,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
     try {
       if (ending.kind === "done") {
         // The end and the start of the conversation's next queued update are one commit.
-        const startNext = await this.batched.run(() => doneWrites(this.endWrites, run, aborted, () => this.stopping));
+        const startNext = await this.batched.run(() => doneWrites(this.endWrites, run, aborted, () => this.stopping), run.chatId);
         if (!startNext) return;
         this.deps.metrics?.updatesProcessed.inc();
         await this.afterEnd(run, "done", startNext);

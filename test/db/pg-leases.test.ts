@@ -1,8 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { openPostgres, type OpenPostgres } from "../../src/db/pg/index.ts";
 import { fenced, fencedAll, LeaseLostError, Leases } from "../../src/db/pg/leases.ts";
-import { waitFor } from "../helpers.ts";
-import { freshDatabase } from "../pg/cluster.ts";
+import { freshDatabase, lockWaiters } from "../pg/cluster.ts";
 import { ShiftableClock } from "../runtime/support.ts";
 
 /** Long enough that the real time a test takes never expires a lease; tests move the clock past it. */
@@ -16,15 +15,6 @@ async function pools(name: string, count: number): Promise<OpenPostgres[]> {
   const result = await Promise.all(Array.from({ length: count }, () => openPostgres(url)));
   opened.push(...result);
   return result;
-}
-
-/** Resolves once `count` statements on this database wait on a row lock. */
-function lockWaiters(pg: OpenPostgres, count: number): Promise<unknown> {
-  return waitFor(async () => {
-    const [row] = await pg.sql<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
-    return row!.n >= count;
-  }, `${count} statement(s) waiting on a lock`);
 }
 
 test("two holders take one lease at once: exactly one gets it, and the other is refused while it is live", async () => {
@@ -73,7 +63,7 @@ test("a takeover waits for the old holder's fenced transaction: its writes commi
     // The holder pauses mid-transaction; its lease runs out and another instance takes it over.
     clock.advance(TTL);
     takeover = new Leases(b!.sql, clock).take("chat:3", "b", TTL).then((token) => (events.push("b took it"), token));
-    await lockWaiters(observer!, 1);
+    await lockWaiters(observer!.sql, 1);
     await tx`INSERT INTO settings (key, value) VALUES ('written by', 'a')`;
     events.push("a commits");
   });

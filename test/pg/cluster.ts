@@ -216,6 +216,18 @@ export async function freshDatabase(name: string, options?: { migrated?: boolean
   return (await sharedCluster()).createDatabase(name, options);
 }
 
+/** Resolves once `count` statements on the database `sql` is connected to wait on a row lock (fails after 10 s). */
+export async function lockWaiters(sql: postgres.Sql, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    if (row!.n >= count) return;
+    if (Date.now() > deadline) throw new Error(`no ${count} statement(s) waiting on a lock within 10 s`);
+    await Bun.sleep(10);
+  }
+}
+
 /** Stops every cluster still running: the preload's afterAll calls it after the last test file. */
 export async function stopAllClusters(): Promise<void> {
   await Promise.allSettled([...running].map((cluster) => cluster.stop()));

@@ -1,9 +1,10 @@
 import type { SharedCommits } from "../batched-transactions.ts";
-import { runAsync, type Op } from "../op.ts";
+import { done, runAsync, type Op } from "../op.ts";
 import type { PgSession } from "./session.ts";
 
 interface Pending {
   fn: () => Op<unknown>;
+  chatId: number | null | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -26,12 +27,14 @@ export class PgBatchedTransactions implements SharedCommits {
     private readonly session: PgSession,
     /** A write was undone: the whole batch failed, or the write threw and only its savepoint was (caches of what it wrote are stale). */
     private readonly onFailure: (error: unknown) => void = () => {},
+    /** Fences the chats the operations name, in one statement at the top of the batch (ChatScope.fenceAhead). */
+    private readonly fenceAhead: (chatIds: Iterable<number | null>) => Op<void> = () => done(undefined),
   ) {}
 
-  run<T>(fn: () => Op<T>): Promise<T> {
+  run<T>(fn: () => Op<T>, chatId?: number | null): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.pending.length === 0 && !this.inFlight) queueMicrotask(() => void this.commitPending());
-      this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ fn, chatId, resolve: resolve as (value: unknown) => void, reject });
     });
   }
 
@@ -50,6 +53,8 @@ export class PgBatchedTransactions implements SharedCommits {
       try {
         outcomes = await this.session.begin(async () => {
           if (batch.length === 1) return [{ ok: true, value: await runAsync(batch[0]!.fn()) } as Outcome];
+          // One statement for the fences the savepoints below would each send (one round trip per chat).
+          await runAsync(this.fenceAhead(chatsOf(batch)));
           const results: Outcome[] = [];
           for (const p of batch) {
             try {
@@ -79,4 +84,8 @@ export class PgBatchedTransactions implements SharedCommits {
       if (this.pending.length > 0) void this.commitPending();
     }
   }
+}
+
+function* chatsOf(batch: Pending[]): Iterable<number | null> {
+  for (const p of batch) if (p.chatId !== undefined) yield p.chatId;
 }

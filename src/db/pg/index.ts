@@ -48,7 +48,7 @@ export const CLOSE_TIMEOUT_SECONDS = 5;
 export const MIGRATION_LOCK_KEY = 0x74696d627265;
 
 /** bigint (int8) columns read as JS numbers, as bun:sqlite reads integers: every id and time stays under 2^53. */
-const INT8_AS_NUMBER = { to: 20, from: [20], serialize: (value: number | bigint) => String(value), parse: (value: string) => Number(value) };
+export const INT8_AS_NUMBER = { to: 20, from: [20], serialize: (value: number | bigint) => String(value), parse: (value: string) => Number(value) };
 
 /** The URL with its password hidden, for messages; "<hidden>" when it has no user:password@host part to hide it in. */
 export function redactedUrl(url: string): string {

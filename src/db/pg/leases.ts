@@ -170,12 +170,19 @@ export async function fenced(tx: TransactionSql, name: string, token: number): P
 /** `fenced` for several leases in one statement (a batch touching many chats), locking in name order. */
 export async function fencedAll(tx: TransactionSql, tokens: ReadonlyMap<string, number>): Promise<void> {
   if (tokens.size === 0) return;
-  const names = sortedNames(tokens.keys());
-  const rows = await tx<LeaseRow[]>`
-    SELECT name, token FROM leases WHERE name = ANY(${tx.array(names)}::text[]) ORDER BY name FOR KEY SHARE`;
-  const current = new Map(rows.map((r) => [r.name, r.token]));
-  for (const name of names) {
+  const current = await lockedTokens(tx, tokens.keys());
+  for (const name of sortedNames(tokens.keys())) {
     const token = tokens.get(name)!;
     if (current.get(name) !== token) throw new LeaseLostError(name, token, current.get(name));
   }
+}
+
+/**
+ * Inside a transaction: the leases' tokens now, each row locked FOR KEY SHARE (in name order)
+ * until the transaction ends, as `fenced` locks them; a name without a row is missing.
+ */
+export async function lockedTokens(tx: TransactionSql, names: Iterable<string>): Promise<Map<string, number>> {
+  const rows = await tx<LeaseRow[]>`
+    SELECT name, token FROM leases WHERE name = ANY(${tx.array(sortedNames(names))}::text[]) ORDER BY name FOR KEY SHARE`;
+  return new Map(rows.map((r) => [r.name, r.token]));
 }

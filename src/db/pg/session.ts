@@ -9,6 +9,10 @@ interface Current {
   /** Run once the outermost transaction has committed (dropped if it rolls back). */
   afterCommit: (() => void)[];
   ended: boolean;
+  /** Lease tokens fenced for the rest of the transaction outside any savepoint (so no rollback to one drops their locks). */
+  fencedAhead: Map<string, number>;
+  /** True inside a savepoint of the transaction. */
+  inSavepoint: boolean;
 }
 
 /**
@@ -31,6 +35,15 @@ export class PgSession {
     return this.current() !== undefined;
   }
 
+  /** The current transaction's leases fenced ahead (name → token), or undefined outside a transaction. */
+  get fencedAhead(): Map<string, number> | undefined {
+    return this.current()?.fencedAhead;
+  }
+
+  get inSavepoint(): boolean {
+    return this.current()?.inSavepoint ?? false;
+  }
+
   /**
    * Runs `fn` once what the current transaction wrote is committed, and so visible to other
    * connections (the outbox's sender reads a stored message on its own connection); at once
@@ -50,7 +63,7 @@ export class PgSession {
   savepoint<T>(fn: () => Promise<T>): Promise<T> {
     const current = this.current();
     if (!current) throw new Error("PgSession.savepoint outside a transaction");
-    return current.tx.savepoint((sp) => this.transaction.run({ ...current, tx: sp }, fn)) as Promise<T>;
+    return current.tx.savepoint((sp) => this.transaction.run({ ...current, tx: sp, inSavepoint: true }, fn)) as Promise<T>;
   }
 
   /** Runs `fn` in one transaction; the stores' operations inside it use its connection. */
@@ -60,7 +73,7 @@ export class PgSession {
     if (joined) return fn(joined.tx);
     let current: Current | undefined;
     const result = (await this.pool.begin((tx) => {
-      current = { tx, afterCommit: [], ended: false };
+      current = { tx, afterCommit: [], ended: false, fencedAhead: new Map(), inSavepoint: false };
       return this.transaction.run(current, async () => {
         try {
           return await fn(tx);
