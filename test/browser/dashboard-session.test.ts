@@ -1,116 +1,21 @@
 /**
- * The operator's dashboard (/admin/ui) in a real browser (Debian chromium via playwright-core)
- * against the real service in sandbox mode: users talk to the coach through the sandbox, the
- * emulator's faults make Telegram refuse a message, and every step is checked on the page and
- * saved as a screenshot in test/artifacts/.
+ * An operator's session on the dashboard (/admin/ui) in a real browser (Debian chromium via
+ * playwright-core) against the real service in sandbox mode: a wrong token, then signing in,
+ * runs and their journals growing live as users answer the coach, the pending questions and
+ * cancelling, filters and 390 px, signing out; every step checked on the page and saved as a
+ * screenshot in test/artifacts/.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
-import { coach } from "../../src/agents/coach.ts";
-import { startService, type Service } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
-import { silentLogger } from "../../src/observability/log.ts";
-import type { Agent } from "../../src/runtime/context.ts";
-import { ROOT, tempDir, waitFor } from "../helpers.ts";
-import { artifactPath, hasChromium, launchBrowser, type LaunchedBrowser } from "./launch.ts";
+import { ROOT, waitFor } from "../helpers.ts";
+import { ADMIN_TOKEN, botMessages, dashboardAgent, dashboardRig, entries, openRun, page, runOf, say, service, signIn, snapshot, STEP_MS, text, users } from "./dashboard-support.ts";
+import { hasChromium } from "./launch.ts";
 
 /** The README's picture: written when missing, or refreshed with UPDATE_DOCS_SCREENSHOT=1 (it is committed). */
 const DOCS_SCREENSHOT = join(ROOT, "docs", "dashboard.png");
-const ADMIN_TOKEN = "dashboard-test-token_0123456789abcdef";
-const STEP_MS = 15_000; // a poll every 2 s, and the outbox's pace
 
-let crashOnPurpose = true;
-/** The coach, plus one text that uses every journal kind and one that fails until told not to. */
-const agent: Agent = Object.assign(
-  async (ctx: Parameters<Agent>[0]) => {
-    if (ctx.text === "plan my week") {
-      let tries = 0;
-      await ctx.step(
-        "fetch the forecast",
-        () => {
-          if (++tries === 1) throw new Error("weather API timed out");
-          return { monday: "sunny", friday: "rain" };
-        },
-        { retries: 2, backoffSeconds: 0.05 },
-      );
-      try {
-        await ctx.step("book the track", () => Promise.reject(new Error("the track is closed this week")), { retries: 1, backoffSeconds: 0 });
-      } catch {
-        // no booking: the plan goes on without it
-      }
-      await ctx.remember({ goal: "run a 10k", booked: false });
-      await ctx.sleep(1);
-      await ctx.ask("Which day suits you?", { choices: ["Monday", "Friday"] });
-      return;
-    }
-    if (ctx.text === "crash please") {
-      if (crashOnPurpose) throw new Error("the agent crashed on purpose");
-      await ctx.reply("recovered");
-      return;
-    }
-    return coach(ctx);
-  },
-  { instantReply: coach.instantReply },
-);
-
-const users = {
-  ana: { id: 7101, first_name: "Ana", language_code: "en" },
-  ben: { id: 7102, first_name: "Ben", language_code: "en" },
-  cy: { id: 7103, first_name: "Cy", language_code: "en" },
-  dee: { id: 7104, first_name: "Dee", language_code: "en" },
-};
-
-const dir = tempDir();
-let service: Service;
-let browser: LaunchedBrowser;
-let page: Page;
-
-beforeAll(async () => {
-  if (!hasChromium) return;
-  const env = { DATABASE_PATH: `${dir.path}/timbre.db`, PORT: "0", HOST: "127.0.0.1", ADMIN_TOKEN, SEND_RATE_PER_CHAT: "20" };
-  service = await startService(loadConfig(env), { logger: silentLogger, agent });
-  browser = await launchBrowser();
-  page = await browser.newPage();
-  await page.setViewportSize({ width: 1280, height: 900 });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-  dir.cleanup();
-});
-
-/** A user writes in the sandbox, as the chat page does. */
-async function say(user: (typeof users)[keyof typeof users], text: string): Promise<number> {
-  const response = await fetch(`${service.url}/sandbox/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user, text }) });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { update_id: number }).update_id;
-}
-
-const botMessages = (user: { id: number }) => service.emulator!.sentTo(user.id);
-const text = (selector: string) => page.locator(selector).innerText();
-const entries = () => page.locator("#timeline > li.entry");
-
-/** Saves the page as test/artifacts/NAME and returns the page's visible text at that moment. */
-async function snapshot(name: string): Promise<string> {
-  await page.screenshot({ path: artifactPath(name), animations: "disabled", fullPage: true });
-  expect(existsSync(artifactPath(name))).toBe(true);
-  return page.locator("body").innerText();
-}
-
-async function signIn(token: string): Promise<void> {
-  await page.fill("#token", token);
-  await page.click("#sign-in");
-}
-
-async function openRun(runId: number): Promise<void> {
-  await page.locator(`.run-item[data-run-id="${runId}"]`).click();
-  await page.locator(".detail-head h2", { hasText: `Run #${runId}` }).waitFor({ timeout: STEP_MS });
-}
-
-const runOf = async (user: { id: number; first_name: string }) => waitFor(() => service.runtime.list({ conversation: String(user.id), limit: 1 })[0], `a run for ${user.first_name}`);
+dashboardRig(dashboardAgent());
 
 describe.skipIf(!hasChromium)("the dashboard", () => {
   test("a wrong token shows a clear message and no data; nothing is kept", async () => {
@@ -228,49 +133,6 @@ describe.skipIf(!hasChromium)("the dashboard", () => {
     expect(await page.locator("[data-cancel-run]").count()).toBe(0);
   });
 
-  test("a message Telegram refused (the user blocked the bot) is retried from the Failed tab once unblocked", async () => {
-    service.emulator!.faults.blockedChats.add(users.cy.id);
-    await say(users.cy, "hello");
-    await page.click('.tab[data-tab="failed"]');
-    const failed = page.locator(".failed-message").filter({ hasText: `to chat ${users.cy.id}` });
-    await failed.waitFor({ timeout: STEP_MS });
-    expect(await failed.innerText()).toContain("What is your training goal?");
-    expect(await failed.innerText()).toContain("Forbidden: bot was blocked by the user");
-    expect(await text("#failed-count")).toBe("1");
-    const shown = await snapshot("dashboard-failed-message.png");
-    expect(shown).toContain("Failed messages");
-    expect(botMessages(users.cy)).toHaveLength(0);
-
-    service.emulator!.faults.blockedChats.delete(users.cy.id);
-    await failed.locator("[data-retry-message]").click();
-    await page.locator("#toast", { hasText: "is queued again" }).waitFor({ timeout: STEP_MS });
-    await page.locator("#failed-messages .empty", { hasText: "No failed messages." }).waitFor({ timeout: STEP_MS });
-    await waitFor(() => botMessages(users.cy).length === 1, "the retried question to reach the user");
-    expect(await text("#failed-count")).toBe("");
-
-    // The run's journal now shows the question delivered, with its Telegram message id.
-    await page.click('.tab[data-tab="runs"]');
-    const run = await runOf(users.cy);
-    await openRun(run.id);
-    await page.locator("#timeline .delivery.sent", { hasText: `Telegram message #${botMessages(users.cy)[0]!.message_id}` }).waitFor({ timeout: STEP_MS });
-    expect(await snapshot("dashboard-message-retried.png")).toContain("Waiting for the answer");
-  });
-
-  test("an update the agent failed on is retried from the Failed tab and handled", async () => {
-    const updateId = await say(users.dee, "crash please");
-    await page.click('.tab[data-tab="failed"]');
-    const failed = page.locator(`.failed-update[data-update-id="${updateId}"]`);
-    await failed.waitFor({ timeout: STEP_MS });
-    expect(await failed.innerText()).toContain("the agent crashed on purpose");
-    expect(await failed.innerText()).toContain("crash please");
-    await snapshot("dashboard-failed-update.png");
-    crashOnPurpose = false;
-    await failed.locator("[data-retry-update]").click();
-    await page.locator("#toast", { hasText: `Update ${updateId} is back in its chat's queue.` }).waitFor({ timeout: STEP_MS });
-    await waitFor(() => botMessages(users.dee).some((m) => m.text === "recovered"), "the retried update to be handled", STEP_MS);
-    await page.locator("#failed-updates .empty", { hasText: "No failed updates." }).waitFor({ timeout: STEP_MS });
-  });
-
   test("filters by status and conversation, and reads at 390 px wide", async () => {
     await page.click('.tab[data-tab="runs"]');
     await page.fill("#conversation-filter", String(users.ana.id));
@@ -309,32 +171,5 @@ describe.skipIf(!hasChromium)("the dashboard", () => {
     await page.reload();
     await page.locator("#token").waitFor();
     expect(await page.locator("#dashboard").isHidden()).toBe(true);
-  });
-});
-
-describe.skipIf(!hasChromium)("the dashboard and the admin routes' brute-force limiter", () => {
-  test("ten wrong tokens from the page lock the address out: even the right one then gets the 429's message, and no data", async () => {
-    const other = await startService(loadConfig({ DATABASE_PATH: `${dir.path}/limited.db`, PORT: "0", HOST: "127.0.0.1", ADMIN_TOKEN }), { logger: silentLogger });
-    const tab = await browser.newPage();
-    try {
-      await tab.goto(`${other.url}/admin/ui`);
-      for (let attempt = 1; attempt <= 10; attempt++) {
-        await tab.fill("#token", `wrong-${attempt}`);
-        await tab.click("#sign-in");
-        await tab.locator("#login-error", { hasText: "Wrong token" }).waitFor();
-        await tab.evaluate(() => (document.getElementById("login-error")!.hidden = true));
-      }
-      await tab.fill("#token", ADMIN_TOKEN);
-      await tab.click("#sign-in");
-      const error = tab.locator("#login-error", { hasText: "Too many wrong admin tokens from this address" });
-      await error.waitFor();
-      expect(await error.innerText()).toMatch(/try again in \d+ s/);
-      expect(await tab.locator("#dashboard").isHidden()).toBe(true);
-      expect(await tab.evaluate(() => sessionStorage.length)).toBe(0);
-      await tab.screenshot({ path: artifactPath("dashboard-locked-out.png"), fullPage: true });
-    } finally {
-      await tab.close();
-      await other.stop();
-    }
   });
 });
