@@ -13,9 +13,10 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
  * BatchedTransactions (db/batched-transactions.ts) on PostgreSQL: the operations handed in
- * before the next microtask share one transaction and one commit, each inside its own savepoint
- * so that one that throws has only its own writes undone; a failed commit fails them all. One
- * batch is in flight at a time; the next collects meanwhile, so a burst costs few round trips.
+ * before the next microtask share one transaction and one commit; one that throws has only its
+ * own writes undone (the batch is tried first without savepoints, and again with one per
+ * operation when one threw); a failed commit fails them all. One batch is in flight at a time;
+ * the next collects meanwhile, so a burst costs few round trips.
  */
 export class PgBatchedTransactions implements SharedCommits {
   private pending: Pending[] = [];
@@ -51,21 +52,11 @@ export class PgBatchedTransactions implements SharedCommits {
     try {
       let outcomes: Outcome[];
       try {
-        outcomes = await this.session.begin(async () => {
-          if (batch.length === 1) return [{ ok: true, value: await runAsync(batch[0]!.fn()) } as Outcome];
-          // One statement for the fences the savepoints below would each send (one round trip per chat).
-          await runAsync(this.fenceAhead(chatsOf(batch)));
-          const results: Outcome[] = [];
-          for (const p of batch) {
-            try {
-              results.push({ ok: true, value: await this.session.savepoint(() => runAsync(p.fn())) });
-            } catch (error) {
-              // Only its savepoint was undone; the writes after it must not trust caches of what it did.
-              this.onFailure(error);
-              results.push({ ok: false, error });
-            }
-          }
-          return results;
+        outcomes = await this.writeBatch(batch, false).catch((error: unknown) => {
+          if (!(error instanceof OperationThrew)) throw error;
+          // Nothing of the batch was committed: again, each operation in its own savepoint.
+          this.onFailure(error.cause);
+          return this.writeBatch(batch, true);
         });
         this.commits++;
       } catch (error) {
@@ -83,6 +74,45 @@ export class PgBatchedTransactions implements SharedCommits {
       finished();
       if (this.pending.length > 0) void this.commitPending();
     }
+  }
+
+  /**
+   * The batch in one transaction, its operations one after another. Without savepoints (the
+   * first try: a savepoint is a round trip per operation) the first that throws rolls the whole
+   * transaction back (OperationThrew); with them, one that throws is undone alone.
+   */
+  private writeBatch(batch: Pending[], savepoints: boolean): Promise<Outcome[]> {
+    return this.session.begin(async () => {
+      if (batch.length === 1) return [{ ok: true, value: await runAsync(batch[0]!.fn()) } as Outcome];
+      // One statement for the fences the operations below would each send (one round trip per chat).
+      await runAsync(this.fenceAhead(chatsOf(batch)));
+      const results: Outcome[] = [];
+      for (const p of batch) {
+        if (!savepoints) {
+          try {
+            results.push({ ok: true, value: await runAsync(p.fn()) });
+          } catch (error) {
+            throw new OperationThrew(error);
+          }
+          continue;
+        }
+        try {
+          results.push({ ok: true, value: await this.session.savepoint(() => runAsync(p.fn())) });
+        } catch (error) {
+          // Only its savepoint was undone; the writes after it must not trust caches of what it did.
+          this.onFailure(error);
+          results.push({ ok: false, error });
+        }
+      }
+      return results;
+    });
+  }
+}
+
+/** An operation of a batch tried without savepoints threw: the transaction is rolled back. */
+class OperationThrew extends Error {
+  constructor(override readonly cause: unknown) {
+    super("an operation of the batch threw");
   }
 }
 
