@@ -26,12 +26,12 @@
  * Each phase also reports the service's CPU time per update (utime + stime from /proc) and its
  * idle collections (count and time, from /metrics): what giving memory back costs.
  */
-import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BotApiEmulator } from "../src/sandbox/emulator.ts";
 import { ROOT, postUpdate, serviceEnv, spawnService, tempDir, textUpdate, waitFor, type SpawnedService } from "../test/helpers.ts";
 import { readDb } from "../test/runtime/support.ts";
+import { collectionNote, collections, cpuSeconds, dbState, median, rssMb, slope, type DbState, type Rss } from "./memory-probes.ts";
 
 const { values } = parseArgs({
   options: {
@@ -53,41 +53,6 @@ const IN_FLIGHT = Number(values["in-flight"]);
 const USERS = Number(values.users);
 const SETTLE_MS = 1000;
 const HOUR = 3_600_000;
-
-interface Rss {
-  rss: number;
-  peak: number;
-}
-
-/** CPU seconds (user + system, every thread) the process has used, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-interface Collections {
-  count: number;
-  seconds: number;
-}
-
-/** The service's idle collections so far, from its /metrics. */
-async function collections(service: SpawnedService): Promise<Collections> {
-  const text = await (await fetch(`${service.url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
-  return { count: value("timbre_idle_collections_total"), seconds: value("timbre_idle_collection_seconds_total") };
-}
-
-/** "N collections, X ms in all (Y µs per update)" for a phase that handled `updates`. */
-function collectionNote(c: Collections, updates: number): string {
-  return `${c.count} idle collections, ${(c.seconds * 1000).toFixed(0)} ms in all (${((c.seconds * 1e6) / updates).toFixed(1)} µs per update)`;
-}
-
-function rssMb(pid: number): Rss {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-  return { rss: +(kb("VmRSS") / 1024).toFixed(1), peak: +(kb("VmHWM") / 1024).toFixed(1) };
-}
-
 const emulator = new BotApiEmulator({ seed: 1 });
 const apiUrl = emulator.listen();
 let botMessages = 0;
@@ -130,54 +95,9 @@ async function echoTraffic(service: SpawnedService, count: number): Promise<void
   await waitFor(() => botMessages >= target, `${count} echoes`, 300_000, 20);
 }
 
-interface DbState {
-  updates: number;
-  payloads: number;
-  runs: number;
-  runSteps: number;
-  outbox: number;
-  pages: number;
-  freePages: number;
-  fileMb: number;
-}
-
-function dbState(path: string): DbState {
-  const one = (sql: string) => readDb<{ n: number }>(path, sql)[0]!.n;
-  const size = (file: string) => {
-    try {
-      return statSync(file).size;
-    } catch {
-      return 0;
-    }
-  };
-  return {
-    updates: one("SELECT count(*) AS n FROM updates"),
-    payloads: one("SELECT count(*) AS n FROM updates WHERE payload IS NOT NULL"),
-    runs: one("SELECT count(*) AS n FROM runs"),
-    runSteps: one("SELECT count(*) AS n FROM run_steps"),
-    outbox: one("SELECT count(*) AS n FROM outbox"),
-    pages: one("SELECT page_count AS n FROM pragma_page_count()"),
-    freePages: one("SELECT freelist_count AS n FROM pragma_freelist_count()"),
-    fileMb: +((size(path) + size(`${path}-wal`)) / 1024 / 1024).toFixed(1),
-  };
-}
-
 const rates = { SEND_RATE_GLOBAL: "100000", SEND_RATE_PER_CHAT: "100000", SEND_CONCURRENCY: "32" };
 const fmt = (n: number) => n.toLocaleString("en-US");
 const mb = (n: number) => n.toFixed(1);
-/** Least-squares slope of ys against xs: MB of RSS per prune cycle. */
-const slope = (xs: number[], ys: number[]) => {
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  const num = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0);
-  const den = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-  return den === 0 ? 0 : num / den;
-};
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
-
 const dir = tempDir("timbre-bench-memory-");
 let service: SpawnedService | undefined;
 try {
