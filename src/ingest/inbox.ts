@@ -139,10 +139,6 @@ export class Inbox {
   }
 
   /** The stored update with its payload (an Op, for the runtime's transactions). */
-  *isReceived(updateId: number): Op<boolean> {
-    return (yield* this.store_.row(updateId))?.status === "received";
-  }
-
   *read(updateId: number): Op<StoredUpdate | undefined> {
     const row = yield* this.store_.row(updateId);
     return row && row.payload !== null ? toStored(row) : undefined;

@@ -80,10 +80,6 @@ export class PgInbox {
     return runAsync(this.read(updateId));
   }
 
-  *isReceived(updateId: number): Op<boolean> {
-    return (yield* this.store_.row(updateId))?.status === "received";
-  }
-
   *read(updateId: number): Op<StoredUpdate | undefined> {
     const row = yield* this.store_.row(updateId);
     return row && row.payload !== null ? toStored(row) : undefined;

@@ -3,7 +3,7 @@ import type { Op } from "../db/op.ts";
 import { pgStatements } from "../db/pg/statements.ts";
 import type { RunStatus, StepState } from "../db/schema.ts";
 import type { JournalEntry } from "./journal.ts";
-import type { DueStep, NewRun, NewStep, ParkedRow, RunRow, RunStore, StepRow } from "./run-store.ts";
+import type { DueStep, NewRun, NewStep, ParkedRow, RoutingState, RunRow, RunStore, StepRow } from "./run-store.ts";
 
 /** Every column of `runs`, named as RunRow names them (quoted: PostgreSQL folds bare names to lower case). */
 const RUN_COLUMNS = `id, conversation, chat_id AS "chatId", user_id AS "userId", agent, agent_version AS "agentVersion", status,
@@ -23,6 +23,16 @@ export function pgRunStore(session: PgSession): RunStore {
   return {
     activeRun: (conversation: string) => first<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE conversation = $1 AND status IN ('running', 'waiting') LIMIT 1`, [conversation]),
     runById: (id: number) => first<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id]),
+    // One round trip, always one row: the update's status, beside the conversation's active run (null columns when none).
+    *routingState(updateId: number, conversation: string): Op<RoutingState> {
+      const { received, ...run } = (yield* first<Omit<RunRow, "id"> & { id: number | null; received: boolean }>(
+        `SELECT coalesce(u.status = 'received', false) AS received, r.* FROM (SELECT 1) AS one
+         LEFT JOIN updates u ON u.update_id = $1
+         LEFT JOIN LATERAL (SELECT ${RUN_COLUMNS} FROM runs WHERE conversation = $2 AND status IN ('running', 'waiting') LIMIT 1) r ON true`,
+        [updateId, conversation],
+      ))!;
+      return { received, active: run.id === null ? undefined : (run as RunRow) };
+    },
     runsWithStatus: (status: RunStatus) => rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = $1 ORDER BY id`, [status]),
     *insertRun(run: NewRun, now: number): Op<RunRow> {
       const inserted = yield* first<RunRow>(

@@ -57,6 +57,7 @@ export function prepareRunStore(sqlite: Database) {
     `SELECT ${RUN_COLUMNS} FROM runs WHERE conversation = $conversation AND status IN ('running', 'waiting') LIMIT 1`,
   );
   const runById: Statement<RunRow, [{ id: number }]> = sqlite.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $id`);
+  const updateStatus: Statement<{ status: string }, [{ updateId: number }]> = sqlite.prepare(`SELECT status FROM updates WHERE update_id = $updateId`);
   const runsWithStatus: Statement<RunRow, [{ status: RunStatus }]> = sqlite.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = $status ORDER BY id`);
   const insertRun: Statement<unknown, [Required<{ [K in keyof NewRun]: NonNullable<NewRun[K]> | null }> & { now: number }]> = sqlite.prepare(
     `INSERT INTO runs (conversation, chat_id, user_id, agent, agent_version, status, trigger_update_id, trigger, created_at, updated_at)
@@ -126,6 +127,12 @@ export function prepareRunStore(sqlite: Database) {
   return {
     activeRun: (conversation: string): Op<RunRow | undefined> => done(activeRun.get({ conversation }) ?? undefined),
     runById: (id: number): Op<RunRow | undefined> => done(runById.get({ id }) ?? undefined),
+    /**
+     * What routing an update reads first where several instances share the database: whether the
+     * update is still received (not routed already), and its conversation's active run.
+     */
+    routingState: (updateId: number, conversation: string): Op<RoutingState> =>
+      done({ received: updateStatus.get({ updateId })?.status === "received", active: activeRun.get({ conversation }) ?? undefined }),
     runsWithStatus: (status: RunStatus): Op<RunRow[]> => done(runsWithStatus.all({ status })),
     *insertRun(run: NewRun, now: number): Op<RunRow> {
       const row = {
@@ -191,3 +198,8 @@ export function prepareRunStore(sqlite: Database) {
 }
 
 export type RunStore = ReturnType<typeof prepareRunStore>;
+
+export interface RoutingState {
+  received: boolean;
+  active: RunRow | undefined;
+}

@@ -1,5 +1,5 @@
 import type { SharedCommits } from "../db/batched-transactions.ts";
-import { runAsync, runEither, type Op } from "../db/op.ts";
+import { done, runAsync, runEither, type Op } from "../db/op.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { StoredUpdate } from "../ingest/inbox.ts";
@@ -137,10 +137,16 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
 
   private *routeInTransaction(stored: StoredUpdate, routed: { cancelled?: number }): Op<() => void> {
     yield* this.scope.fence(stored.chatId);
-    // Routed already (by this instance from a stale load, or by another that had the chat before).
-    if (this.scope.shared && !(yield* this.deps.inbox.isReceived(stored.updateId))) return () => {};
     const conversation = conversationOf(stored);
-    const route = yield* routeOf(stored, conversation, this.routeReads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
+    let reads = this.routeReads;
+    if (this.scope.shared) {
+      // Routed already (by this instance from a stale load, or by another that had the chat before)?
+      // Read with the conversation's active run, which routing asks next: one round trip for both.
+      const state = yield* this.store.routingState(stored.updateId, conversation);
+      if (!state.received) return () => {};
+      reads = { ...reads, activeRun: (asked) => (asked === conversation ? done(state.active) : this.routeReads.activeRun(asked)) };
+    }
+    const route = yield* routeOf(stored, conversation, reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
     const after = yield* writeRoute(this.routeWrites, stored, conversation, route);
     if (after.kind === "cancelled") {
       routed.cancelled = after.run.id;

@@ -45,8 +45,6 @@ export interface RuntimeDeps<Reads extends AnyRunReads = SqliteRunReads> {
 /** What the runtime needs of the inbox (either engine's): reads and status writes inside its transactions. */
 export interface RunInbox {
   read(updateId: number): Op<StoredUpdate | undefined>;
-  /** True while the update is stored and not yet routed. */
-  isReceived(updateId: number): Op<boolean>;
   writeStatus(updateIds: number | number[], status: UpdateStatus, error?: string | null): Op<void>;
 }
 

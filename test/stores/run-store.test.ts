@@ -48,6 +48,20 @@ for (const engineName of ENGINES) {
       expect(await engine.run(store.runById(run.id + 1000))).toBeUndefined();
     });
 
+    test("routing state: whether the update is still received, with its conversation's active run", async () => {
+      const insertUpdate = (id: number, status: string) =>
+        engine.query(`INSERT INTO updates (update_id, chat_id, kind, payload, status, received_at, updated_at) VALUES ($1, 42, 'message', '{}', $2, 1, 1)`, [id, status]);
+      await insertUpdate(900, "received");
+      await insertUpdate(901, "done");
+      expect(await engine.run(store.routingState(900, "c9"))).toEqual({ received: true, active: undefined });
+      const run = await engine.run(store.insertRun(newRun("c9", 900), 1_000));
+      expect(await engine.run(store.routingState(900, "c9"))).toEqual({ received: true, active: run });
+      expect(await engine.run(store.routingState(901, "c9"))).toEqual({ received: false, active: run });
+      expect(await engine.run(store.routingState(902, "c9"))).toEqual({ received: false, active: run });
+      await engine.run(store.endRun(run.id, "done", null, 2_000));
+      expect(await engine.run(store.routingState(900, "c9"))).toEqual({ received: true, active: undefined });
+    });
+
     test("the journal reads back in order; a waiting step settles once", async () => {
       const run = await engine.run(store.insertRun(newRun("c2", 200), 1_000));
       await engine.run(store.insertStep({ runId: run.id, seq: 1, kind: "ask", text: "Goal?", state: "waiting", deadlineAt: 9_000, choices: '["a","b"]', finishedAt: null }, 1_100));
