@@ -4,10 +4,15 @@ import type { UpdateStatus } from "../db/schema.ts";
 import type { InboxStore, UpdateRow } from "./inbox-store.ts";
 
 const COLUMNS = `update_id AS "updateId", chat_id AS "chatId", user_id AS "userId", kind, payload, status, error, received_at AS "receivedAt", updated_at AS "updatedAt"`;
-/** A batch's rows as one array per column: one statement whatever the batch's size, so it is prepared once. */
+/**
+ * A batch's rows as one array per column: one statement whatever the batch's size, so it is
+ * prepared once. Inserted in update_id order: two instances storing copies of the same updates
+ * at once then wait on each other's rows in one order, and never deadlock.
+ */
 const INSERT_UPDATES = `INSERT INTO updates (update_id, chat_id, user_id, kind, payload, status, received_at, updated_at)
   SELECT u.update_id, u.chat_id, u.user_id, u.kind, u.payload, 'received', $1, $1
   FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(update_id, chat_id, user_id, kind, payload)
+  ORDER BY u.update_id
   ON CONFLICT (update_id) DO NOTHING RETURNING update_id AS id`;
 
 /**

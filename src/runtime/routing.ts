@@ -1,4 +1,4 @@
-import type { Op } from "../db/op.ts";
+import { done, type Op } from "../db/op.ts";
 import type { StoredUpdate } from "../ingest/inbox.ts";
 import { isCancel, noRunReasonOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { choiceTapOf, type ChoiceTap } from "./choices.ts";
@@ -33,6 +33,11 @@ export interface RouteReads {
   hasParked(conversation: string): Op<boolean>;
   runById(runId: number): Op<RunRow | undefined>;
   stepAt(runId: number, seq: number): Op<StepRow | undefined>;
+}
+
+/** `reads` with the conversation's active run read already (on PostgreSQL, with the update's status). */
+export function withActiveRun(reads: RouteReads, conversation: string, active: RunRow | undefined): RouteReads {
+  return { ...reads, activeRun: (asked) => (asked === conversation ? done(active) : reads.activeRun(asked)) };
 }
 
 /** RouteReads from the run store; the parked hint spares a query for a conversation with nothing queued. */

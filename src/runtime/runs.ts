@@ -1,5 +1,5 @@
 import type { SharedCommits } from "../db/batched-transactions.ts";
-import { done, runAsync, runEither, type Op } from "../db/op.ts";
+import { runAsync, runEither, type Op } from "../db/op.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { StoredUpdate } from "../ingest/inbox.ts";
@@ -19,7 +19,7 @@ import { EVERY_CHAT, type ChatScope } from "./chat-scope.ts";
 import { cancelWrites, doneWrites, failedWrites, settleDueWrites, startNextWrites, type EndWriteDeps } from "./run-end-writes.ts";
 import { ConversationHints } from "./conversation-hints.ts";
 import { writeRoute, type RouteWriteDeps } from "./route-writes.ts";
-import { instantReplyOf, routeOf, storeRouteReads, type RouteReads } from "./routing.ts";
+import { instantReplyOf, routeOf, storeRouteReads, withActiveRun, type RouteReads } from "./routing.ts";
 import { DeadlineTimers } from "./timers.ts";
 
 /** How long a run the database failed under waits before it is replayed. */
@@ -140,11 +140,10 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
     const conversation = conversationOf(stored);
     let reads = this.routeReads;
     if (this.scope.shared) {
-      // Routed already (by this instance from a stale load, or by another that had the chat before)?
-      // Read with the conversation's active run, which routing asks next: one round trip for both.
+      // Routed already (here from a stale load, or by the chat's previous holder)? Read with the active run routing asks next.
       const state = yield* this.store.routingState(stored.updateId, conversation);
       if (!state.received) return () => {};
-      reads = { ...reads, activeRun: (asked) => (asked === conversation ? done(state.active) : this.routeReads.activeRun(asked)) };
+      reads = withActiveRun(reads, conversation, state.active);
     }
     const route = yield* routeOf(stored, conversation, reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
     const after = yield* writeRoute(this.routeWrites, stored, conversation, route);
