@@ -21,10 +21,10 @@ export interface ChatScope {
   /** `fence` for several chats at once (on PostgreSQL one statement). */
   fenceAll(chatIds: Iterable<number | null>): Op<void>;
   /**
-   * At the top of a transaction whose savepoints will fence these chats one by one (a routing
+   * At the top of a transaction whose writes will fence these chats one by one (a routing
    * batch): fences those still this instance's in one statement, for the rest of the
    * transaction, so that their fences inside it need none. A chat found lost is left to throw
-   * at its own fence, failing only its own savepoint.
+   * at its own fence, failing only its own write.
    */
   fenceAhead(chatIds: Iterable<number | null>): Op<void>;
 }
