@@ -3,12 +3,10 @@ import { runAsync, runEither, type Op } from "../db/op.ts";
 import { isTransientStorageError } from "../db/storage-error.ts";
 import type { RunStatus } from "../db/schema.ts";
 import type { StoredUpdate } from "../ingest/inbox.ts";
-import { callbackQueryIdOf, conversationOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields } from "../observability/log.ts";
 import type { TelegramUpdate } from "./context.ts";
 import { runEndingOf } from "./run-ending.ts";
 import type { ExecutionOutcome } from "./engine.ts";
-import { runtimeText } from "./messages.ts";
 import { RunRecords, type StartedRun } from "./run-records.ts";
 import { RunExecutor } from "./executor.ts";
 import { ACTIVE, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
@@ -18,8 +16,8 @@ import { RuntimeReads } from "./runtime-reads.ts";
 import { EVERY_CHAT, type ChatScope } from "./chat-scope.ts";
 import { cancelWrites, doneWrites, failedWrites, settleDueWrites, startNextWrites, type EndWriteDeps } from "./run-end-writes.ts";
 import { ConversationHints } from "./conversation-hints.ts";
-import { writeRoute, type RouteWriteDeps } from "./route-writes.ts";
-import { instantReplyOf, routeOf, storeRouteReads, withActiveRun, type RouteReads } from "./routing.ts";
+import { routeUpdate, type Routed, type RouteUpdateDeps } from "./route-update.ts";
+import { storeRouteReads } from "./routing.ts";
 import { DeadlineTimers } from "./timers.ts";
 
 /** How long a run the database failed under waits before it is replayed. */
@@ -42,15 +40,11 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
   private readonly executor: RunExecutor;
   private readonly timers: DeadlineTimers;
   private readonly hints: ConversationHints;
-  private readonly routeReads: RouteReads;
-  private readonly routeWrites: RouteWriteDeps;
+  private readonly routing: RouteUpdateDeps;
   private stopping = false;
   private readonly scope: ChatScope;
   private readonly endWrites: EndWriteDeps;
-  /**
-   * Runs a /cancel in the batch being written has ended: later writes of the same batch for these
-   * runs are refused (their executions only hear of the cancel after the commit).
-   */
+  /** Runs a /cancel in the batch being written has ended (RouteUpdateDeps.cancelling). */
   private readonly cancelling = new Set<number>();
   /** Commits shared by the writes of many runs and chats in one turn (routing, journal writes, ends). */
   readonly batched: SharedCommits;
@@ -63,8 +57,16 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
     this.store = this.hints.store;
     this.batched = storage.sharedCommits(() => this.hints.reload(), this.scope);
     this.records = new RunRecords({ ...deps, store: this.store, nextParked: (conversation) => this.hints.parked.find(conversation) });
-    this.routeReads = storeRouteReads(this.store, this.hints.parked);
-    this.routeWrites = { ...deps, store: this.store, records: this.records, parkedHint: this.hints.parked };
+    this.routing = {
+      scope: this.scope,
+      store: this.store,
+      reads: storeRouteReads(this.store, this.hints.parked),
+      writes: { ...deps, store: this.store, records: this.records, parkedHint: this.hints.parked },
+      agent: deps.agent,
+      log: deps.log,
+      botUsername: settings.botUsername,
+      cancelling: this.cancelling,
+    };
     this.endWrites = { records: this.records, store: this.store, scope: this.scope };
     this.executor = new RunExecutor({
       ...deps,
@@ -127,45 +129,20 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
   async route(stored: StoredUpdate): Promise<void> {
     const routed: { cancelled?: number } = {};
     try {
-      const afterCommit = await this.batched.run(() => this.routeInTransaction(stored, routed), stored.chatId);
-      afterCommit();
+      const done = await this.batched.run(() => routeUpdate(this.routing, stored, routed), stored.chatId);
+      if (done) this.afterRoute(done);
     } finally {
       // Committed (the execution is aborted by now) or rolled back (the run goes on): either way done.
       if (routed.cancelled !== undefined) this.cancelling.delete(routed.cancelled);
     }
   }
 
-  private *routeInTransaction(stored: StoredUpdate, routed: { cancelled?: number }): Op<() => void> {
-    yield* this.scope.fence(stored.chatId);
-    const conversation = conversationOf(stored);
-    let reads = this.routeReads;
-    if (this.scope.shared) {
-      // Routed already (here from a stale load, or by the chat's previous holder)? Read with the active run routing asks next.
-      const state = yield* this.store.routingState(stored.updateId, conversation);
-      if (!state.received) return () => {};
-      reads = withActiveRun(reads, conversation, state.active);
-    }
-    const route = yield* routeOf(stored, conversation, reads, (text) => this.instantReply(stored, text), this.deps.settings.botUsername?.());
-    const after = yield* writeRoute(this.routeWrites, stored, conversation, route);
-    if (after.kind === "cancelled") {
-      routed.cancelled = after.run.id;
-      this.cancelling.add(after.run.id);
-    }
-    // Every button tap is acknowledged, so no button spins in the user's app.
-    const callbackQueryId = callbackQueryIdOf(stored.update);
-    const notice = route.kind === "refused-tap" ? runtimeText(route.notice, userOf(stored.update)?.language_code) : undefined;
-    return () => {
-      if (after.kind === "cancelled" || after.processed) this.deps.metrics?.updatesProcessed.inc();
-      if (after.kind === "cancelled") this.afterEndInBackground(after.run, "cancelled");
-      if (after.kind === "execute") void this.executor.execute(after.runId, after.fresh);
-      if (callbackQueryId !== undefined) void this.deps.outbox.answerCallbackQuery(callbackQueryId, notice);
-    };
-  }
-
-  private instantReply(stored: StoredUpdate, text: string): string | undefined {
-    return instantReplyOf(this.deps.agent, stored, text, (error) =>
-      this.deps.log.error("runtime: the agent's instantReply threw; routing the text as usual", { update_id: stored.updateId, chat_id: stored.chatId, ...errorFields(error) }),
-    );
+  /** What follows a routed update's commit: the run it started or woke executes, a cancelled run ends. */
+  private afterRoute({ after, callbackQueryId, notice }: Routed): void {
+    if (after.kind === "cancelled" || after.processed) this.deps.metrics?.updatesProcessed.inc();
+    if (after.kind === "cancelled") this.afterEndInBackground(after.run, "cancelled");
+    if (after.kind === "execute") void this.executor.execute(after.runId, after.fresh);
+    if (callbackQueryId !== undefined) void this.deps.outbox.answerCallbackQuery(callbackQueryId, notice);
   }
 
   /** Cancels a run (admin API): ends it and its pending question, tells the user. */
