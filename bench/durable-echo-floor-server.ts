@@ -7,7 +7,7 @@
 // is left between this and GramIO, which stores nothing, is what durability costs here.
 // Usage: bun bench/durable-echo-floor-server.ts DATABASE_PATH TELEGRAM_API_URL TOKEN [route-only]
 // (route-only stores the replies and sends none: the work of a bot whose send rate is spent.)
-import { openEchoFloorDatabase, sendEcho, serveEchoFloor } from "./echo-floor-parts.ts";
+import { echoSender, openEchoFloorDatabase, serveEchoFloor } from "./echo-floor-parts.ts";
 
 const [path = "echo-floor.db", apiUrl = "", token = "", mode = ""] = process.argv.slice(2);
 const routeOnly = mode === "route-only";
@@ -36,25 +36,14 @@ function commit() {
   batch.forEach((w, i) => w.done(replyIds[i]));
 }
 
-let sentMarks: [number, number][] = [];
 const writeMarks = db.transaction((marks: [number, number][]) => {
   for (const [id, messageId] of marks) markSent.run(messageId, id);
 });
-function commitMarks() {
-  const marks = sentMarks;
-  sentMarks = [];
+const send = echoSender(`${apiUrl}/bot${token}/sendMessage`, (marks) => {
   db.exec("PRAGMA synchronous = NORMAL");
   writeMarks(marks);
   db.exec("PRAGMA synchronous = FULL");
-}
-
-const sendMessage = `${apiUrl}/bot${token}/sendMessage`;
-async function send(replyId: number, chatId: number, text: string): Promise<void> {
-  const messageId = await sendEcho(sendMessage, chatId, text);
-  if (messageId === undefined) return;
-  if (sentMarks.length === 0) setImmediate(commitMarks);
-  sentMarks.push([replyId, messageId]);
-}
+});
 
 serveEchoFloor(async ({ id, raw, reply }) => {
   const replyId = await new Promise<number | undefined>((done) => {

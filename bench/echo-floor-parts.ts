@@ -1,6 +1,6 @@
 // What the echo floors (bench/*-echo-floor-*.ts) share: the webhook, which reads an update and its
-// text to echo and answers 200 once `store` has made it durable, one sendMessage call, and the
-// one-writer floors' database.
+// text to echo and answers 200 once `store` has made it durable, one sendMessage call and the
+// answers of a turn's calls gathered, and the one-writer floors' database.
 import { Database } from "bun:sqlite";
 
 export interface EchoUpdate {
@@ -32,6 +32,25 @@ export async function sendEcho(url: string, chatId: number, text: string): Promi
   const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ chat_id: chatId, text }) });
   const answer = (await response.json()) as { ok: boolean; result?: { message_id: number } };
   return answer.ok ? answer.result!.message_id : undefined;
+}
+
+/**
+ * sendEcho for each reply, the answers gathered: `flush` gets the [reply id, message id] pairs of
+ * the calls answered during one event-loop turn, once, after it.
+ */
+export function echoSender(url: string, flush: (answered: [number, number][]) => void): (replyId: number, chatId: number, text: string) => Promise<void> {
+  let answered: [number, number][] = [];
+  const flushTurn = () => {
+    const turn = answered;
+    answered = [];
+    flush(turn);
+  };
+  return async (replyId, chatId, text) => {
+    const messageId = await sendEcho(url, chatId, text);
+    if (messageId === undefined) return;
+    if (answered.length === 0) setImmediate(flushTurn);
+    answered.push([replyId, messageId]);
+  };
 }
 
 /** The updates and replies tables in WAL mode, each commit synchronous=FULL unless relaxed around it. */

@@ -6,7 +6,7 @@
 // stores the replies and sends none.
 import { Database } from "bun:sqlite";
 import { fdatasync, openSync } from "node:fs";
-import { sendEcho } from "./echo-floor-parts.ts";
+import { echoSender } from "./echo-floor-parts.ts";
 
 declare const self: Worker;
 let db: Database;
@@ -14,7 +14,7 @@ let wal: number;
 let markDone: ReturnType<Database["prepare"]>;
 let insertReply: ReturnType<Database["prepare"]>;
 let markSent: ReturnType<Database["prepare"]>;
-let sendMessage = "";
+let send: ReturnType<typeof echoSender>;
 let routeAll: (batch: [number, number, string][]) => number[];
 let writeMarks: (marks: [number, number][]) => void;
 let commits = 0;
@@ -33,7 +33,10 @@ function open(path: string, apiUrl: string, token: string): void {
   markDone = db.prepare("UPDATE updates SET status = 'done' WHERE update_id = ?");
   insertReply = db.prepare("INSERT INTO replies (chat_id, text, status) VALUES (?, ?, 'sending')");
   markSent = db.prepare("UPDATE replies SET status = 'sent', message_id = ? WHERE id = ?");
-  sendMessage = `${apiUrl}/bot${token}/sendMessage`;
+  send = echoSender(`${apiUrl}/bot${token}/sendMessage`, (answered) => {
+    sentMarks.push(...answered);
+    commitMarks();
+  });
   routeAll = db.transaction((batch: [number, number, string][]) =>
     batch.map(([updateId, chatId, text]) => {
       markDone.run(updateId);
@@ -45,24 +48,24 @@ function open(path: string, apiUrl: string, token: string): void {
   }).immediate;
 }
 
-/** Runs a write now, or again on a later turn while the other thread holds the write lock. */
-function written<T>(write: () => T, retry: () => void): T | undefined {
+/** Runs a write now (true), or false and `retry` on a later turn while the other thread holds the write lock. */
+function written(write: () => void, retry: () => void): boolean {
   try {
-    const result = write();
+    write();
     if (++commits % 200 === 0) db.exec("PRAGMA wal_checkpoint(PASSIVE)");
-    return result;
+    return true;
   } catch (error) {
     if ((error as { code?: string }).code !== "SQLITE_BUSY") throw error;
     setTimeout(retry, 0);
-    return undefined;
+    return false;
   }
 }
 
 function route(): void {
   if (syncing || handedOver.length === 0) return;
   const batch = handedOver;
-  const ids = written(() => routeAll(batch), route);
-  if (ids === undefined) return;
+  let ids: number[] = [];
+  if (!written(() => (ids = routeAll(batch)), route)) return;
   handedOver = [];
   syncing = true;
   fdatasync(wal, (error) => {
@@ -73,16 +76,10 @@ function route(): void {
   });
 }
 
+/** Writes the marks not written yet (again on a later turn while the other thread holds the lock). */
 function commitMarks(): void {
   const marks = sentMarks;
-  if (written(() => writeMarks(marks), commitMarks) !== undefined) sentMarks = [];
-}
-
-async function send(replyId: number, chatId: number, text: string): Promise<void> {
-  const messageId = await sendEcho(sendMessage, chatId, text);
-  if (messageId === undefined) return;
-  if (sentMarks.length === 0) setImmediate(commitMarks);
-  sentMarks.push([replyId, messageId]);
+  if (marks.length > 0 && written(() => writeMarks(marks), commitMarks)) sentMarks = [];
 }
 
 self.onmessage = (event: MessageEvent) => {
