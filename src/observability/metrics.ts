@@ -21,10 +21,16 @@ export interface Series {
   value: number;
 }
 
-/** The same key for the same labels in any order; "" for none (the webhook's counters, once per request). */
-function labelKey(labels: Labels): string {
-  const entries = Object.entries(labels);
-  return entries.length === 0 ? "" : JSON.stringify(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
+/** The same key for the same labels in any order; "" for none. Built without sorting when the names come in order (the usual case: one label). */
+function labelKey(labels: Labels | undefined): string {
+  let key = "";
+  let last = "";
+  for (const name in labels) {
+    if (name < last) return Object.keys(labels).sort().map((n) => `${n}\u0000${labels[n]}\u0001`).join("");
+    last = name;
+    key += `${name}\u0000${labels[name]}\u0001`;
+  }
+  return key;
 }
 
 /**
@@ -45,8 +51,8 @@ class GrowingLabels<M> {
     this.metric = make(this.names);
   }
 
-  /** The metric that takes these label sets; `remade` when it had to be made anew (its values are then gone). */
-  metricFor(labelSets: Labels[]): { metric: M; remade: boolean } {
+  /** The metric that takes these label sets, made anew (its values gone) when they name a label it lacks. */
+  metricFor(labelSets: Labels[]): M {
     let fresh = false;
     for (const labels of labelSets) {
       for (const name in labels) {
@@ -55,34 +61,43 @@ class GrowingLabels<M> {
         fresh = true;
       }
     }
-    if (!fresh) return { metric: this.metric, remade: false };
+    if (!fresh) return this.metric;
     this.registry.removeSingleMetric(this.name);
     this.metric = this.make(this.names);
-    return { metric: this.metric, remade: true };
+    return this.metric;
   }
 }
 
-/** A counter kept by prom-client; `get` reads a total back synchronously (tests, checks). */
+/**
+ * A counter: its totals are kept here, where `inc` costs a map lookup (it runs several times per
+ * update), and handed to prom-client when a scrape collects them.
+ */
 export class Counter {
   private readonly prom: GrowingLabels<Prom.Counter>;
-  /** The same totals as the prom-client counter, which only answers asynchronously. */
   private readonly totals = new Map<string, Series>();
 
   constructor(registry: Prom.Registry, name: string, help: string, labelNames: readonly string[] = []) {
-    this.prom = new GrowingLabels(registry, name, (names) => new PromCounter({ name, help, labelNames: names, registers: [registry] }), labelNames);
+    const totals = this.totals;
+    const collect = function (this: Prom.Counter) {
+      this.reset();
+      for (const { labels, value } of totals.values()) this.inc(labels, value);
+    };
+    this.prom = new GrowingLabels(registry, name, (names) => new PromCounter({ name, help, labelNames: names, registers: [registry], collect }), labelNames);
   }
 
-  inc(labels: Labels = {}, by = 1): void {
-    const { metric, remade } = this.prom.metricFor([labels]);
-    if (remade) for (const total of this.totals.values()) metric.inc(total.labels, total.value);
-    metric.inc(labels, by);
+  inc(labels?: Labels, by = 1): void {
     const key = labelKey(labels);
     const total = this.totals.get(key);
-    if (total) total.value += by;
-    else this.totals.set(key, { labels: { ...labels }, value: by });
+    if (total) {
+      total.value += by;
+      return;
+    }
+    this.totals.set(key, { labels: { ...labels }, value: by });
+    // A label name not seen before remakes the prom-client counter with it (once per new name).
+    this.prom.metricFor([labels ?? {}]);
   }
 
-  get(labels: Labels = {}): number {
+  get(labels?: Labels): number {
     return this.totals.get(labelKey(labels))?.value ?? 0;
   }
 }
@@ -107,7 +122,7 @@ class ScrapedGauge {
       // A failing source (the database mid-fault) leaves this gauge empty; the scrape still answers.
       samples = [];
     }
-    const { metric } = this.prom.metricFor(samples.map((sample) => sample.labels));
+    const metric = this.prom.metricFor(samples.map((sample) => sample.labels));
     metric.reset();
     // reset() leaves a label-free gauge at 0; only what `read` gave is shown.
     metric.remove({});
