@@ -41,6 +41,12 @@ export interface ChatQueuesDeps {
  */
 export class ChatQueues {
   private readonly chats = new Map<number, ChatQueue>();
+  /**
+   * Chats whose queue emptied before their spacing ran out: when each may send again. A message
+   * that comes meanwhile waits for it (a chat is forgotten once its queue is empty, its spacing is not).
+   */
+  private readonly resting = new Map<number, number>();
+  private restingSweptAt = 0;
   private readonly store: OutboxStore;
   private readonly sendRate: SendRate;
   private readonly scope: ChatScope;
@@ -70,13 +76,15 @@ export class ChatQueues {
   /** Forgets a chat and its rows (another instance took it over). */
   drop(chatId: number): void {
     this.chats.delete(chatId);
+    this.resting.delete(chatId);
   }
 
   /** Queues a row at the end of its chat's queue, not to be sent before `notBefore`. */
   track(chatId: number, id: number, notBefore: number): void {
     let chat = this.chats.get(chatId);
     if (!chat) {
-      chat = { chatId, ids: [], busy: false, notBefore: 0 };
+      chat = { chatId, ids: [], busy: false, notBefore: this.resting.get(chatId) ?? 0 };
+      this.resting.delete(chatId);
       this.chats.set(chatId, chat);
     }
     chat.ids.push(id);
@@ -108,11 +116,16 @@ export class ChatQueues {
     const now = this.clock.now();
     let wakeAt = Infinity;
     const due: ChatQueue[] = [];
+    this.sweepResting(now);
     for (const chat of [...this.chats.values()]) {
       if (inFlight + due.length >= this.concurrency) break;
       if (chat.busy) continue;
-      if (chat.ids.length === 0 || !this.scope.owns(chat.chatId)) {
+      if (!this.scope.owns(chat.chatId)) {
         this.chats.delete(chat.chatId);
+        continue;
+      }
+      if (chat.ids.length === 0) {
+        this.rest(chat, now);
         continue;
       }
       if (chat.notBefore > now) {
@@ -156,12 +169,25 @@ export class ChatQueues {
         }
         chat.ids.shift();
         if (chat.ids.length > 0) again.push(chat);
-        else this.chats.delete(chat.chatId);
+        else this.rest(chat, this.clock.now());
       }
       pending = again;
     }
     // In the order the chats take turns.
     const order = new Map(chats.map((chat, i) => [chat, i]));
     return found.sort((a, b) => order.get(a.chat)! - order.get(b.chat)!);
+  }
+
+  /** Forgets a chat whose queue is empty, keeping when it may send again if that is still ahead. */
+  private rest(chat: ChatQueue, now: number): void {
+    this.chats.delete(chat.chatId);
+    if (chat.notBefore > now) this.resting.set(chat.chatId, chat.notBefore);
+  }
+
+  /** At most once a second, drops the resting chats whose spacing has run out. */
+  private sweepResting(now: number): void {
+    if (now - this.restingSweptAt < 1000) return;
+    this.restingSweptAt = now;
+    for (const [chatId, notBefore] of this.resting) if (notBefore <= now) this.resting.delete(chatId);
   }
 }
