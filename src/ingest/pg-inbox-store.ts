@@ -32,7 +32,7 @@ const RECEIVED_OF_NO_CHAT = `SELECT ${COLUMNS} FROM updates WHERE status = 'rece
  * trip whatever its size.
  */
 export function pgInboxStore(session: PgSession): InboxStore {
-  const { rows, count, run } = pgStatements(session);
+  const { rows, first, count, run } = pgStatements(session);
 
   return {
     *insert(batch, now) {
@@ -41,9 +41,7 @@ export function pgInboxStore(session: PgSession): InboxStore {
       const inserted = yield* rows<{ id: number }>(INSERT_UPDATES, [now, ...columns]);
       return new Set(inserted.map((row) => row.id));
     },
-    *row(updateId) {
-      return (yield* rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE update_id = $1`, [updateId]))[0];
-    },
+    row: (updateId) => first<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE update_id = $1`, [updateId]),
     *writeStatus(updateIds, status, error, at) {
       if (updateIds.length === 0) return;
       yield* run(`UPDATE updates SET status = $2, error = $3, updated_at = $4 WHERE update_id = ANY($1::bigint[])`, [updateIds, status, error, at]);
