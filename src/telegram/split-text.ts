@@ -3,7 +3,7 @@ export const TELEGRAM_TEXT_LIMIT = 4096;
 /**
  * Splits a text into parts of at most `limit` characters (UTF-16 code units, as Telegram and
  * JavaScript count them), on line boundaries; a single line that is too long is split on
- * spaces, and a word that is too long is cut (never inside a surrogate pair). Joining the parts
+ * spaces, and a word that is too long is cut between graphemes (never inside an emoji). Joining the parts
  * with "\n" (or " " at a cut inside a line) gives back the text, except for blank lines and
  * spaces at the cuts; parts that would be only whitespace are dropped.
  */
@@ -43,19 +43,33 @@ export function splitText(text: string, limit = TELEGRAM_TEXT_LIMIT): string[] {
 function splitLongLine(line: string, limit: number): string[] {
   const pieces: string[] = [];
   for (const word of line.split(" ")) {
-    let start = 0;
-    while (word.length - start > limit) {
-      let end = start + limit;
-      // Never cut between the two halves of a surrogate pair (an emoji would turn into garbage).
-      if (isHighSurrogate(word.charCodeAt(end - 1)) && limit > 1) end--;
-      pieces.push(word.slice(start, end));
-      start = end;
-    }
-    pieces.push(word.slice(start));
+    if (word.length <= limit) pieces.push(word);
+    else pieces.push(...cutWord(word, limit));
   }
   return pieces;
 }
 
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
+/** What a reader sees as one character: an emoji with its skin tone, a flag, a ZWJ family, a letter with its accents. */
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * A word longer than a part, cut between graphemes, so no emoji turns into broken pieces (only a
+ * single grapheme longer than a part, which no reader would type, is cut between its code points).
+ */
+function cutWord(word: string, limit: number): string[] {
+  const pieces: string[] = [];
+  let piece = "";
+  const add = (text: string) => {
+    if (piece !== "" && piece.length + text.length > limit) {
+      pieces.push(piece);
+      piece = "";
+    }
+    piece += text;
+  };
+  for (const { segment } of GRAPHEMES.segment(word)) {
+    if (segment.length <= limit) add(segment);
+    else for (const codePoint of segment) add(codePoint);
+  }
+  pieces.push(piece);
+  return pieces;
 }
