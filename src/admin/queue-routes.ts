@@ -68,10 +68,15 @@ export function queueAdminRoutes(log: Logger, need: NeedParts) {
       "/outbox",
       async ({ query }) => {
         const { outbox } = need();
-        return (await outbox.list({ limit: query.limit ?? DEFAULT_PAGE, ...(query.status !== undefined ? { status: query.status } : {}) })).map(outboxAnswer);
+        const rows = await outbox.list({
+          limit: query.limit ?? DEFAULT_PAGE,
+          ...(query.status !== undefined ? { status: query.status } : {}),
+          ...(query.before !== undefined ? { beforeId: query.before } : {}),
+        });
+        return rows.map(outboxAnswer);
       },
       {
-        query: t.Object({ status: t.Optional(statusQuery(OUTBOX_STATUSES, "messages")), limit: t.Optional(Limit) }),
+        query: t.Object({ status: t.Optional(statusQuery(OUTBOX_STATUSES, "messages")), limit: t.Optional(Limit), before: t.Optional(Before) }),
         response: { 200: OutboxList, 400: BadRequest, 401: Unauthorized, 503: Starting },
         detail: {
           tags: ["outbox"],

@@ -103,6 +103,18 @@ describe("with the token", () => {
     emulator.faults.blockedChats.delete(user.id);
   });
 
+  test("outbox: ?before=<last id> pages back, as the other lists do", async () => {
+    for (const text of ["one", "two", "three"]) service.outbox.enqueue({ chatId: 4711, text });
+    await waitFor(() => emulator.sentTo(4711).length === 3, "three messages sent");
+    const first = await json<{ id: number }[]>(await admin("GET", "/admin/outbox?limit=2"));
+    expect(first).toHaveLength(2);
+    const lastId = first[1]!.id;
+    const next = await json<{ id: number }[]>(await admin("GET", `/admin/outbox?limit=2&before=${lastId}`));
+    expect(next.length).toBeGreaterThan(0);
+    for (const row of next) expect(row.id).toBeLessThan(lastId);
+    expect((await admin("GET", "/admin/outbox?before=x")).status).toBe(400);
+  });
+
   test("outbox retry: a refused message is failed in ?status=failed; retry queues it again, it is sent once and marked sent; then 409; unknown 404", async () => {
     type Message = { id: number; chat_id: number; text: string; status: string; attempts: number; last_error: string | null; message_id: number | null };
     const user = { id: 4005, first_name: "Zoe" };
