@@ -4,7 +4,7 @@ import { AuthLimiter, DEFAULT_AUTH_LIMITS } from "./admin/auth-limiter.ts";
 import type { AdminParts } from "./admin/route-parts.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { dashboardRoutes } from "./admin/ui/routes.ts";
-import { validationMessage } from "./admin/validation-message.ts";
+import { parseErrorMessage, validationMessage } from "./admin/validation-message.ts";
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { IncomingUpdate, StoreResult } from "./ingest/inbox.ts";
@@ -48,7 +48,7 @@ export function httpApp(parts: HttpAppParts) {
       if (code === "VALIDATION") return jsonError(400, validationMessage(error));
       // A thrown status(...) (admin routes) answers as itself.
       if (typeof code === "number") return;
-      if (code === "PARSE") return jsonError(400, "the body could not be parsed; send JSON");
+      if (code === "PARSE") return jsonError(400, parseErrorMessage(error));
       return unhandled(error);
     })
     .use(webhookRoutes(webhook))

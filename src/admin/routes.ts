@@ -9,6 +9,7 @@ import { queueAdminRoutes } from "./queue-routes.ts";
 import { ADMIN_PREFIX, type AdminParts } from "./route-parts.ts";
 import { runAdminRoutes } from "./run-routes.ts";
 import { statsRoute } from "./stats-route.ts";
+import { UnusableBody } from "./validation-message.ts";
 import { DASHBOARD_FILES } from "./ui/routes.ts";
 import { webhookAdminRoutes } from "./webhook-routes.ts";
 
@@ -57,6 +58,10 @@ export function adminRoutes(options: AdminOptions) {
         const body = JSON.parse(text) as unknown;
         // Validation errors quote the value, and a very deep one overflows the stack (a 500); refused as unparsable (400).
         if (nestsDeeperThan(text, MAX_UPDATE_DEPTH)) throw new SyntaxError(`body nests arrays/objects more than ${MAX_UPDATE_DEPTH} levels deep`);
+        // Every admin body is an object of named fields; Elysia would read an array, a string or a number as {}.
+        if (typeof body !== "object" || body === null || Array.isArray(body)) {
+          throw new UnusableBody(`the body must be a JSON object of named fields (see /swagger), not ${Array.isArray(body) ? "an array" : body === null ? "null" : `a ${typeof body}`}`);
+        }
         return body;
       })
 

@@ -8,3 +8,14 @@ export function validationMessage(error: { message: string; valueError?: { path:
   if (message !== "" && !message.startsWith("{")) return message.split("\n")[0]!;
   return error.valueError ? `${error.valueError.path || "body"}: ${error.valueError.message}` : "invalid request; see /swagger for the expected shape";
 }
+
+/** A body that parsed but cannot be what any admin route takes (an array, a string...): its message is the 400's error. */
+export class UnusableBody extends Error {
+  override name = "UnusableBody";
+}
+
+/** The 400 message for a body Elysia could not parse (ParseError, whose cause is what onParse threw). */
+export function parseErrorMessage(error: unknown): string {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof UnusableBody ? cause.message : "the body could not be parsed; send JSON";
+}
