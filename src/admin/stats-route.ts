@@ -44,7 +44,7 @@ export function statsRoute(config: Config, need: NeedParts) {
           tags: ["monitoring"],
           summary: "Counts by status, mode and uptime",
           description:
-            "Current totals: updates (received = stored, not yet handled), runs (waiting = pending questions) and outbox messages by status, the mode (webhook or polling) and the uptime in seconds.",
+            "Current totals: updates (received = stored, not yet handled), runs (waiting = on a question or a sleep) and outbox messages by status, the mode (webhook or polling) and the uptime in seconds.",
           security: SECURITY,
         },
       },
