@@ -43,8 +43,9 @@ export function pgRunStore(session: PgSession): RunStore {
       return inserted!;
     },
     setRunStatus: (id: number, status: RunStatus, now: number) => run(`UPDATE runs SET status = $2, updated_at = $3 WHERE id = $1`, [id, status, now]),
-    endRun: (id: number, status: RunStatus, error: string | null, now: number) =>
-      run(`UPDATE runs SET status = $2, error = $3, updated_at = $4, ended_at = $4 WHERE id = $1`, [id, status, error, now]),
+    *endRun(id: number, status: RunStatus, error: string | null, now: number): Op<boolean> {
+      return (yield* count(`UPDATE runs SET status = $2, error = $3, updated_at = $4, ended_at = $4 WHERE id = $1 AND status IN ('running', 'waiting')`, [id, status, error, now])) > 0;
+    },
     keepMemoryBefore: (id: number, memory: string) => run(`UPDATE runs SET memory_before = $2 WHERE id = $1 AND memory_before IS NULL`, [id, memory]),
 
     journal: (runId: number) => rows<JournalEntry>(`SELECT ${ENTRY_COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY seq`, [runId]),

@@ -15,18 +15,20 @@ export interface EndWriteDeps {
   scope: ChatScope;
 }
 
-/** A cancel from the admin API: the end, its pending question cancelled, the notice to the user. */
-export function* cancelWrites({ records, scope }: EndWriteDeps, run: RunRow, update: TelegramUpdate): Op<void> {
+/** A cancel from the admin API: the end, its pending question cancelled, the notice to the user; false (nothing written) when the run had ended already. */
+export function* cancelWrites({ records, scope }: EndWriteDeps, run: RunRow, update: TelegramUpdate): Op<boolean> {
   yield* scope.fence(run.chatId);
-  yield* records.end(run, "cancelled", null);
+  if (!(yield* records.end(run, "cancelled", null))) return false;
   yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, "cancelled", run.id);
+  return true;
 }
 
-/** A failed run: its end with the error, and the notice saying so. */
-export function* failedWrites({ records, scope }: EndWriteDeps, run: RunRow, update: TelegramUpdate, error: unknown, tell: RuntimeText): Op<void> {
+/** A failed run: its end with the error, and the notice saying so; false (nothing written) when the run had ended already (cancelled meanwhile). */
+export function* failedWrites({ records, scope }: EndWriteDeps, run: RunRow, update: TelegramUpdate, error: unknown, tell: RuntimeText): Op<boolean> {
   yield* scope.fence(run.chatId);
-  yield* records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  if (!(yield* records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error)))) return false;
   yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, tell, run.id);
+  return true;
 }
 
 /** A run done, and its conversation's next queued update started, in one commit; nothing when it was cancelled meanwhile. */
@@ -34,7 +36,7 @@ export function* doneWrites({ records, scope }: EndWriteDeps, run: RunRow, abort
   // Cancelled or stopping while the write waited for its batch: the run is not done.
   if (aborted()) return undefined;
   yield* scope.fence(run.chatId);
-  yield* records.end(run, "done", null);
+  if (!(yield* records.end(run, "done", null))) return undefined;
   return yield* records.startNextInTransaction(run.conversation, stopping());
 }
 

@@ -55,11 +55,13 @@ export class RunRecords {
   }
 
   /** Records a run's end; a cancelled run's pending question is cancelled with it. */
-  *end(run: RunRow, status: "done" | "failed" | "cancelled", error: string | null): Op<void> {
+  *end(run: RunRow, status: "done" | "failed" | "cancelled", error: string | null): Op<boolean> {
     const { store, inbox, clock } = this.deps;
-    yield* store.endRun(run.id, status, error, clock.now());
+    // Ended already (an admin cancel and the run's own end, each in its own transaction): the first end stands.
+    if (!(yield* store.endRun(run.id, status, error, clock.now()))) return false;
     if (status === "cancelled") yield* store.cancelWaitingSteps(run.id);
     yield* inbox.writeStatus(run.triggerUpdateId, status === "failed" ? "failed" : "done", error);
+    return true;
   }
 
   /** One of the runtime's own messages, in the user's language, where the update came from. Never to a chat the update does not name. */

@@ -67,7 +67,7 @@ export function prepareRunStore(sqlite: Database) {
     `UPDATE runs SET status = $status, updated_at = $now WHERE id = $id`,
   );
   const endRun: Statement<unknown, [{ id: number; status: RunStatus; error: string | null; now: number }]> = sqlite.prepare(
-    `UPDATE runs SET status = $status, error = $error, updated_at = $now, ended_at = $now WHERE id = $id`,
+    `UPDATE runs SET status = $status, error = $error, updated_at = $now, ended_at = $now WHERE id = $id AND status IN ('running', 'waiting')`,
   );
   const keepMemoryBefore: Statement<unknown, [{ id: number; memory: string }]> = sqlite.prepare(
     `UPDATE runs SET memory_before = $memory WHERE id = $id AND memory_before IS NULL`,
@@ -149,7 +149,8 @@ export function prepareRunStore(sqlite: Database) {
       return { id, ...row, status: "running", error: null, memoryBefore: null, createdAt: now, updatedAt: now, endedAt: null };
     },
     setRunStatus: (id: number, status: RunStatus, now: number): Op<void> => done(void setRunStatus.run({ id, status, now })),
-    endRun: (id: number, status: RunStatus, error: string | null, now: number): Op<void> => done(void endRun.run({ id, status, error, now })),
+    /** Ends a run still running or waiting; false when it had ended already (a cancel and the run's own end racing). */
+    endRun: (id: number, status: RunStatus, error: string | null, now: number): Op<boolean> => done(endRun.run({ id, status, error, now }).changes > 0),
     /** Keeps the memory a run started with, the first time it remembers something (later calls change nothing). */
     keepMemoryBefore: (id: number, memory: string): Op<void> => done(void keepMemoryBefore.run({ id, memory })),
 

@@ -151,7 +151,9 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
     if (!run) return { kind: "not_found" };
     if (!ACTIVE.includes(run.status)) return { kind: "not_active", status: run.status };
     const update = JSON.parse(run.trigger) as TelegramUpdate;
-    await this.transaction(() => cancelWrites(this.endWrites, run, update));
+    const ended = await this.transaction(() => cancelWrites(this.endWrites, run, update));
+    // It ended on its own meanwhile (done or failed): that end stands.
+    if (!ended) return { kind: "not_active", status: (await runAsync(this.store.runById(runId)))!.status };
     await this.afterEnd(run, "cancelled");
     return { kind: "cancelled", run: (await runAsync(this.store.runById(runId)))! };
   }
@@ -186,7 +188,8 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
       } else {
         const { error } = ending;
         this.deps.log.error(ending.log, { ...ids, ...errorFields(error) });
-        await this.transaction(() => failedWrites(this.endWrites, run, update, error, ending.tell));
+        // Cancelled meanwhile (the admin API, in its own transaction): the cancel stands.
+        if (!(await this.transaction(() => failedWrites(this.endWrites, run, update, error, ending.tell)))) return;
         this.deps.metrics?.updatesFailed.inc();
         await this.afterEnd(run, "failed");
       }

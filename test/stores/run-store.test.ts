@@ -41,7 +41,9 @@ for (const engineName of ENGINES) {
       await engine.run(store.setRunStatus(run.id, "waiting", 2_000));
       expect((await engine.run(store.runsWithStatus("waiting"))).map((r) => r.id)).toEqual([run.id]);
       expect(await engine.run(store.activeConversations())).toEqual(["c1"]);
-      await engine.run(store.endRun(run.id, "failed", "boom", 3_000));
+      expect(await engine.run(store.endRun(run.id, "failed", "boom", 3_000))).toBe(true);
+      // A second end (a cancel racing the run's own end) changes nothing: the first end stands.
+      expect(await engine.run(store.endRun(run.id, "cancelled", null, 3_500))).toBe(false);
       expect(await engine.run(store.activeRun("c1"))).toBeUndefined();
       expect(await engine.run(store.activeConversations())).toEqual([]);
       expect(await engine.run(store.runById(run.id))).toMatchObject({ status: "failed", error: "boom", updatedAt: 3_000, endedAt: 3_000 });
