@@ -97,7 +97,14 @@ export class Execution {
 
   /** Runs `fn` until it returns, throws, or the execution ends early. */
   async run(fn: () => Promise<void>): Promise<ExecutionOutcome> {
-    const returned = fn().then(
+    // An agent module may export a plain function: one that throws, or returns no promise, ends as an async one would.
+    let started: Promise<void>;
+    try {
+      started = Promise.resolve(fn());
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    const returned = started.then(
       (): ExecutionOutcome => ({ kind: "returned" }),
       (error: unknown): ExecutionOutcome => ({ kind: "threw", error }),
     );
