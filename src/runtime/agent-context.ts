@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Clock } from "../clock.ts";
 import {
   AskTimeoutError,
-  RunCancelledError,
   StepFailedError,
   type AgentContext,
   type AgentUser,
@@ -14,6 +13,7 @@ import {
 import type { Execution } from "./engine.ts";
 import type { JournalEntry } from "./journal.ts";
 import { runStepFunction, type StepOutcome } from "./step-runner.ts";
+import { runCancelled } from "./run-cancelled.ts";
 
 /** The most JSON ctx.remember keeps. */
 export const MEMORY_LIMIT_BYTES = 256 * 1024;
@@ -89,6 +89,12 @@ export function agentContext(parts: ContextParts): AgentContext {
     if (insideStep.getStore() === x) return Promise.reject(new Error(`ctx.${kind} inside a step's function: replay skips the function, so call ctx outside it`));
     return x.position(kind, key);
   };
+  // Timbre's own writes for the run: a failure there decides the outcome, whatever the agent does with it.
+  const own = <T>(written: Promise<T>): Promise<T> =>
+    written.catch((error: unknown) => {
+      x.ownFailure(error);
+      throw error;
+    });
   return {
     runId: parts.run.id,
     text: parts.text,
@@ -97,13 +103,18 @@ export function agentContext(parts: ContextParts): AgentContext {
     update: parts.update,
     signal: parts.signal,
     get memory() {
-      return parts.memory();
+      try {
+        return parts.memory();
+      } catch (error) {
+        x.ownFailure(error);
+        throw error;
+      }
     },
 
     async reply(text: string, options: ReplyOptions = {}) {
       checkedText("ctx.reply", text);
       const { seq, recorded } = await position("reply", text);
-      if (!recorded) await x.effect(effects.reply(seq, text, options));
+      if (!recorded) await x.effect(own(effects.reply(seq, text, options)));
     },
 
     async ask(question: string, options: AskOptions = {}) {
@@ -113,12 +124,12 @@ export function agentContext(parts: ContextParts): AgentContext {
       const { seq, recorded } = await position("ask", question);
       if (!recorded) {
         const timeoutMs = timeoutSeconds !== undefined ? timeoutSeconds * 1000 : parts.askTimeoutMs;
-        await x.effect(effects.ask(seq, question, { timeoutMs, choices: checked, options: sendOptions }));
+        await x.effect(own(effects.ask(seq, question, { timeoutMs, choices: checked, options: sendOptions })));
         return x.suspend();
       }
       if (recorded.state === "answered") return recorded.answer ?? "";
       if (recorded.state === "timed_out") throw new AskTimeoutError(question);
-      if (recorded.state === "cancelled") throw new RunCancelledError();
+      if (recorded.state === "cancelled") throw runCancelled();
       return x.suspend();
     },
 
@@ -128,7 +139,7 @@ export function agentContext(parts: ContextParts): AgentContext {
       if (recorded) return replayedStep(name, recorded) as T;
       const outcome = await x.effect(
         insideStep.run(x, () => runStepFunction(name, fn, options, clock, parts.signal)).then(async (done) => {
-          await effects.step(seq, name, done);
+          await own(effects.step(seq, name, done));
           return done;
         }),
       );
@@ -140,11 +151,11 @@ export function agentContext(parts: ContextParts): AgentContext {
       if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) throw new TypeError(`ctx.sleep needs a number of seconds >= 0, got ${JSON.stringify(seconds)}`);
       const { seq, recorded } = await position("sleep", "sleep");
       if (!recorded) {
-        await x.effect(effects.sleep(seq, Math.round(seconds * 1000)));
+        await x.effect(own(effects.sleep(seq, Math.round(seconds * 1000))));
         return x.suspend();
       }
       if (recorded.state === "done") return;
-      if (recorded.state === "cancelled") throw new RunCancelledError();
+      if (recorded.state === "cancelled") throw runCancelled();
       return x.suspend();
     },
 
@@ -153,7 +164,7 @@ export function agentContext(parts: ContextParts): AgentContext {
       // What ctx.memory says must not change under the run: read it before the first write.
       parts.memory();
       const { seq, recorded } = await position("remember", "remember");
-      if (!recorded) await x.effect(effects.remember(seq, json));
+      if (!recorded) await x.effect(own(effects.remember(seq, json)));
     },
   };
 }

@@ -1,5 +1,6 @@
-import { ReplayMismatchError, RunCancelledError } from "./context.ts";
+import type { ReplayMismatchError } from "./context.ts";
 import { JournalCursor, type EntryKind, type JournalEntry } from "./journal.ts";
+import { runCancelled } from "./run-cancelled.ts";
 
 /** How one execution of an agent function ended. */
 export type ExecutionOutcome =
@@ -10,7 +11,12 @@ export type ExecutionOutcome =
   /** The agent made a different call than the journal has: its code changed under the run. */
   | { kind: "mismatch"; error: ReplayMismatchError }
   /** Check mode: it replayed its whole journal and would go on from there. */
-  | { kind: "caught-up" };
+  | { kind: "caught-up" }
+  /**
+   * One of timbre's own calls for it (a journal write, the memory's read) failed, whatever the
+   * agent made of that (rethrown, caught, another error): `error` is that failure.
+   */
+  | { kind: "own-failure"; error: unknown };
 
 /**
  * "live" executes for real; "check" replays the journal and stops where the journal ends,
@@ -41,6 +47,8 @@ export class Execution {
   private readonly effects = new Set<Promise<unknown>>();
   private cancelled = false;
   private finished = false;
+  /** The first of timbre's own calls for this execution that failed (ownFailure). */
+  private failedUnderneath: { error: unknown } | undefined;
 
   constructor(
     journal: readonly JournalEntry[],
@@ -56,7 +64,7 @@ export class Execution {
    */
   position(kind: EntryKind, key: string): Promise<{ seq: number; recorded: JournalEntry | undefined }> {
     if (this.ended) return never();
-    if (this.cancelled) return Promise.reject(new RunCancelledError());
+    if (this.cancelled) return Promise.reject(runCancelled());
     if (this.finished) return Promise.reject(new Error("the run has ended: ctx calls only work while the agent function runs (await each one)"));
     let taken: { seq: number; recorded: JournalEntry | undefined };
     try {
@@ -84,6 +92,14 @@ export class Execution {
     const forget = () => this.effects.delete(promise);
     promise.then(forget, forget);
     return promise;
+  }
+
+  /**
+   * Timbre's own work for the execution failed (a journal write, a read): the outcome is this
+   * failure, not what the agent throws next, which may be anything (its own error, or nothing).
+   */
+  ownFailure(error: unknown): void {
+    this.failedUnderneath ??= { error };
   }
 
   /** Later ctx calls throw RunCancelledError (the run was cancelled). */
@@ -115,6 +131,8 @@ export class Execution {
       outcome = { kind: "mismatch", error: this.cursor.unreached() };
     }
     if (this.effects.size > 0) await Promise.allSettled([...this.effects]);
+    // What failed underneath comes first: what the agent did next may only be its consequence.
+    if ((outcome.kind === "returned" || outcome.kind === "threw") && this.failedUnderneath) outcome = { kind: "own-failure", error: this.failedUnderneath.error };
     return outcome;
   }
 

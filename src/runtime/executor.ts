@@ -5,13 +5,14 @@ import { runAsync, runSync, type Op } from "../db/op.ts";
 import { chatActionTargetOf, textOf, userOf } from "../ingest/update-fields.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import { agentContext } from "./agent-context.ts";
-import { RunCancelledError, type Agent, type TelegramUpdate } from "./context.ts";
+import type { Agent, TelegramUpdate } from "./context.ts";
 import { Execution, type ExecutionOutcome } from "./engine.ts";
 import type { JournalEntry } from "./journal.ts";
 import { memoryAtStart, runEffects } from "./run-effects.ts";
 import type { StartedRun } from "./run-records.ts";
 import { RunSlots, type HeldSlot } from "./run-slots.ts";
 import type { RunRow, RunStore } from "./run-store.ts";
+import { runCancelled } from "./run-cancelled.ts";
 
 export interface ExecutorDeps {
   store: RunStore;
@@ -85,7 +86,7 @@ export class RunExecutor {
   cancel(runId: number): void {
     const live = this.live.get(runId);
     if (!live) return;
-    live.abort.abort(new RunCancelledError());
+    live.abort.abort(runCancelled());
     live.execution.cancel();
     // A cancelled agent that ignores its signal must not keep a slot from other chats.
     live.slot?.release();

@@ -26,6 +26,7 @@ const noEffects: RunEffects = new Proxy({} as RunEffects, {
 function problemOf(outcome: ExecutionOutcome | "timeout"): string | undefined {
   if (outcome === "timeout") return `the agent did not reach the end of the journal within ${RUN_CHECK_MS / 1000} s (code between ctx calls that waits on something?)`;
   if (outcome.kind === "mismatch") return outcome.error.message;
+  if (outcome.kind === "own-failure") return `timbre could not read what the run needs: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`;
   if (outcome.kind === "threw") {
     const error = outcome.error;
     return `the agent throws while replaying: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;

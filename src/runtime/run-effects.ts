@@ -4,10 +4,11 @@ import type { Op } from "../db/op.ts";
 import { replyTargetOf } from "../ingest/update-fields.ts";
 import type { Clock } from "../clock.ts";
 import type { RunEffects } from "./agent-context.ts";
-import { RunCancelledError, type ReplyOptions, type TelegramUpdate } from "./context.ts";
+import type { ReplyOptions, TelegramUpdate } from "./context.ts";
 import { choicesKeyboard } from "./choices.ts";
 import type { RunRow, RunStore } from "./run-store.ts";
 import type { StepOutcome } from "./step-runner.ts";
+import { runCancelled } from "./run-cancelled.ts";
 
 export interface EffectDeps {
   batched: SharedCommits;
@@ -31,7 +32,7 @@ export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate
   const target = replyTargetOf(update);
   const write = <T>(fn: (now: number) => Op<T>): Promise<T> =>
     batched.run(function* () {
-      if (cancelled()) throw new RunCancelledError();
+      if (cancelled()) throw runCancelled();
       yield* fence(run.chatId);
       return yield* fn(clock.now());
     }, run.chatId);

@@ -1,7 +1,8 @@
 import { isTransientStorageError } from "../db/storage-error.ts";
-import { AskTimeoutError, RunCancelledError } from "./context.ts";
+import { AskTimeoutError } from "./context.ts";
 import type { ExecutionOutcome } from "./engine.ts";
 import type { RuntimeText } from "./messages.ts";
+import { isRunCancelled } from "./run-cancelled.ts";
 
 /** What an execution's outcome makes of its run. */
 export type RunEnding =
@@ -18,8 +19,9 @@ export function runEndingOf(outcome: ExecutionOutcome): RunEnding {
   if (outcome.kind === "returned") return { kind: "done" };
   const error = outcome.error;
   if (outcome.kind === "mismatch") return { kind: "failed", error, log: "run failed: the agent's code no longer matches the run's journal", tell: "updated" };
-  if (error instanceof RunCancelledError) return { kind: "none" };
-  if (isTransientStorageError(error)) return { kind: "replay", error };
+  if (isRunCancelled(error)) return { kind: "none" };
+  // Only timbre's own storage failing replays the run; an agent's own database failing is its failure.
+  if (outcome.kind === "own-failure" && isTransientStorageError(error)) return { kind: "replay", error };
   if (error instanceof AskTimeoutError) return { kind: "failed", error, log: "run failed: a question timed out", tell: "timedOut" };
   return { kind: "failed", error, log: "run failed: the agent threw", tell: "failed" };
 }

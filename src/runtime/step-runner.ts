@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.ts";
-import { RunCancelledError, type StepOptions } from "./context.ts";
+import type { StepOptions } from "./context.ts";
+import { runCancelled } from "./run-cancelled.ts";
 
 /** How a step's function ended once its retries were done. */
 export type StepOutcome =
@@ -27,10 +28,10 @@ function serialise(name: string, value: unknown): string | null {
 
 function wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new RunCancelledError());
+    if (signal.aborted) return reject(runCancelled());
     const onAbort = () => {
       timer.cancel();
-      reject(new RunCancelledError());
+      reject(runCancelled());
     };
     const timer = clock.setTimeout(() => {
       signal.removeEventListener("abort", onAbort);
@@ -52,7 +53,7 @@ export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>,
     try {
       value = await fn();
     } catch (error) {
-      if (signal.aborted) throw new RunCancelledError();
+      if (signal.aborted) throw runCancelled();
       if (attempt > retries) return { ok: false, message: error instanceof Error ? error.message : String(error), attempts: attempt, startedAt };
       await wait(clock, Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1)), signal);
       continue;
