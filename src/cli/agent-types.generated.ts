@@ -23,7 +23,7 @@ declare module "timbre" {
     /** sendMessage options besides chat_id and text: parse_mode, reply_markup, link_preview_options... */
     export type ReplyOptions = Record<string, unknown>;
     export interface AskOptions extends ReplyOptions {
-        /** Overrides ASK_TIMEOUT_SECONDS for this question. */
+        /** Overrides ASK_TIMEOUT_SECONDS for this question: seconds above 0, at most a year. */
         timeoutSeconds?: number;
         /**
          * One inline button per choice (at most 100, each 1-64 characters when trimmed). A tap by the

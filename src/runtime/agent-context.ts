@@ -19,6 +19,8 @@ import { runCancelled } from "./run-cancelled.ts";
 export const MEMORY_LIMIT_BYTES = 256 * 1024;
 const MAX_CHOICES = 100;
 const MAX_CHOICE_LENGTH = 64;
+/** The longest a question may wait (ASK_TIMEOUT_SECONDS has the same bound). */
+const MAX_ASK_TIMEOUT_SECONDS = 365 * 86_400;
 
 /** How new journal entries are committed, each with its effect (the runtime writes them). */
 export interface RunEffects {
@@ -57,6 +59,11 @@ function checkedChoices(choices: unknown): string[] | undefined {
     if (text === "" || text.length > MAX_CHOICE_LENGTH) throw new TypeError(`ctx.ask: each choice must be a string of 1 to ${MAX_CHOICE_LENGTH} characters, got ${JSON.stringify(choice)}`);
     return text;
   });
+}
+
+/** A value as an error message quotes it: numbers as JavaScript writes them (NaN, Infinity), the rest as JSON. */
+function shown(value: unknown): string {
+  return typeof value === "number" ? String(value) : JSON.stringify(value);
 }
 
 function checkedText(what: string, text: unknown): string {
@@ -121,6 +128,9 @@ export function agentContext(parts: ContextParts): AgentContext {
       checkedText("ctx.ask", question);
       const { timeoutSeconds, choices, ...sendOptions } = options;
       const checked = checkedChoices(choices);
+      if (timeoutSeconds !== undefined && (typeof timeoutSeconds !== "number" || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_ASK_TIMEOUT_SECONDS)) {
+        throw new TypeError(`ctx.ask: timeoutSeconds must be a number of seconds above 0 and at most ${MAX_ASK_TIMEOUT_SECONDS} (a year), got ${shown(timeoutSeconds)}`);
+      }
       const { seq, recorded } = await position("ask", question);
       if (!recorded) {
         const timeoutMs = timeoutSeconds !== undefined ? timeoutSeconds * 1000 : parts.askTimeoutMs;
@@ -148,7 +158,7 @@ export function agentContext(parts: ContextParts): AgentContext {
     },
 
     async sleep(seconds: number) {
-      if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) throw new TypeError(`ctx.sleep needs a number of seconds >= 0, got ${JSON.stringify(seconds)}`);
+      if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) throw new TypeError(`ctx.sleep needs a number of seconds >= 0, got ${shown(seconds)}`);
       const { seq, recorded } = await position("sleep", "sleep");
       if (!recorded) {
         await x.effect(own(effects.sleep(seq, Math.round(seconds * 1000))));

@@ -19,7 +19,7 @@ export interface AgentUser {
 export type ReplyOptions = Record<string, unknown>;
 
 export interface AskOptions extends ReplyOptions {
-  /** Overrides ASK_TIMEOUT_SECONDS for this question. */
+  /** Overrides ASK_TIMEOUT_SECONDS for this question: seconds above 0, at most a year. */
   timeoutSeconds?: number;
   /**
    * One inline button per choice (at most 100, each 1-64 characters when trimmed). A tap by the

@@ -78,3 +78,25 @@ test("an injected clock: the default one-day timeout fires when the clock passes
   expect(await person.hear()).toBe("Esperé tu respuesta pero no llegó a tiempo, así que me detuve. Envíame un mensaje para empezar de nuevo.");
   expect(service.runtime.get(run!.id)?.status).toBe("failed");
 });
+
+test("ask(q, { timeoutSeconds }) refuses a timeout that is not a positive number of seconds, before asking anything", async () => {
+  const errors: string[] = [];
+  const agent: Agent = async (ctx) => {
+    for (const timeoutSeconds of [-1, 0, Number.NaN, Infinity, "60" as unknown as number, 366 * 86_400]) {
+      try {
+        await ctx.ask("when?", { timeoutSeconds });
+      } catch (error) {
+        errors.push((error as Error).message);
+      }
+    }
+    await ctx.reply("checked");
+  };
+  await start("bad-timeouts", {}, { agent });
+  const person = new Person(emulator, newUser("Tia"));
+  expect(await person.say("go")).toBe("checked");
+  expect(errors).toHaveLength(6);
+  expect(errors[0]).toBe("ctx.ask: timeoutSeconds must be a number of seconds above 0 and at most 31536000 (a year), got -1");
+  expect(errors[2]).toContain("got NaN");
+  expect(errors[4]).toContain('got "60"');
+});
+
