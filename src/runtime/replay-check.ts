@@ -3,7 +3,7 @@ import { runAsync, runSync } from "../db/op.ts";
 import { systemClock } from "../clock.ts";
 import { textOf, userOf } from "../ingest/update-fields.ts";
 import { agentContext, type RunEffects } from "./agent-context.ts";
-import type { Agent, TelegramUpdate } from "./context.ts";
+import { AskTimeoutError, StepFailedError, type Agent, type TelegramUpdate } from "./context.ts";
 import { Execution, type ExecutionOutcome } from "./engine.ts";
 import { memoryAtStart } from "./run-effects.ts";
 import { prepareRunStore, type RunRow } from "./run-store.ts";
@@ -29,6 +29,9 @@ function problemOf(outcome: ExecutionOutcome | "timeout"): string | undefined {
   if (outcome.kind === "own-failure") return `timbre could not read what the run needs: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`;
   if (outcome.kind === "threw") {
     const error = outcome.error;
+    // A question recorded as timed out, or a step recorded as failed, throws as it did when it was
+    // recorded: the run ends failed as its journal says, which replays fine.
+    if (error instanceof AskTimeoutError || error instanceof StepFailedError) return undefined;
     return `the agent throws while replaying: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
   }
   return undefined;

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
 import type { Agent } from "../../src/runtime/context.ts";
 import { problemLine, replayCheck } from "../../src/runtime/replay-check.ts";
@@ -48,3 +49,21 @@ test("replay-check passes the unchanged agent, names the first mismatching step 
   expect([readFileSync(dbPath), readFileSync(`${dbPath}-wal`)].map((now, i) => now.equals(filesBefore[i]!))).toEqual([true, true]);
   expect(service.runtime.counts().waiting).toBe(2);
 });
+
+test("a run whose question has just timed out (running again, about to end failed) replays fine", async () => {
+  const dbPath = `${dir.path}/timed-out.db`;
+  const service = await startInProcess(serviceEnv(emulator, apiUrl, dbPath, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }), { agent: survey("city?") });
+  services.push(service);
+  await connectWebhook(emulator, service.url);
+  const person = new Person(emulator, newUser("Slow"));
+  expect(await person.say("go")).toBe("name?");
+  await waitFor(() => service.runtime.counts().waiting === 1, "the run to wait");
+  await service.stop();
+  services.splice(services.indexOf(service), 1);
+  // What settling the deadline writes before the run's next execution ends it (replay-check may run in between).
+  const sqlite = new Database(dbPath);
+  sqlite.exec("UPDATE run_steps SET state = 'timed_out' WHERE kind = 'ask' AND state = 'waiting'; UPDATE runs SET status = 'running' WHERE status = 'waiting'");
+  sqlite.close();
+  expect(await replayCheck(dbPath, survey("city?"))).toEqual({ checked: 1, problems: [] });
+});
+
