@@ -102,6 +102,15 @@ export function agentContext(parts: ContextParts): AgentContext {
       x.ownFailure(error);
       throw error;
     });
+  // The memory's read is timbre's too.
+  const memoryAtStart = (): unknown => {
+    try {
+      return parts.memory();
+    } catch (error) {
+      x.ownFailure(error);
+      throw error;
+    }
+  };
   return {
     runId: parts.run.id,
     text: parts.text,
@@ -110,12 +119,7 @@ export function agentContext(parts: ContextParts): AgentContext {
     update: parts.update,
     signal: parts.signal,
     get memory() {
-      try {
-        return parts.memory();
-      } catch (error) {
-        x.ownFailure(error);
-        throw error;
-      }
+      return memoryAtStart();
     },
 
     async reply(text: string, options: ReplyOptions = {}) {
@@ -172,7 +176,7 @@ export function agentContext(parts: ContextParts): AgentContext {
     async remember(value: unknown) {
       const json = memoryJson(value);
       // What ctx.memory says must not change under the run: read it before the first write.
-      parts.memory();
+      memoryAtStart();
       const { seq, recorded } = await position("remember", "remember");
       if (!recorded) await x.effect(own(effects.remember(seq, json)));
     },
