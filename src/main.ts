@@ -130,7 +130,13 @@ async function main(argv: string[]): Promise<number | undefined> {
       process.stderr.write(`timbre backup: expected one PATH; ${usage}`);
       return 2;
     }
-    const done = backupFile(loadConfig().databasePath, rest[0]!);
+    const config = loadConfig();
+    if (config.databaseUrl !== undefined) {
+      // DATABASE_PATH may still hold the SQLite file from before a move: a copy of it is no backup.
+      process.stderr.write("timbre backup: timbre stores its data in PostgreSQL (DATABASE_URL): back it up with pg_dump (docs/deploy.md)\n");
+      return 1;
+    }
+    const done = backupFile(config.databasePath, rest[0]!);
     process.stdout.write(`${JSON.stringify({ ok: true, path: done.path, bytes: done.bytes, ms: done.ms })}\n`);
     return 0;
   }

@@ -1,7 +1,9 @@
 import type { Config } from "../config.ts";
 import { openDatabase } from "../db/index.ts";
+import { openPostgres } from "../db/pg/index.ts";
+import { PgSession } from "../db/pg/session.ts";
 import { resolveWebhookSecret } from "../ingest/webhook-secret.ts";
-import { sqliteSettings } from "../db/settings.ts";
+import { pgSettings, sqliteSettings, type SettingsStore } from "../db/settings.ts";
 import { SANDBOX_OWNS_WEBHOOK } from "../sandbox/owns-webhook.ts";
 import { TelegramApi, type ApiOutcome } from "../telegram/api.ts";
 import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../telegram/webhook-control.ts";
@@ -90,9 +92,9 @@ export async function runWebhookCommand(command: Exclude<WebhookCommand, { actio
     return EXIT_USAGE;
   }
   // The secret may live only in the database (generated on the first start): the same one the server checks.
-  const database = openDatabase(config.databasePath);
+  const database = await openSettings(config);
   try {
-    const settings = sqliteSettings(database.db);
+    const { settings } = database;
     const secret = await resolveWebhookSecret(settings, config.webhookSecret);
     const desired = desiredWebhook(config, secret, { ...(command.url !== undefined ? { url: command.url } : {}), dropPendingUpdates: command.dropPending })!;
     const outcome = await setWebhook(api, settings, desired);
@@ -103,8 +105,18 @@ export async function runWebhookCommand(command: Exclude<WebhookCommand, { actio
     );
     return EXIT_OK;
   } finally {
-    database.close();
+    await database.close();
   }
+}
+
+/** The settings the server keeps (the webhook secret among them): in PostgreSQL with DATABASE_URL, else in DATABASE_PATH. */
+async function openSettings(config: Config): Promise<{ settings: SettingsStore; close(): Promise<void> | void }> {
+  if (config.databaseUrl !== undefined) {
+    const pg = await openPostgres(config.databaseUrl, { max: 1 });
+    return { settings: pgSettings(new PgSession(pg.sql)), close: () => pg.close() };
+  }
+  const database = openDatabase(config.databasePath);
+  return { settings: sqliteSettings(database.db), close: () => database.close() };
 }
 
 function fail(io: CliOutput, name: string, message: string): number {

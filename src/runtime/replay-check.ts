@@ -1,12 +1,12 @@
 import { Database } from "bun:sqlite";
-import { runAsync, runSync } from "../db/op.ts";
+import { runAsync } from "../db/op.ts";
 import { systemClock } from "../clock.ts";
 import { textOf, userOf } from "../ingest/update-fields.ts";
 import { agentContext, type RunEffects } from "./agent-context.ts";
 import { AskTimeoutError, StepFailedError, type Agent, type TelegramUpdate } from "./context.ts";
 import { Execution, type ExecutionOutcome } from "./engine.ts";
 import { memoryAtStart } from "./run-effects.ts";
-import { prepareRunStore, type RunRow } from "./run-store.ts";
+import { prepareRunStore, type RunRow, type RunStore } from "./run-store.ts";
 
 /** A run whose journal the current agent would not replay. */
 export interface ReplayProblem {
@@ -41,40 +41,50 @@ function problemOf(outcome: ExecutionOutcome | "timeout"): string | undefined {
  * Replays the journal of every running or waiting run against `agent`, reading the database
  * only (no instance lock, no writes, nothing sent), and returns the runs that would not replay.
  */
-export async function replayCheck(databasePath: string, agent: Agent): Promise<{ checked: number; problems: ReplayProblem[] }> {
+export async function replayCheck(databasePath: string, agent: Agent): Promise<ReplayCheckResult> {
   const sqlite = new Database(databasePath, { readonly: true });
   try {
-    const store = prepareRunStore(sqlite);
-    const active = [...(await runAsync(store.runsWithStatus("running"))), ...(await runAsync(store.runsWithStatus("waiting")))].sort((a, b) => a.id - b.id);
-    const problems: ReplayProblem[] = [];
-    for (const run of active) {
-      const update = JSON.parse(run.trigger) as TelegramUpdate;
-      const execution = new Execution(await runAsync(store.journal(run.id)), "check");
-      const ctx = agentContext({
-        run,
-        update,
-        text: textOf(update),
-        user: userOf(update),
-        memory: () => runSync(memoryAtStart(store, run)),
-        signal: new AbortController().signal,
-        execution,
-        effects: noEffects,
-        clock: systemClock,
-        askTimeoutMs: 0,
-      });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const outcome = await Promise.race([
-        execution.run(() => agent(ctx)),
-        new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), RUN_CHECK_MS))),
-      ]);
-      clearTimeout(timer);
-      const problem = problemOf(outcome);
-      if (problem) problems.push({ run: { id: run.id, conversation: run.conversation, agent: run.agent, agentVersion: run.agentVersion, status: run.status }, problem });
-    }
-    return { checked: active.length, problems };
+    return await replayCheckRuns(prepareRunStore(sqlite), agent);
   } finally {
     sqlite.close();
   }
+}
+
+export interface ReplayCheckResult {
+  checked: number;
+  problems: ReplayProblem[];
+}
+
+/** replayCheck over a run store of either engine (on PostgreSQL, a read-only connection's). */
+export async function replayCheckRuns(store: RunStore, agent: Agent): Promise<ReplayCheckResult> {
+  const active = [...(await runAsync(store.runsWithStatus("running"))), ...(await runAsync(store.runsWithStatus("waiting")))].sort((a, b) => a.id - b.id);
+  const problems: ReplayProblem[] = [];
+  for (const run of active) {
+    const update = JSON.parse(run.trigger) as TelegramUpdate;
+    const execution = new Execution(await runAsync(store.journal(run.id)), "check");
+    const memory = await runAsync(memoryAtStart(store, run));
+    const ctx = agentContext({
+      run,
+      update,
+      text: textOf(update),
+      user: userOf(update),
+      memory: () => memory,
+      signal: new AbortController().signal,
+      execution,
+      effects: noEffects,
+      clock: systemClock,
+      askTimeoutMs: 0,
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      execution.run(() => agent(ctx)),
+      new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), RUN_CHECK_MS))),
+    ]);
+    clearTimeout(timer);
+    const problem = problemOf(outcome);
+    if (problem) problems.push({ run: { id: run.id, conversation: run.conversation, agent: run.agent, agentVersion: run.agentVersion, status: run.status }, problem });
+  }
+  return { checked: active.length, problems };
 }
 
 /** One line per problem, as `timbre replay-check` prints them. */

@@ -25,6 +25,8 @@ export interface PostgresOptions {
   idleInTransactionTimeoutMs?: number;
   /** How long connecting may take before the open fails (default CONNECT_TIMEOUT_SECONDS). */
   connectTimeoutSeconds?: number;
+  /** Every transaction read-only and no migrations (timbre replay-check, beside running instances of another version). */
+  readOnly?: boolean;
 }
 
 /**
@@ -164,6 +166,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
         application_name: "timbre",
         statement_timeout: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
         idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS,
+        ...(options.readOnly ? { default_transaction_read_only: true } : {}),
       },
     });
   } catch (error) {
@@ -177,7 +180,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   }
   const db = drizzle({ client, schema }) as PgDb;
   try {
-    await migrate(db);
+    if (!options.readOnly) await migrate(db);
   } catch (error) {
     await client.end({ timeout: 0 }).catch(() => {});
     throw new DatabaseError(`DATABASE_URL=${JSON.stringify(redactedUrl(url))}: migrations failed: ${queryFailure(error)}`);
