@@ -34,9 +34,10 @@ const LEVELS: Record<string, Level> = {
 
 /** The first number in the answer, when it is a whole number from 1 to 7 ("3", "3 days", "3 días"). */
 export function parseDays(answer: string): number | undefined {
-  const match = /-?\d+(?:[.,]\d+)?/.exec(answer.trim());
+  // A sign (ASCII hyphen or the minus sign) and a leading point belong to the number: "−2" and ".5" are not 2 and 5.
+  const match = /[-\u2212]?(?:\d+(?:[.,]\d+)?|[.,]\d+)/.exec(answer.trim());
   if (!match) return undefined;
-  const value = Number(match[0].replace(",", "."));
+  const value = Number(match[0].replace("\u2212", "-").replace(",", "."));
   return Number.isInteger(value) && value >= 1 && value <= 7 ? value : undefined;
 }
 

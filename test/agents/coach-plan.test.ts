@@ -5,7 +5,8 @@ import { goalKind, renderPlan, type Level } from "../../src/agents/coach-plan.ts
 test("days: the first number in the answer, when it is a whole number from 1 to 7", () => {
   const accepted: [string, number][] = [["3", 3], ["3 days", 3], ["3 días", 3], [" 7 ", 7], ["1", 1], ["about 4 days, maybe 5", 4], ["3.0", 3]];
   for (const [answer, days] of accepted) expect(parseDays(answer)).toBe(days);
-  for (const answer of ["3.5", "3,5", "0", "-2", "8", "10 days", "three", "tres", "", "   "]) expect(parseDays(answer)).toBeUndefined();
+  // A sign or a leading point belongs to the number (".5" is not 5, "−2" with the minus sign is not 2).
+  for (const answer of ["3.5", "3,5", "0", "-2", "\u22122", ".5", ".5 days", "8", "10 days", "three", "tres", "", "   "]) expect(parseDays(answer)).toBeUndefined();
 });
 
 test("level: English or Spanish, any case, spaces and punctuation around it ignored", () => {

@@ -78,6 +78,8 @@ export function llmAgent(settings: LlmSettings, deps: LlmAgentDeps): Agent<LlmMe
       );
       run.push(answer);
       if (!answer.tool_calls?.length) return end(answer.content ?? EMPTY_ANSWER);
+      // The last call allowed: a question asked now could never reach the model with its answer.
+      if (turn === settings.maxTurns) break;
       for (const call of answer.tool_calls) {
         const request = toolRequestOf(call);
         const content = request.kind === "ask" ? await ctx.ask(request.question, request.choices ? { choices: request.choices } : {}) : request.message;
