@@ -48,8 +48,8 @@ function blocksOf(messages: readonly HistoryMessage[]): HistoryMessage[][] {
 
 /**
  * The newest part of a history that fits in `maxMessages` messages and `maxBytes` of JSON, cut
- * only between blocks: it never splits a tool call from its results and never starts with a
- * tool result.
+ * only between blocks and starting at a user message: it never splits a tool call from its
+ * results and never starts with a tool result or an answer whose question was cut away.
  */
 export function trimHistory(messages: readonly HistoryMessage[], maxMessages: number, maxBytes = HISTORY_MAX_BYTES): HistoryMessage[] {
   const blocks = blocksOf(messages);
@@ -64,5 +64,8 @@ export function trimHistory(messages: readonly HistoryMessage[], maxMessages: nu
     count += block.length;
     bytes += size;
   }
+  // An exchange starts with the user's message: the model's answers to a message cut away go too
+  // (some servers' chat templates refuse a history that starts with the assistant).
+  while (kept.length > 0 && kept[0]![0]!.role !== "user") kept.shift();
   return kept.flat();
 }

@@ -156,10 +156,11 @@ test("the history is remembered across runs and trimmed to LLM_HISTORY_MESSAGES 
   ];
   expect(model.requests[3]!.body.messages.slice(1, -1)).toEqual([...run1, ...run2]);
   // Run 4: eight messages would be too many. The last six would start with the tool result
-  // (a 400 from real servers); the call and its result go together, so five are kept.
+  // (a 400 from real servers); the call and its result go together, and the answer left without
+  // its question goes too: the history starts at the user's "who am I?".
   model.answer(textAnswer("Yes."));
   expect(await person.say("sure?")).toBe("Yes.");
-  expect(model.requests[4]!.body.messages.slice(1, -1)).toEqual([run1[3]!, ...run2, { role: "user", content: "and now?" }, { role: "assistant", content: "Still Ana." }]);
+  expect(model.requests[4]!.body.messages.slice(1, -1)).toEqual([...run2, { role: "user", content: "and now?" }, { role: "assistant", content: "Still Ana." }]);
   await ended(person.chatId, 4);
   const [memory] = readDb<{ value: string }>(service.config.databasePath, "SELECT value FROM memories WHERE conversation = ?", `${person.chatId}`);
   expect(JSON.parse(memory!.value).messages).toHaveLength(6);
