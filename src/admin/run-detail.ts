@@ -146,7 +146,8 @@ export function messagesOfEntries(steps: StepRow[], rows: OutboxRow[]): { byEntr
     }
     byEntry.set(step.seq, matched);
   }
-  return { byEntry, notices: rows.filter((row) => !used.has(row.id)) };
+  // A keyboard edit (a tapped choice marked ✓) is no message of timbre's own.
+  return { byEntry, notices: rows.filter((row) => !used.has(row.id) && row.method !== "editMessageReplyMarkup") };
 }
 
 function parsed(json: string | null): unknown {

@@ -57,6 +57,7 @@ function enter() {
 /** Forgets the token and every datum shown; only the prompt stays. */
 function signOut(message) {
   state.session++;
+  state.pollAgain = false;
   clearTimeout(state.timer);
   sessionStorage.removeItem(TOKEN_KEY);
   state.openRun = null;
@@ -114,12 +115,11 @@ async function poll() {
     setLive(`offline: ${error.message === "Failed to fetch" ? "cannot reach timbre" : error.message}; retrying`, "offline");
   } finally {
     state.polling = false;
-    if (session === state.session) {
-      if (state.pollAgain) {
-        state.pollAgain = false;
-        void poll();
-      } else state.timer = setTimeout(poll, POLL_MS);
-    }
+    // A poll asked for meanwhile may be a new session's first (signed out and in during this one).
+    if (state.pollAgain) {
+      state.pollAgain = false;
+      void poll();
+    } else if (session === state.session) state.timer = setTimeout(poll, POLL_MS);
   }
 }
 
