@@ -114,7 +114,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
         emulator,
         log,
         agent: loaded.name,
-        waitingChats: () => runtime.list({ status: "waiting", limit: 1000 }).map((run) => ({ chatId: run.chatId, question: run.pendingQuestion?.text ?? "" })),
+        // A sleeping run waits too, on no question: only those asking are "waiting for your answer".
+        waitingChats: () => runtime.list({ status: "waiting", limit: 1000 }).flatMap((run) => (run.pendingQuestion ? [{ chatId: run.chatId, question: run.pendingQuestion.text }] : [])),
       }),
     );
   }
