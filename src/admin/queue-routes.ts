@@ -2,7 +2,7 @@ import { Elysia, status, t } from "elysia";
 import type { Logger } from "../observability/log.ts";
 import { NotFound, SECURITY, type NeedParts } from "./route-parts.ts";
 import { outboxAnswer, OutboxList, OutboxRetried, RetryAnswer, updateAnswer, UpdateList } from "./queue-schemas.ts";
-import { BadRequest, Before, DEFAULT_PAGE, errorBody, IdParam, Limit, OUTBOX_STATUSES, Starting, statusQuery, Unauthorized, UPDATE_STATUSES } from "./schemas.ts";
+import { BadRequest, Before, ELSEWHERE, DEFAULT_PAGE, errorBody, IdParam, Limit, OUTBOX_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized, UPDATE_STATUSES } from "./schemas.ts";
 
 /** /admin/updates and /admin/outbox: what is stored and queued, dead letters and their retry (mounted by adminRoutes, behind its token check). */
 export function queueAdminRoutes(log: Logger, need: NeedParts) {
@@ -95,6 +95,7 @@ export function queueAdminRoutes(log: Logger, need: NeedParts) {
         if (result.outcome === "not_failed") {
           return status(409, { ok: false as const, error: `message ${params.id} is ${result.status}; only failed messages can be retried` });
         }
+        if (result.outcome === "elsewhere") return status(503, { ok: false as const, error: ELSEWHERE(`message ${params.id}`) });
         log.info("admin: failed message put back in its chat's queue", { outbox_id: params.id, chat_id: result.row.chatId, last_error: result.row.lastError });
         return outboxAnswer(result.row);
       },
@@ -106,7 +107,7 @@ export function queueAdminRoutes(log: Logger, need: NeedParts) {
           401: Unauthorized,
           404: NotFound("outbox message", "no outbox message with id 42; see GET /admin/outbox"),
           409: errorBody("The message is not failed (queued, sending or already sent).", "message 42 is sent; only failed messages can be retried"),
-          503: Starting,
+          503: StartingOrElsewhere,
         },
         detail: {
           tags: ["outbox"],

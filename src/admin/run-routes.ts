@@ -3,7 +3,7 @@ import type { Logger } from "../observability/log.ts";
 import { RunDetail, runDetailAnswer } from "./run-detail.ts";
 import { NotFound, SECURITY, type NeedParts } from "./route-parts.ts";
 import { CancelAnswer, runAnswer, RunList } from "./run-schemas.ts";
-import { BadRequest, Before, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, RUN_STATUSES, Starting, statusQuery, Unauthorized } from "./schemas.ts";
+import { BadRequest, Before, ELSEWHERE, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, RUN_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized } from "./schemas.ts";
 
 /** /admin/runs: the runs, one run with its journal, cancel (mounted by adminRoutes, behind its token check). */
 export function runAdminRoutes(log: Logger, need: NeedParts) {
@@ -66,6 +66,7 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
         if (outcome.kind === "not_active") {
           return status(409, { ok: false as const, error: `run ${params.id} is ${outcome.status}; only running or waiting runs can be cancelled` });
         }
+        if (outcome.kind === "elsewhere") return status(503, { ok: false as const, error: ELSEWHERE(`run ${params.id}`) });
         log.info("admin: run cancelled", { run_id: params.id, chat_id: outcome.run.chatId });
         return { ok: true as const, id: params.id, status: "cancelled" as const };
       },
@@ -77,7 +78,7 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
           401: Unauthorized,
           404: NotFound("run", "no run with id 42; see GET /admin/runs"),
           409: errorBody("The run already ended.", "run 42 is done; only running or waiting runs can be cancelled"),
-          503: Starting,
+          503: StartingOrElsewhere,
         },
         detail: {
           tags: ["runs"],

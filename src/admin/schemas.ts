@@ -25,6 +25,14 @@ export const TelegramFailed = errorBody(
 );
 export const Starting = errorBody("timbre is still starting.", "timbre is still starting; try again in a moment");
 
+/** An admin write for a chat another instance holds right now (several instances on PostgreSQL): nothing was written. */
+export const ELSEWHERE = (what: string) => `${what}: its chat is handled by another timbre instance right now; try again in a few seconds`;
+
+export const StartingOrElsewhere = errorBody(
+  "timbre is still starting, or (several instances) another instance holds the chat right now; nothing was written, try again shortly.",
+  ELSEWHERE("run 42"),
+);
+
 export const Limit = t.Integer({
   minimum: 1,
   maximum: MAX_PAGE,

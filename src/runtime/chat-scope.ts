@@ -27,6 +27,12 @@ export interface ChatScope {
    * at its own fence, failing only its own write.
    */
   fenceAhead(chatIds: Iterable<number | null>): Op<void>;
+  /**
+   * Makes the chat this instance's for a write that does not come through it (an admin cancel
+   * or retry): true when it is, taken now if no live lease holds it; false while another
+   * instance holds it.
+   */
+  hold(chatId: number | null): Promise<boolean>;
 }
 
 export const EVERY_CHAT: ChatScope = {
@@ -36,4 +42,5 @@ export const EVERY_CHAT: ChatScope = {
   fence: () => done(undefined),
   fenceAll: () => done(undefined),
   fenceAhead: () => done(undefined),
+  hold: async () => true,
 };

@@ -108,6 +108,11 @@ export class LeasedChats implements ChatScope {
     return acquired;
   }
 
+  async hold(chatId: number | null): Promise<boolean> {
+    if (!this.held.has(chatId)) await this.claim([chatId]);
+    return this.held.has(chatId);
+  }
+
   /** Lets chats go (idle: nothing queued or running here); another instance may take them at once. */
   async release(chatIds: (number | null)[]): Promise<void> {
     for (const chatId of chatIds) this.held.delete(chatId);

@@ -25,7 +25,8 @@ const STORAGE_REPLAY_MS = 1_000;
 
 export type { RunRow, StepRow };
 
-export type CancelOutcome = { kind: "cancelled"; run: RunRow } | { kind: "not_found" } | { kind: "not_active"; status: RunStatus };
+/** `elsewhere`: another instance holds the run's chat right now (PostgreSQL); nothing was written. */
+export type CancelOutcome = { kind: "cancelled"; run: RunRow } | { kind: "not_found" } | { kind: "not_active"; status: RunStatus } | { kind: "elsewhere" };
 
 /**
  * The agent runtime: routes each update of a conversation (routing.ts), executes runs on the
@@ -150,6 +151,8 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
     const run = await runAsync(this.store.runById(runId));
     if (!run) return { kind: "not_found" };
     if (!ACTIVE.includes(run.status)) return { kind: "not_active", status: run.status };
+    // A waiting run's chat may be held by no instance (let go while idle), or by another one.
+    if (!(await this.scope.hold(run.chatId))) return { kind: "elsewhere" };
     const update = JSON.parse(run.trigger) as TelegramUpdate;
     const ended = await this.transaction(() => cancelWrites(this.endWrites, run, update));
     // It ended on its own meanwhile (done or failed): that end stands.

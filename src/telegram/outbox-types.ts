@@ -53,5 +53,6 @@ export interface OutboxSettings {
 export type OutboxRow = typeof outbox.$inferSelect;
 
 /** What `Outbox.retry` did: queued the row again, or why not. */
-export type OutboxRetry = { outcome: "queued"; row: OutboxRow } | { outcome: "not_found" } | { outcome: "not_failed"; status: OutboxStatus };
+/** `elsewhere`: another instance holds the message's chat right now (PostgreSQL); nothing was written. */
+export type OutboxRetry = { outcome: "queued"; row: OutboxRow } | { outcome: "not_found" } | { outcome: "not_failed"; status: OutboxStatus } | { outcome: "elsewhere" };
 

@@ -216,8 +216,11 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
    * before it is sent, queued rows resume in id order, so it then goes in its first place.
    */
   async retry(id: number): Promise<OutboxRetry> {
-    const now = this.clock.now();
     const { store } = this;
+    // Only the chat's holder sends its messages (PostgreSQL): this instance, taking the chat if it is free.
+    const failed = await runAsync(store.read(id));
+    if (failed?.status === "failed" && !(await this.scope.hold(failed.chat_id))) return { outcome: "elsewhere" };
+    const now = this.clock.now();
     const result = await runAsync(
       (function* () {
         const row = yield* store.requeueFailed(id, now);
