@@ -91,6 +91,13 @@ export class ChatQueues {
     chat.notBefore = Math.max(chat.notBefore, notBefore);
   }
 
+  /** The chat sends nothing before `notBefore` (a chat taken over: its last message, sent by another instance, counts). */
+  spaceUntil(chatId: number, notBefore: number): void {
+    const chat = this.chats.get(chatId);
+    if (chat) chat.notBefore = Math.max(chat.notBefore, notBefore);
+    else if (notBefore > this.clock.now()) this.resting.set(chatId, Math.max(this.resting.get(chatId) ?? 0, notBefore));
+  }
+
   /** Frees a chat whose head's outcome is recorded, and applies what that outcome does to its queue. */
   settle(chat: ChatQueue, change: ChatChange, at: number): void {
     chat.busy = false;

@@ -54,6 +54,8 @@ export interface OutboxStore {
   requeueSending(at: number, chatId?: number): Op<number>;
   /** Queued rows, oldest first, of one chat or all. */
   queued(chatId?: number): Op<QueuedRow[]>;
+  /** When the chat's newest sent message was answered (a chat taken over keeps its spacing); undefined: none. */
+  lastSentAt(chatId: number): Op<number | undefined>;
   /** A failed row queued again with its attempts reset; undefined when it is not failed. */
   requeueFailed(id: number, at: number): Op<OutboxRow | undefined>;
   status(id: number): Op<OutboxStatus | undefined>;
@@ -94,6 +96,7 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
     `UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?1, updated_at = ?1 WHERE id = ?2 AND status = 'failed' RETURNING ${ROW_COLUMNS}`,
   );
   const status = sqlite.prepare<{ status: OutboxStatus }, [number]>(`SELECT status FROM outbox WHERE id = ?`);
+  const lastSentAt = sqlite.prepare<{ at: number }, [number]>(`SELECT updated_at AS at FROM outbox WHERE chat_id = ? AND status = 'sent' ORDER BY id DESC LIMIT 1`);
 
   return {
     insert: (row, now) => done(Number(insert.run(row.chatId, row.method, row.text, row.options, row.messageId, now, row.runId, row.updateId, now, now).lastInsertRowid)),
@@ -115,5 +118,6 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
     queued: (chatId) => done(chatId === undefined ? queued.all() : queuedOfChat.all(chatId)),
     requeueFailed: (id, at) => done(requeueFailed.get(at, id) ?? undefined),
     status: (id) => done(status.get(id)?.status),
+    lastSentAt: (chatId) => done(lastSentAt.get(chatId)?.at),
   };
 }

@@ -47,6 +47,7 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   private readonly queues: ChatQueues;
   private readonly sender: OutboxSender;
   private readonly callbackAnswers: CallbackAnswers;
+  private readonly intervalFor: (chatId: number) => number;
 
   constructor(
     private readonly storage: OutboxStorage<Rows>,
@@ -62,6 +63,8 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     this.callbackAnswers = new CallbackAnswers({ api, clock, log });
     const privateIntervalMs = 1000 / settings.ratePerChat;
     const groupIntervalMs = 1000 / (settings.ratePerGroup ?? settings.ratePerChat);
+    // The spacing between two messages to one chat: groups, supergroups and channels have negative ids.
+    this.intervalFor = (chatId) => (chatId < 0 ? groupIntervalMs : privateIntervalMs);
     // The queues set it and it wakes the sender, made below once the queues it sends from exist.
     const timer = new WakeTimer(clock, () => this.sender.tick());
     this.queues = new ChatQueues({
@@ -88,8 +91,7 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
         backoffBaseMs: settings.backoffBaseMs ?? 1000,
         backoffCapMs: settings.backoffCapMs ?? 30_000,
         random,
-        // The spacing between two messages to one chat: groups, supergroups and channels have negative ids.
-        intervalFor: (chatId) => (chatId < 0 ? groupIntervalMs : privateIntervalMs),
+        intervalFor: this.intervalFor,
         ...(metrics ? { metrics } : {}),
       },
     });
@@ -122,9 +124,12 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     const rows = await runAsync(
       (function* () {
         const reset = yield* store.requeueSending(now, chatId);
-        return { reset, queued: yield* store.queued(chatId) };
+        // A chat taken over keeps the spacing after the last message its previous holder sent.
+        const lastSentAt = chatId === undefined ? undefined : yield* store.lastSentAt(chatId);
+        return { reset, lastSentAt, queued: yield* store.queued(chatId) };
       })(),
     );
+    if (chatId !== undefined && rows.lastSentAt !== undefined) this.queues.spaceUntil(chatId, rows.lastSentAt + this.intervalFor(chatId));
     if (rows.reset > 0) this.log.warn("outbox: sending again messages whose send was interrupted (a restart, or an instance that stopped)", { count: rows.reset, chat_id: chatId });
     for (const row of rows.queued) this.queues.track(row.chatId, row.id, row.nextAttemptAt);
     if (rows.queued.length > 0 && chatId === undefined) this.log.info("outbox: resuming queued messages", { count: rows.queued.length });

@@ -48,6 +48,9 @@ export function pgOutboxStore(session: PgSession): OutboxStore {
         : rows<QueuedRow>(`SELECT id, chat_id AS "chatId", next_attempt_at AS "nextAttemptAt" FROM outbox WHERE status = 'queued' AND chat_id = $1 ORDER BY id`, [chatId]),
     requeueFailed: (id, at) =>
       first<OutboxRow>(`UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, updated_at = $2 WHERE id = $1 AND status = 'failed' RETURNING ${ROW_COLUMNS}`, [id, at]),
+    *lastSentAt(chatId) {
+      return (yield* first<{ at: number }>(`SELECT updated_at AS at FROM outbox WHERE chat_id = $1 AND status = 'sent' ORDER BY id DESC LIMIT 1`, [chatId]))?.at;
+    },
     *status(id) {
       return (yield* first<{ status: OutboxStatus }>(`SELECT status FROM outbox WHERE id = $1`, [id]))?.status;
     },

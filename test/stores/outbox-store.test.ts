@@ -33,8 +33,12 @@ for (const engineName of ENGINES) {
       });
       await engine.run(store.markSending([id], 1_100));
       expect(await engine.run(store.status(id))).toBe("sending");
+      expect(await engine.run(store.lastSentAt(10))).toBeUndefined();
       await engine.run(store.markSent([{ id, messageId: 555, attempts: 1, at: 1_200 }]));
       expect(await engine.run(store.read(id))).toMatchObject({ status: "sent", message_id: 555, attempts: 1 });
+      // When the chat's newest sent message was answered: a chat taken over keeps its spacing from there.
+      expect(await engine.run(store.lastSentAt(10))).toBe(1_200);
+      expect(await engine.run(store.lastSentAt(11))).toBeUndefined();
       expect(await engine.run(store.status(id + 1000))).toBeUndefined();
       expect(await engine.run(store.read(id + 1000))).toBeUndefined();
     });
