@@ -79,15 +79,18 @@ export function chatActionTargetOf(update: TelegramUpdate): ReplyOptions {
 
 /**
  * One user in one chat; in a private chat (user id = chat id) simply the chat. A sender chat (a
- * channel, the group's anonymous admins) stands in for the user, and each forum topic and each
- * direct-messages topic is a conversation of its own: "chat", "chat:user", "chat/t40:user",
- * "chat/d12:user".
+ * channel, the group's anonymous admins) stands in for the user, and each forum topic, each
+ * direct-messages topic and each business connection is a conversation of its own: "chat",
+ * "chat:user", "chat/t40:user", "chat/d12:user", "chat/bConnId" (a business chat has the
+ * customer's id, as the customer's private chat with the bot does, yet is another chat).
  */
 export function conversationOf(update: StoredUpdate): string {
   const chat = update.chatId ?? 0;
   const thread = threadOf(update.update);
   const directTopic = directMessagesTopicOf(update.update);
-  const place = thread !== undefined ? `${chat}/t${thread}` : directTopic !== undefined ? `${chat}/d${directTopic}` : `${chat}`;
+  const business = businessConnectionOf(update.update);
+  const place =
+    thread !== undefined ? `${chat}/t${thread}` : directTopic !== undefined ? `${chat}/d${directTopic}` : business !== undefined ? `${chat}/b${business}` : `${chat}`;
   return update.userId === null || update.userId === chat ? place : `${place}:${update.userId}`;
 }
 
