@@ -186,6 +186,14 @@ function tlsPath(env: Env, name: string): string | undefined {
   const raw = read(env, name);
   if (raw === undefined) return undefined;
   if (!existsSync(raw)) fail(name, raw, "expected the path of a readable PEM file; no file is there");
+  if (!statSync(raw).isFile()) fail(name, raw, "expected the path of a readable PEM file; that is a folder");
+  let text = "";
+  try {
+    text = readFileSync(raw, "utf8");
+  } catch (error) {
+    fail(name, raw, `expected the path of a readable PEM file; it cannot be read (${(error as { code?: string }).code ?? String(error)})`);
+  }
+  if (!text.includes("-----BEGIN ")) fail(name, raw, "expected the path of a readable PEM file; it has no -----BEGIN line (a DER file? convert it with openssl)");
   return resolve(raw);
 }
 

@@ -84,7 +84,7 @@ export function listen(app: ReturnType<typeof httpApp>, config: Config): Listeni
     // Elysia asks for reusePort, which lets a second process share the port and split the requests.
     app.listen({ hostname: config.host, port: config.port, reusePort: false, ...(tls ? { tls } : {}) });
   } catch (error) {
-    throw listenError(error, config.host, config.port);
+    throw listenError(error, config.host, config.port, tls !== undefined);
   }
   const server = app.server!;
   const scheme = tls ? "https" : "http";

@@ -4,9 +4,13 @@ export class ListenError extends Error {
 }
 
 /** Turns the error Bun.serve threw into one line naming HOST/PORT and what to do. */
-export function listenError(error: unknown, host: string, port: number): ListenError {
+export function listenError(error: unknown, host: string, port: number, tls = false): ListenError {
   const code = (error as { code?: unknown } | undefined)?.code;
   const reason = error instanceof Error ? error.message : String(error);
+  // OpenSSL's words: a certificate or key it could not use (PEM files that are not what they say, a key that does not match).
+  if (tls && /PEM|X509|x509|SSL|private key|key values mismatch/i.test(reason)) {
+    return new ListenError(`TLS_CERT_PATH and TLS_KEY_PATH: the certificate or key cannot be used (${reason}): give the PEM certificate (its chain first) and its matching private key`);
+  }
   const where = `PORT=${port} on HOST=${host}`;
   if (code === "EADDRINUSE") {
     return new ListenError(`${where} is already in use (another timbre, or another program, listens there): stop it or set PORT to a free port`);

@@ -136,7 +136,7 @@ describe("a bad value names the variable, the value and what is allowed", () => 
   test("TLS needs both files", () => {
     const dir = tempDir("timbre-tls-");
     try {
-      writeFileSync(join(dir.path, "cert.pem"), "x");
+      writeFileSync(join(dir.path, "cert.pem"), "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
       expect(errorOf({ TLS_CERT_PATH: join(dir.path, "cert.pem") })).toMatch(/^TLS_CERT_PATH=.* is invalid: TLS_KEY_PATH must be set too/);
     } finally {
       dir.cleanup();
