@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
+import { pemFileProblem } from "./pem-file.ts";
 import { agentNames, isBuiltInAgent, type RegisteredAgent } from "./agents/index.ts";
 import { DEFAULT_SYSTEM_PROMPT, LLM_DEFAULTS, type LlmSettings } from "./agents/llm/settings.ts";
 import { UPDATE_TYPES, unknownUpdateType } from "./ingest/update-types.ts";
@@ -185,15 +186,8 @@ function apiUrl(env: Env, token: string | undefined): string {
 function tlsPath(env: Env, name: string): string | undefined {
   const raw = read(env, name);
   if (raw === undefined) return undefined;
-  if (!existsSync(raw)) fail(name, raw, "expected the path of a readable PEM file; no file is there");
-  if (!statSync(raw).isFile()) fail(name, raw, "expected the path of a readable PEM file; that is a folder");
-  let text = "";
-  try {
-    text = readFileSync(raw, "utf8");
-  } catch (error) {
-    fail(name, raw, `expected the path of a readable PEM file; it cannot be read (${(error as { code?: string }).code ?? String(error)})`);
-  }
-  if (!text.includes("-----BEGIN ")) fail(name, raw, "expected the path of a readable PEM file; it has no -----BEGIN line (a DER file? convert it with openssl)");
+  const problem = pemFileProblem(raw);
+  if (problem) fail(name, raw, `expected the path of a readable PEM file; ${problem}`);
   return resolve(raw);
 }
 
