@@ -60,7 +60,9 @@ export function sqliteInboxStore(sqlite: Database): InboxStore {
   );
   const counts = sqlite.prepare<{ status: UpdateStatus; n: number }, []>(`SELECT status, count(*) AS n FROM updates GROUP BY status`);
   const dropPayloads = sqlite.prepare<unknown, [number]>(`UPDATE updates SET payload = NULL WHERE status = 'done' AND payload IS NOT NULL AND updated_at < ?`);
-  const deleteRows = sqlite.prepare<unknown, [string, number]>(`DELETE FROM updates WHERE status = ? AND received_at < ?`);
+  const deleteDone = sqlite.prepare<unknown, [number]>(`DELETE FROM updates WHERE status = 'done' AND received_at < ?`);
+  // A dead letter is kept from when it failed (a retry, or a question timing out days later, fails it anew).
+  const deleteFailed = sqlite.prepare<unknown, [number]>(`DELETE FROM updates WHERE status = 'failed' AND updated_at < ?`);
 
   return {
     insert(rows, now) {
@@ -91,7 +93,7 @@ export function sqliteInboxStore(sqlite: Database): InboxStore {
     },
     prune(cutoffs) {
       const payloadsDropped = dropPayloads.run(cutoffs.payloadsBefore).changes;
-      const rowsDeleted = deleteRows.run("done", cutoffs.doneRowsBefore).changes + deleteRows.run("failed", cutoffs.failedRowsBefore).changes;
+      const rowsDeleted = deleteDone.run(cutoffs.doneRowsBefore).changes + deleteFailed.run(cutoffs.failedRowsBefore).changes;
       return done({ payloadsDropped, rowsDeleted });
     },
   };

@@ -70,7 +70,7 @@ export function pgInboxStore(session: PgSession): InboxStore {
     *prune(cutoffs) {
       const payloadsDropped = yield* count(`UPDATE updates SET payload = NULL WHERE status = 'done' AND payload IS NOT NULL AND updated_at < $1`, [cutoffs.payloadsBefore]);
       const done = yield* count(`DELETE FROM updates WHERE status = 'done' AND received_at < $1`, [cutoffs.doneRowsBefore]);
-      const failed = yield* count(`DELETE FROM updates WHERE status = 'failed' AND received_at < $1`, [cutoffs.failedRowsBefore]);
+      const failed = yield* count(`DELETE FROM updates WHERE status = 'failed' AND updated_at < $1`, [cutoffs.failedRowsBefore]);
       return { payloadsDropped, rowsDeleted: done + failed };
     },
   };

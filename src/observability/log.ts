@@ -18,7 +18,7 @@ export function errorFields(error: unknown): LogFields {
 }
 
 /**
- * Every form a secret can take inside a JSON log line: as is, JSON-escaped, URL-encoded, and
+ * Every form a secret can take inside a JSON log line: as is, JSON-escaped (once or twice), URL-encoded, and
  * for a bot token (`123:ABC...`) its secret half alone. Longest first, so a whole token is
  * replaced before its half. Values shorter than 4 characters are not redacted (they would
  * garble every line and protect nothing).
@@ -26,7 +26,9 @@ export function errorFields(error: unknown): LogFields {
 export function redactionVariants(secrets: readonly string[]): string[] {
   const variants = new Set<string>();
   for (const secret of secrets) {
-    const forms = [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)];
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    // Escaped twice: a message that already quotes the secret JSON-escaped (an exception quoting a request body).
+    const forms = [secret, escaped, JSON.stringify(escaped).slice(1, -1), encodeURIComponent(secret)];
     const tokenSecret = /^\d+:(.+)$/.exec(secret)?.[1];
     if (tokenSecret !== undefined) forms.push(tokenSecret);
     for (const form of forms) if (form.length >= 4) variants.add(form);
