@@ -62,7 +62,7 @@ export function httpApp(parts: HttpAppParts) {
           await parts.checkDatabase();
           return Response.json({ status: "ok", mode: config.botMode, ...(config.sandbox ? { sandbox: true } : {}) });
         } catch (error) {
-          return Response.json({ status: "unavailable", mode: config.botMode, error: errorFields(error).error }, { status: 503 });
+          return Response.json({ ok: false, status: "unavailable", mode: config.botMode, error: errorFields(error).error }, { status: 503 });
         }
       },
       { detail: { hide: true } },

@@ -59,6 +59,17 @@ function jsonOnly(content: unknown, example?: unknown): Json | undefined {
   return { [JSON_TYPE]: tidied };
 }
 
+const LOCKED_OUT: Json = {
+  description: "Too many wrong tokens from this address in the last minute; wait Retry-After seconds.",
+  headers: { "Retry-After": { description: "Seconds until a token is checked again.", schema: { type: "integer" } } },
+  content: {
+    "application/json": {
+      schema: { type: "object", required: ["ok", "error"], properties: { ok: { type: "boolean", const: false }, error: { type: "string" } } },
+      example: { ok: false, error: "too many wrong admin tokens from this address (10 within 60 s); try again in 42 s with the value of ADMIN_TOKEN" },
+    },
+  },
+};
+
 function tidyOperation(operation: Json): Json {
   const out: Json = { ...operation };
   if (isObject(out.responses)) {
@@ -75,8 +86,14 @@ function tidyOperation(operation: Json): Json {
   }
   if (isObject(out.requestBody)) {
     const content = jsonOnly(out.requestBody.content);
-    // Every admin body is optional: an empty PUT uses the defaults.
-    out.requestBody = { ...out.requestBody, required: false, ...(content ? { content } : {}) };
+    // A body is optional unless its schema requires a field (POST /admin/backup's path); an empty PUT uses the defaults.
+    const schema = (content as Json | undefined)?.["application/json"] as Json | undefined;
+    const needed = Array.isArray((schema?.schema as Json | undefined)?.required) && ((schema!.schema as Json).required as unknown[]).length > 0;
+    out.requestBody = { ...out.requestBody, required: needed, ...(content ? { content } : {}) };
+  }
+  // Every admin route sits behind the token check and its lockout (10 wrong tokens a minute per address).
+  if (Array.isArray(out.security) && isObject(out.responses) && !("429" in out.responses)) {
+    out.responses = { ...out.responses, "429": LOCKED_OUT };
   }
   if (Array.isArray(out.parameters)) {
     out.parameters = out.parameters.map((parameter: unknown) => {

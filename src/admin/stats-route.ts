@@ -8,7 +8,7 @@ const Stats = t.Object(
     mode: oneOf(["webhook", "polling"]),
     uptime_seconds: t.Integer(),
     updates: t.Object({ received: t.Integer(), processing: t.Integer(), done: t.Integer(), failed: t.Integer() }),
-    runs: t.Object({ running: t.Integer(), waiting: t.Integer({ description: "Pending questions." }), done: t.Integer(), failed: t.Integer(), cancelled: t.Integer() }),
+    runs: t.Object({ running: t.Integer(), waiting: t.Integer({ description: "Runs waiting on a question (ctx.ask) or a sleep (ctx.sleep)." }), done: t.Integer(), failed: t.Integer(), cancelled: t.Integer() }),
     outbox: t.Object({ queued: t.Integer(), sending: t.Integer(), sent: t.Integer(), failed: t.Integer() }),
   },
   {

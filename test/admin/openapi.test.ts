@@ -77,9 +77,9 @@ test("the OpenAPI document lists exactly the admin routes, each with bearer secu
   expect(spec.paths["/admin/runs/{id}/cancel"]!.post!.responses).toHaveProperty("404");
   expect(spec.paths["/admin/runs/{id}/cancel"]!.post!.responses).toHaveProperty("409");
   expect(spec.paths["/admin/updates/{id}/retry"]!.post!.responses).toHaveProperty("409");
-  expect(Object.keys(spec.paths["/admin/outbox/{id}/retry"]!.post!.responses).sort()).toEqual(["200", "400", "401", "404", "409", "503"]);
+  expect(Object.keys(spec.paths["/admin/outbox/{id}/retry"]!.post!.responses).sort()).toEqual(["200", "400", "401", "404", "409", "429", "503"]);
   expect(spec.paths["/admin/outbox/{id}/retry"]!.post!.parameters!.find((p) => p.name === "id")).toMatchObject({ in: "path", schema: { type: "integer", minimum: 0 } });
-  expect(Object.keys(spec.paths["/admin/runs/{id}"]!.get!.responses).sort()).toEqual(["200", "400", "401", "404", "503"]);
+  expect(Object.keys(spec.paths["/admin/runs/{id}"]!.get!.responses).sort()).toEqual(["200", "400", "401", "404", "429", "503"]);
   expect(spec.paths["/admin/webhook"]!.put!.responses).toHaveProperty("502");
   expect(Object.keys(spec.paths["/admin/webhook"]!.put!.requestBody!.content)).toEqual(["application/json"]);
 });
