@@ -96,7 +96,11 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
     `UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?1, updated_at = ?1 WHERE id = ?2 AND status = 'failed' RETURNING ${ROW_COLUMNS}`,
   );
   const status = sqlite.prepare<{ status: OutboxStatus }, [number]>(`SELECT status FROM outbox WHERE id = ?`);
-  const lastSentAt = sqlite.prepare<{ at: number }, [number]>(`SELECT updated_at AS at FROM outbox WHERE chat_id = ? AND status = 'sent' ORDER BY id DESC LIMIT 1`);
+  // Among the newest 10,000 rows (through outbox_status_idx): a send older than that is long past any spacing,
+  // and a chat never sent to would otherwise walk every sent row (SQLite has no index by chat).
+  const lastSentAt = sqlite.prepare<{ at: number }, [number]>(
+    `SELECT updated_at AS at FROM outbox WHERE status = 'sent' AND id > (SELECT coalesce(max(id), 0) - 10000 FROM outbox) AND chat_id = ? ORDER BY id DESC LIMIT 1`,
+  );
 
   return {
     insert: (row, now) => done(Number(insert.run(row.chatId, row.method, row.text, row.options, row.messageId, now, row.runId, row.updateId, now, now).lastInsertRowid)),

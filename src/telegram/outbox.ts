@@ -124,12 +124,18 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     const rows = await runAsync(
       (function* () {
         const reset = yield* store.requeueSending(now, chatId);
-        // A chat taken over keeps the spacing after the last message its previous holder sent.
-        const lastSentAt = chatId === undefined ? undefined : yield* store.lastSentAt(chatId);
-        return { reset, lastSentAt, queued: yield* store.queued(chatId) };
+        const queued = yield* store.queued(chatId);
+        // Each chat keeps its spacing after the last message sent to it, across a restart (the
+        // chats with queued rows) and a takeover (the chat taken over, by whichever instance).
+        const lastSent = new Map<number, number>();
+        for (const chat of chatId !== undefined ? [chatId] : new Set(queued.map((row) => row.chatId))) {
+          const at = yield* store.lastSentAt(chat);
+          if (at !== undefined) lastSent.set(chat, at);
+        }
+        return { reset, queued, lastSent };
       })(),
     );
-    if (chatId !== undefined && rows.lastSentAt !== undefined) this.queues.spaceUntil(chatId, rows.lastSentAt + this.intervalFor(chatId));
+    for (const [chat, at] of rows.lastSent) this.queues.spaceUntil(chat, at + this.intervalFor(chat));
     if (rows.reset > 0) this.log.warn("outbox: sending again messages whose send was interrupted (a restart, or an instance that stopped)", { count: rows.reset, chat_id: chatId });
     for (const row of rows.queued) this.queues.track(row.chatId, row.id, row.nextAttemptAt);
     if (rows.queued.length > 0 && chatId === undefined) this.log.info("outbox: resuming queued messages", { count: rows.queued.length });
