@@ -33,6 +33,8 @@ export interface InboxStore {
   received(limit: number, afterUpdateId: number): Op<UpdateRow[]>;
   /** These chats' received updates (null: those with no chat), oldest first, but for those in `except` (the caller has them already). */
   receivedOfChats(chatIds: readonly (number | null)[], limit: number, except?: readonly number[]): Op<UpdateRow[]>;
+  /** Button taps received since `since` and routed already (their answer may have been cut off by a crash), oldest first. */
+  routedTapsSince(since: number): Op<UpdateRow[]>;
   /** Newest first. */
   list(filter: { status?: UpdateStatus; limit: number; beforeUpdateId?: number }): Op<UpdateRow[]>;
   counts(): Op<Record<UpdateStatus, number>>;
@@ -52,6 +54,9 @@ export function sqliteInboxStore(sqlite: Database): InboxStore {
   const byId = sqlite.prepare<UpdateRow, [number]>(`SELECT ${COLUMNS} FROM updates WHERE update_id = ?`);
   const setStatus = sqlite.prepare<unknown, [{ id: number; status: UpdateStatus; error: string | null; at: number }]>(
     `UPDATE updates SET status = $status, error = $error, updated_at = $at WHERE update_id = $id`,
+  );
+  const routedTaps = sqlite.prepare<UpdateRow, [number]>(
+    `SELECT ${COLUMNS} FROM updates WHERE received_at >= ? AND kind = 'callback_query' AND status <> 'received' AND payload IS NOT NULL ORDER BY update_id`,
   );
   const received = sqlite.prepare<UpdateRow, [number, number]>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND update_id > ? ORDER BY update_id LIMIT ?`);
   const receivedOfChats = sqlite.prepare<UpdateRow, [string, number, string, number]>(
@@ -76,6 +81,7 @@ export function sqliteInboxStore(sqlite: Database): InboxStore {
       return done(undefined);
     },
     received: (limit, afterUpdateId) => done(received.all(afterUpdateId, limit)),
+    routedTapsSince: (since) => done(routedTaps.all(since)),
     receivedOfChats: (chatIds, limit, except = []) =>
       done(receivedOfChats.all(JSON.stringify(chatIds.filter((id) => id !== null)), chatIds.includes(null) ? 1 : 0, JSON.stringify(except), limit)),
     list(filter) {

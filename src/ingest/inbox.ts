@@ -134,6 +134,11 @@ export class Inbox {
     return runSync(this.store_.received(limit, afterUpdateId)).map(toStored);
   }
 
+  /** Button taps received since `since` and routed already (answerRecentTaps). */
+  routedTapsSince(since: number): StoredUpdate[] {
+    return runSync(this.store_.routedTapsSince(since)).map(toStored);
+  }
+
   get(updateId: number): StoredUpdate | undefined {
     return runSync(this.read(updateId));
   }

@@ -54,6 +54,8 @@ export function pgInboxStore(session: PgSession): InboxStore {
       const ofNone = yield* rows<UpdateRow>(RECEIVED_OF_NO_CHAT, [limit, except]);
       return [...ofChats, ...ofNone].sort((a, b) => a.updateId - b.updateId).slice(0, limit);
     },
+    routedTapsSince: (since) =>
+      rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE received_at >= $1 AND kind = 'callback_query' AND status <> 'received' AND payload IS NOT NULL ORDER BY update_id`, [since]),
     received: (limit, afterUpdateId) => rows<UpdateRow>(`SELECT ${COLUMNS} FROM updates WHERE status = 'received' AND update_id > $1 ORDER BY update_id LIMIT $2`, [afterUpdateId, limit]),
     list(filter) {
       const params: unknown[] = [filter.limit];

@@ -76,6 +76,11 @@ export class PgInbox {
     return (await runAsync(this.store_.receivedOfChats(chatIds, limit, except))).map(toStored);
   }
 
+  /** Button taps received since `since` and routed already (answerRecentTaps). */
+  async routedTapsSince(since: number): Promise<StoredUpdate[]> {
+    return (await runAsync(this.store_.routedTapsSince(since))).map(toStored);
+  }
+
   get(updateId: number): Promise<StoredUpdate | undefined> {
     return runAsync(this.read(updateId));
   }
