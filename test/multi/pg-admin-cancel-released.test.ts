@@ -1,34 +1,21 @@
 // On PostgreSQL a chat whose run only waits is let go; an admin cancel of that run takes the
 // chat first (its fenced write used to fail with LeaseLostError: a 500, the run left waiting).
-import { afterAll, expect, test } from "bun:test";
-import postgres from "postgres";
+import { expect, test } from "bun:test";
 import { coachText } from "../../src/agents/coach.ts";
-import { loadConfig } from "../../src/config.ts";
-import { silentLogger } from "../../src/observability/log.ts";
-import { startPgService, type PgService } from "../../src/pg-app.ts";
-import { connectWebhook, serviceEnv, startEmulator, waitFor } from "../helpers.ts";
+import { connectWebhook, waitFor } from "../helpers.ts";
 import { freshDatabase } from "../pg/cluster.ts";
 import { newUser, Person } from "../runtime/support.ts";
+import { pgInProcessRig } from "./pg-in-process.ts";
 
 const ADMIN = "audit-admin-token";
-const { emulator, apiUrl } = startEmulator();
-const services: PgService[] = [];
-const clients: postgres.Sql[] = [];
-afterAll(async () => {
-  for (const service of services) await service.stop().catch(() => {});
-  for (const sql of clients) await sql.end({ timeout: 1 }).catch(() => {});
-  emulator.stop();
-});
+const rig = pgInProcessRig();
+const { emulator } = rig;
 
 test("a waiting run whose chat was let go can still be cancelled through the admin API", async () => {
   const url = await freshDatabase("audit_cancel");
-  const env = serviceEnv(emulator, apiUrl, "/nonexistent/unused.db", { DATABASE_URL: url, AGENT: "coach", ADMIN_TOKEN: ADMIN, SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
-  delete (env as Record<string, string | undefined>).DATABASE_PATH;
-  const service = await startPgService(loadConfig(env), { logger: silentLogger });
-  services.push(service);
+  const service = await rig.start(url, { AGENT: "coach", ADMIN_TOKEN: ADMIN, SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
   await connectWebhook(emulator, service.url);
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  clients.push(sql);
+  const sql = rig.sql(url);
 
   const quitter = new Person(emulator, newUser("Quitter"));
   expect(await quitter.say("hi")).toBe(coachText.en.goal);

@@ -3,25 +3,17 @@
 // it, so it was never sent); through the holder, or once the chat is free, it is sent.
 import { afterAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import postgres from "postgres";
-import { loadConfig } from "../../src/config.ts";
-import { silentLogger } from "../../src/observability/log.ts";
-import { startPgService, type PgService } from "../../src/pg-app.ts";
-import { postUpdate, serviceEnv, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
+import type { PgService } from "../../src/pg-app.ts";
+import { postUpdate, tempDir, textUpdate, waitFor } from "../helpers.ts";
 import { freshDatabase } from "../pg/cluster.ts";
 import { newUser } from "../runtime/support.ts";
+import { pgInProcessRig } from "./pg-in-process.ts";
 
 const ADMIN = "audit-admin-token";
-const { emulator, apiUrl } = startEmulator();
+const rig = pgInProcessRig();
+const { emulator } = rig;
 const dir = tempDir();
-const services: PgService[] = [];
-const clients: postgres.Sql[] = [];
-afterAll(async () => {
-  for (const service of services) await service.stop().catch(() => {});
-  for (const sql of clients) await sql.end({ timeout: 1 }).catch(() => {});
-  emulator.stop();
-  dir.cleanup();
-});
+afterAll(() => dir.cleanup());
 
 test("a failed message retried through another instance than the chat's holder: 503 and nothing written; through the holder it is sent", async () => {
   const url = await freshDatabase("audit_outbox_retry");
@@ -34,14 +26,10 @@ test("a failed message retried through another instance than the chat's holder: 
        await ctx.reply("echo " + ctx.text);
      }\n`,
   );
-  const env = serviceEnv(emulator, apiUrl, "/nonexistent/unused.db", { DATABASE_URL: url, AGENT: agent, ADMIN_TOKEN: ADMIN, SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
-  delete (env as Record<string, string | undefined>).DATABASE_PATH;
-  const a = await startPgService(loadConfig(env), { logger: silentLogger });
-  services.push(a);
-  const b = await startPgService(loadConfig(env), { logger: silentLogger });
-  services.push(b);
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  clients.push(sql);
+  const env = { AGENT: agent, ADMIN_TOKEN: ADMIN, SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" };
+  const a = await rig.start(url, env);
+  const b = await rig.start(url, env);
+  const sql = rig.sql(url);
   const admin = (service: PgService, path: string, init: RequestInit = {}) =>
     fetch(`${service.url}/admin${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN}` } });
   const holderOf = async (chatId: number) => {
