@@ -20,9 +20,8 @@ import { sqliteRunStorage } from "./runtime/run-storage.ts";
 import { BotApiEmulator } from "./sandbox/emulator.ts";
 import { sandboxRoutes } from "./sandbox/routes.ts";
 import { SandboxStore } from "./sandbox/store.ts";
-import { errorFields } from "./observability/log.ts";
 import { stopInOrder } from "./service-stop.ts";
-import { answerRecentTaps, recentTapsSince } from "./telegram/recent-taps.ts";
+import { answerRecentTaps } from "./telegram/recent-taps.ts";
 import {
   ensureConfiguredWebhook,
   loadServiceAgent,
@@ -164,7 +163,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   await runtime.start();
   dispatcher.start();
   poller?.start();
-  void answerRecentTaps(inbox.routedTapsSince(recentTapsSince(clock)), api, log).catch((error: unknown) => log.warn("telegram: could not answer recent taps again", errorFields(error)));
+  answerRecentTaps(inbox, { api, clock, log });
 
   statusGauges(metrics, { outbox, runtime, inbox });
   const janitor = startJanitor(log, () => ({ ...inbox.prune(), outbox_deleted: outbox.prune(), runs_deleted: runtime.prune() }));

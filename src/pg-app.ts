@@ -26,7 +26,7 @@ import { pgRunStorage } from "./runtime/run-storage.ts";
 import type { PgRunReads } from "./runtime/run-reads.ts";
 import { Runtime } from "./runtime/runs.ts";
 import { stopInOrder } from "./service-stop.ts";
-import { answerRecentTaps, recentTapsSince } from "./telegram/recent-taps.ts";
+import { answerRecentTaps } from "./telegram/recent-taps.ts";
 import {
   ensureConfiguredWebhook,
   loadServiceAgent,
@@ -179,10 +179,7 @@ export async function startPgService(config: Config, options: ServiceOptions = {
   await outbox.start();
   await claims.start();
   poller?.start();
-  void inbox
-    .routedTapsSince(recentTapsSince(clock))
-    .then((taps) => answerRecentTaps(taps, api, log))
-    .catch((error: unknown) => log.warn("telegram: could not answer recent taps again", errorFields(error)));
+  answerRecentTaps(inbox, { api, clock, log });
 
   statusGauges(metrics, { outbox, runtime, inbox });
   const janitor = startJanitor(log, async () => {
