@@ -95,7 +95,7 @@ export class ChatQueues {
   spaceUntil(chatId: number, notBefore: number): void {
     const chat = this.chats.get(chatId);
     if (chat) chat.notBefore = Math.max(chat.notBefore, notBefore);
-    else if (notBefore > this.clock.now()) this.resting.set(chatId, Math.max(this.resting.get(chatId) ?? 0, notBefore));
+    else this.restUntil(chatId, notBefore, this.clock.now());
   }
 
   /** Frees a chat whose head's outcome is recorded, and applies what that outcome does to its queue. */
@@ -188,7 +188,12 @@ export class ChatQueues {
   /** Forgets a chat whose queue is empty, keeping when it may send again if that is still ahead. */
   private rest(chat: ChatQueue, now: number): void {
     this.chats.delete(chat.chatId);
-    if (chat.notBefore > now) this.resting.set(chat.chatId, chat.notBefore);
+    this.restUntil(chat.chatId, chat.notBefore, now);
+  }
+
+  /** A chat with nothing queued may send again only from `notBefore`, when that is still ahead. */
+  private restUntil(chatId: number, notBefore: number, now: number): void {
+    if (notBefore > now) this.resting.set(chatId, Math.max(this.resting.get(chatId) ?? 0, notBefore));
   }
 
   /** At most once a second, drops the resting chats whose spacing has run out. */
