@@ -13,6 +13,7 @@ function manualClock(start = 1_700_000_000_000): Clock & { advance(ms: number): 
 }
 
 const HOUR = 3_600_000;
+const DAY_MS = 24 * HOUR;
 let dir: ReturnType<typeof tempDir>;
 let database: OpenDatabase;
 
@@ -172,4 +173,40 @@ test("dispatcher: once stopped, new updates stay received for the next start ins
   next.start();
   await next.whenIdle();
   expect(handled).toEqual([1, 2, 3]);
+});
+
+// A dead letter stays 7 days after it failed: one that fails late (a retry from the admin API, a
+// question timing out a day later) is not deleted at the next janitor pass.
+test("a failed update retried from the admin API and failing again stays a dead letter for 7 days after it failed", () => {
+  const clock = manualClock();
+  const inbox = new Inbox(database.db, clock);
+  inbox.storeMany([message(1, 1)]);
+  inbox.setStatus(1, "failed", "boom");
+
+  // Six and a half days later the operator deploys a fix and retries; the agent fails again.
+  clock.advance(6.5 * DAY_MS);
+  expect(inbox.retry(1)).not.toBe("not_failed");
+  inbox.setStatus(1, "failed", "boom again");
+
+  // One day after that second failure (well inside 7 days), the janitor runs.
+  clock.advance(DAY_MS);
+  inbox.prune();
+  const row = inbox.row(1);
+  expect(row?.status).toBe("failed");
+});
+
+test("an update whose question timed out after a day stays failed for 7 days after the timeout", () => {
+  const clock = manualClock();
+  const inbox = new Inbox(database.db, clock);
+  inbox.storeMany([message(2, 2)]);
+  // The run it started waits on ask (the trigger stays `processing`) until ASK_TIMEOUT_SECONDS (86400 by default)...
+  inbox.setStatus(2, "processing");
+  clock.advance(DAY_MS);
+  // ... then the question times out: the update is failed.
+  inbox.setStatus(2, "failed", "the question timed out");
+
+  // 6.5 days after it failed (7.5 days after it arrived) the dead letter is still kept.
+  clock.advance(6.5 * DAY_MS);
+  inbox.prune();
+  expect(inbox.row(2)?.status).toBe("failed");
 });
