@@ -6,7 +6,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { connectWebhook, ROOT, runToExit, spawnService, startEmulator, tempDir, TEST_SECRET, waitFor, type SpawnedService } from "../helpers.ts";
 import { freshDatabase } from "../pg/cluster.ts";
-import { newUser, Person } from "../runtime/support.ts";
+import { newUser, Person, surveyModule } from "../runtime/support.ts";
 
 const { emulator, apiUrl } = startEmulator();
 const dir = tempDir();
@@ -16,15 +16,6 @@ afterAll(async () => {
   emulator.stop();
   dir.cleanup();
 });
-
-const surveyModule = (question: string) => `
-export default async function survey(ctx) {
-  const name = await ctx.ask("name?");
-  await ctx.reply("hello " + name);
-  await ctx.ask(${JSON.stringify(question)});
-  await ctx.reply("thanks");
-}
-`;
 
 test("timbre replay-check with DATABASE_URL checks the waiting runs stored in PostgreSQL", async () => {
   writeFileSync(join(dir.path, "bot.ts"), surveyModule("city?"));

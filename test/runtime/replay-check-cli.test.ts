@@ -2,18 +2,9 @@ import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crashRig, ROOT, serviceEnv, waitFor } from "../helpers.ts";
-import { newUser, Person, readDb } from "./support.ts";
+import { newUser, Person, readDb, surveyModule } from "./support.ts";
 
 const { emulator, apiUrl, dbPath, dir, spawn } = crashRig();
-
-const surveyModule = (question: string) => `
-export default async function survey(ctx) {
-  const name = await ctx.ask("name?");
-  await ctx.reply("hello " + name);
-  await ctx.ask(${JSON.stringify(question)});
-  await ctx.reply("thanks");
-}
-`;
 
 function replayCheck(agentPath: string): { code: number; out: string; err: string } {
   const run = Bun.spawnSync([process.execPath, join(ROOT, "src/main.ts"), "replay-check", agentPath], {

@@ -147,3 +147,13 @@ export function readDb<T>(path: string, sql: string, ...params: (string | number
     db.close();
   }
 }
+
+/** The source of an agent module that asks two questions (the second is `question`), for replay-check's tests. */
+export const surveyModule = (question: string) => `
+export default async function survey(ctx) {
+  const name = await ctx.ask("name?");
+  await ctx.reply("hello " + name);
+  await ctx.ask(${JSON.stringify(question)});
+  await ctx.reply("thanks");
+}
+`;
