@@ -70,8 +70,11 @@ export function replyTargetOf(update: TelegramUpdate): ReplyOptions {
   };
 }
 
-/** sendChatAction options for "typing" where the update came from (sendChatAction takes no direct-messages topic). */
-export function chatActionTargetOf(update: TelegramUpdate): ReplyOptions {
+/** sendChatAction options for "typing" where the update came from (it takes no direct-messages topic); undefined in a chat that cannot show it. */
+export function chatActionTargetOf(update: TelegramUpdate): ReplyOptions | undefined {
+  // sendChatAction: "Channel chats and channel direct messages chats aren't supported."
+  const chat = messageOf(update)?.chat;
+  if (isObject(chat) && (chat.type === "channel" || chat.is_direct_messages === true)) return undefined;
   const thread = threadOf(update);
   const business = businessConnectionOf(update);
   return { ...(thread !== undefined ? { message_thread_id: thread } : {}), ...(business !== undefined ? { business_connection_id: business } : {}) };

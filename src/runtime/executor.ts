@@ -136,7 +136,8 @@ export class RunExecutor {
       const update = first?.update ?? (JSON.parse(run.trigger) as TelegramUpdate);
       const journal: JournalEntry[] = first ? [] : await runAsync(this.deps.store.journal(run.id));
       first = undefined;
-      typingTo = { chatId: run.chatId, target: chatActionTargetOf(update) };
+      const target = chatActionTargetOf(update);
+      typingTo = target && { chatId: run.chatId, target };
       live.execution = new Execution(journal);
       const outcome = await this.executeOnce(run, update, live);
       await this.deps.finish(run, update, outcome, () => live.abort.signal.aborted || this.stopping || this.deps.isEnding(run.id));

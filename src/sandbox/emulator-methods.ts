@@ -127,8 +127,7 @@ export class BotApiMethods extends EmulatorState {
       case "answerCallbackQuery":
         return this.answerCallbackQuery(params);
       case "sendChatAction":
-        this.emit({ type: "chat_action", chat_id: this.reachableChat(params), action: String(params.action ?? "typing") });
-        return true;
+        return this.sendChatAction(params);
       case "setWebhook":
         return this.setWebhook(params);
       case "deleteWebhook":
@@ -150,6 +149,15 @@ export class BotApiMethods extends EmulatorState {
     const message = this.messages.find((m) => m.chat_id === chatId && m.message_id === Number(params.message_id));
     if (!message) throw new ApiError(400, "Bad Request: message to edit not found");
     return message;
+  }
+
+  private sendChatAction(params: Params): true {
+    const chatId = this.reachableChat(params);
+    const chat = this.chatOf(chatId);
+    // The Bot API: "Channel chats and channel direct messages chats aren't supported."
+    if (chat.type === "channel" || chat.is_direct_messages) throw new ApiError(400, "Bad Request: chat actions are not supported in this chat");
+    this.emit({ type: "chat_action", chat_id: chatId, action: String(params.action ?? "typing") });
+    return true;
   }
 
   private sendMessage(params: Params) {

@@ -180,6 +180,25 @@ describe("replies go where the update came from", () => {
     expect(sent.sort()).toEqual([["question one", 12], ["question two", 13]]);
   });
 
+  test("typing is not sent to a channel or a channel's direct-messages chat, which the Bot API does not support", async () => {
+    const slow = gate();
+    const { emulator, service } = await setup(async (ctx) => {
+      await slow.opened;
+      if (ctx.text) await ctx.reply("done");
+    });
+    const post = emulator.pushUpdate({ channel_post: { message_id: 3, sender_chat: channelA, chat: channelA, date: DATE, text: "news" } } as never);
+    const question = emulator.sendText(newUser("Dee"), "question", directMessages, { directMessagesTopicId: 12 });
+    const ivy = newUser("Ivy");
+    const ivysMessage = emulator.sendText(ivy, "hello");
+    // The three runs started in this order; each shows "typing" once it has worked a second.
+    await waitFor(() => emulator.callsOf("sendChatAction").some((c) => Number(c.params.chat_id) === ivy.id), "typing in Ivy's private chat");
+    const typedIn = emulator.callsOf("sendChatAction").map((c) => Number(c.params.chat_id));
+    expect(typedIn).not.toContain(channelA.id);
+    expect(typedIn).not.toContain(directMessages.id);
+    slow.open();
+    for (const { update_id } of [post, question, ivysMessage]) await handled(service, update_id);
+  });
+
   test("replies to a business message go through its business connection; so does typing", async () => {
     const slow = gate();
     const replier: Agent = async (ctx) => {

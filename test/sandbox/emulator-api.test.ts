@@ -93,6 +93,9 @@ test("a direct-messages chat needs direct_messages_topic_id; inline keyboards ar
   emulator.sendText(ana, "hello", dm, { directMessagesTopicId: 7 });
   expect((await call("sendMessage", { chat_id: dm.id, text: "hi" })).body).toMatchObject({ ok: false, error_code: 400 });
   expect((await call("sendMessage", { chat_id: dm.id, text: "hi", direct_messages_topic_id: 7 })).body).toMatchObject({ ok: true, result: { direct_messages_topic: { topic_id: 7 } } });
+  // sendChatAction does not work there (nor in channels).
+  expect((await call("sendChatAction", { chat_id: dm.id, action: "typing" })).body).toMatchObject({ ok: false, error_code: 400 });
+  expect((await call("sendChatAction", { chat_id: ana.id, action: "typing" })).body).toEqual({ ok: true, result: true });
 
   const keyboard = { inline_keyboard: [[{ text: "Yes", callback_data: "y" }, { text: "No", callback_data: "n" }]] };
   const sent = await call("sendMessage", { chat_id: ana.id, text: "sure?", reply_markup: keyboard, message_thread_id: 3 });
