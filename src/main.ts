@@ -80,32 +80,39 @@ function isAgentModule(arg: string): boolean {
 
 async function serve(agentModule?: string): Promise<void> {
   const config = loadConfig(agentModule === undefined ? process.env : { ...process.env, AGENT: agentModule });
-  // DATABASE_URL: PostgreSQL, shared with any other instance of the same bot.
-  const service = config.databaseUrl ? await startPgService(config) : await startService(config);
-  let exiting = false;
-  const shutdown = async (signal: NodeJS.Signals) => {
-    if (exiting) {
-      // A second Ctrl-C: whoever sent it does not want to wait. Stored work is redone on the next start.
-      process.stderr.write(`timbre: ${signal} again: exiting at once; work in flight is redone on the next start\n`);
-      process.exit(1);
-    }
-    exiting = true;
-    // SPEC: exit within 10 s. stop() keeps its waits under that; this only catches a hang.
-    const force = setTimeout(() => {
-      process.stderr.write("timbre: shutdown took longer than 10 s; exiting without closing the database (its WAL is replayed on the next start)\n");
-      process.exit(1);
-    }, 10_000);
+  let service: { stop(): Promise<void> } | undefined;
+  let stopping = false;
+  const stopAndExit = async () => {
     try {
-      await service.stop();
+      await service!.stop();
     } catch (error) {
       process.stderr.write(`timbre: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);
     }
-    clearTimeout(force);
     process.exit(0);
   };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
+  // Set before the start: a signal during it (a slow agent module, a slow database) must not kill
+  // the process mid-start; the service is stopped as soon as it has started.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second Ctrl-C: whoever sent it does not want to wait. Stored work is redone on the next start.
+      process.stderr.write(`timbre: ${signal} again: exiting at once; work in flight is redone on the next start\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    // SPEC: exit within 10 s. stop() keeps its waits under that; this only catches a hang (or a start that hangs).
+    setTimeout(() => {
+      process.stderr.write("timbre: shutdown took longer than 10 s; exiting without closing the database (its WAL is replayed on the next start)\n");
+      process.exit(1);
+    }, 10_000);
+    if (service) void stopAndExit();
+    else process.stderr.write(`timbre: ${signal} during start-up: stopping as soon as the start is done\n`);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  // DATABASE_URL: PostgreSQL, shared with any other instance of the same bot.
+  service = config.databaseUrl ? await startPgService(config) : await startService(config);
+  if (stopping) await stopAndExit();
 }
 
 const TYPES_USAGE = "usage: timbre types > timbre.d.ts   (the declarations of the \"timbre\" module agents import)\n";

@@ -5,7 +5,8 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
+import { join } from "node:path";
+import { postUpdate, ROOT, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
 
 const { emulator, apiUrl } = startEmulator(11);
 const dir = tempDir();
@@ -126,3 +127,22 @@ test("SIGTERM in polling mode ends the 25 s long poll at once and exits 0", asyn
   expect(db.query("SELECT value FROM settings WHERE key = 'poll_offset'").get()).toEqual({ value: String(lastStored + 1) });
   db.close();
 }, 30_000);
+
+test("SIGTERM while timbre is still starting (a slow agent module) stops it once started, and exits 0", async () => {
+  const slowAgent = `${dir.path}/slow-start-agent.ts`;
+  // The module takes 1.5 s to load and says when it begins, so the signal lands mid-start.
+  await Bun.write(slowAgent, 'console.log("agent module loading");\nawait Bun.sleep(1500);\nexport default async (ctx) => { await ctx.reply("hi"); };\n');
+  const env = serviceEnv(emulator, apiUrl, `${dir.path}/slow-start.db`, { AGENT: slowAgent, LOG_LEVEL: "info" });
+  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts")], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
+  const stderr = new Response(proc.stderr).text();
+  let seen = "";
+  void (async () => {
+    for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) seen += new TextDecoder().decode(chunk);
+  })();
+  await waitFor(() => seen.includes("agent module loading"), "the agent module to begin loading");
+  expect(seen).not.toContain("timbre is serving");
+  proc.kill("SIGTERM");
+  expect(await proc.exited).toBe(0);
+  expect(await stderr).toContain("SIGTERM during start-up");
+  expect(seen).toContain("timbre is serving");
+}, 20_000);
