@@ -23,15 +23,15 @@ export const JournalEntry = t.Object({
   name: t.Nullable(t.String({ description: "The step's name (`sleep` and `remember` for those kinds); null for replies and questions." })),
   state: oneOf(STEP_STATES, {
     description:
-      "done (a reply, step, sleep or memory write that finished), failed (a step whose retries ran out), waiting (a question or sleep not over yet), answered, timed_out or cancelled (a question).",
+      "done (a reply, step, sleep or memory write that finished), failed (a step whose retries ran out), retrying (a step between attempts: `attempts` failed so far, the next at `deadline_at`), waiting (a question or sleep not over yet), answered, timed_out or cancelled (a question).",
   }),
   result: t.Unknown({ description: "A step's result or the value remembered, as JSON; null otherwise." }),
   error: t.Nullable(t.String({ description: "A failed step's last error." })),
-  attempts: t.Nullable(t.Integer({ description: "How many times a step's function ran." })),
+  attempts: t.Nullable(t.Integer({ description: "How many times a step's function ran (retrying: the attempts that failed so far)." })),
   choices: t.Nullable(t.Array(t.String(), { description: "A question's buttons." })),
   answer: t.Nullable(t.String({ description: "A question's answer." })),
   answer_update_id: t.Nullable(t.Integer({ description: "The update that answered the question." })),
-  deadline_at: t.Nullable(isoTime("When a question times out or a sleep ends.")),
+  deadline_at: t.Nullable(isoTime("When a question times out, a sleep ends, or a retrying step makes its next attempt.")),
   created_at: isoTime("When the entry began (a step's first attempt, a question asked, a sleep started)."),
   finished_at: t.Nullable(isoTime("When the question was answered or timed out, the step finished, the sleep ended; null while waiting.")),
   messages: t.Array(RunMessage, { description: "The Telegram messages a reply or question led to, in order (empty for other kinds, or once the outbox has pruned them)." }),

@@ -98,8 +98,8 @@ export const runs = sqliteTable(
 
 export const STEP_KINDS = ["reply", "ask", "step", "sleep", "remember"] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
-/** done: a reply, step, remember or sleep that finished; failed: a step whose retries ran out. */
-export const STEP_STATES = ["done", "failed", "waiting", "answered", "timed_out", "cancelled"] as const;
+/** done: a reply, step, remember or sleep that finished; failed: a step whose retries ran out; retrying: a step between attempts. */
+export const STEP_STATES = ["done", "failed", "retrying", "waiting", "answered", "timed_out", "cancelled"] as const;
 export type StepState = (typeof STEP_STATES)[number];
 
 /** The journal of a run: every ctx call, committed before the run goes on. Written by the runtime's run store. */
@@ -114,13 +114,13 @@ export const runSteps = sqliteTable(
     state: text("state").$type<StepState>().notNull(),
     answer: text("answer"),
     answerUpdateId: integer("answer_update_id"),
-    /** When a question times out or a sleep ends. */
+    /** When a question times out, a sleep ends, or a retrying step's next attempt may start. */
     deadlineAt: integer("deadline_at"),
     /** JSON: a step's result, a remembered value. */
     result: text("result"),
-    /** A failed step's last error message. */
+    /** A failed (or retrying) step's last error message. */
     error: text("error"),
-    /** How many times a step's function ran. */
+    /** How many times a step's function ran (a retrying step: the attempts that failed so far). */
     attempts: integer("attempts"),
     /** JSON array: a question's button choices. */
     choices: text("choices"),

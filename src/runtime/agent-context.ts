@@ -12,7 +12,7 @@ import {
 } from "./context.ts";
 import type { Execution } from "./engine.ts";
 import type { JournalEntry } from "./journal.ts";
-import { runStepFunction, type StepOutcome } from "./step-runner.ts";
+import { runStepFunction, type FailedAttempts, type StepOutcome } from "./step-runner.ts";
 import { runCancelled } from "./run-cancelled.ts";
 
 /** The most JSON ctx.remember keeps. */
@@ -28,6 +28,8 @@ export interface RunEffects {
   /** The question times out `timeoutMs` after it is recorded. */
   ask(seq: number, question: string, ask: { timeoutMs: number; choices: string[] | undefined; options: ReplyOptions }): Promise<void>;
   step(seq: number, name: string, outcome: StepOutcome): Promise<void>;
+  /** A step's attempt failed and another comes at `retryAt`: recorded, so a restart goes on counting. */
+  stepRetrying(seq: number, name: string, failed: FailedAttempts): Promise<void>;
   /** The sleep ends `ms` after it is recorded. */
   sleep(seq: number, ms: number): Promise<void>;
   remember(seq: number, json: string): Promise<void>;
@@ -150,9 +152,14 @@ export function agentContext(parts: ContextParts): AgentContext {
     async step<T>(name: string, fn: () => T | Promise<T>, options: StepOptions = {}): Promise<T> {
       checkedText("ctx.step", name);
       const { seq, recorded } = await position("step", name);
-      if (recorded) return replayedStep(name, recorded) as T;
+      if (recorded && recorded.state !== "retrying") return replayedStep(name, recorded) as T;
+      // A step that was between attempts when the process stopped goes on from the attempts it made.
+      const progress = {
+        resumeFrom: recorded && { attempts: recorded.attempts ?? 0, retryAt: recorded.deadlineAt ?? 0, message: recorded.error ?? "", startedAt: recorded.createdAt },
+        failed: (failed: FailedAttempts) => own(effects.stepRetrying(seq, name, failed)),
+      };
       const outcome = await x.effect(
-        insideStep.run(x, () => runStepFunction(name, fn, options, clock, parts.signal)).then(async (done) => {
+        insideStep.run(x, () => runStepFunction(name, fn, options, clock, parts.signal, progress)).then(async (done) => {
           await own(effects.step(seq, name, done));
           return done;
         }),

@@ -73,7 +73,8 @@ export class Execution {
       this.end({ kind: "mismatch", error: error as ReplayMismatchError });
       return never();
     }
-    if (!taken.recorded && this.mode === "check") {
+    // A step recorded between attempts is where the journal ends too: the live run makes its next attempt.
+    if ((!taken.recorded || taken.recorded.state === "retrying") && this.mode === "check") {
       this.end({ kind: "caught-up" });
       return never();
     }

@@ -3,7 +3,7 @@ import { ReplayMismatchError } from "./context.ts";
 /** What a run did, as plain data: one entry per ctx call, in call order. */
 
 export type EntryKind = "reply" | "ask" | "step" | "sleep" | "remember";
-export type EntryState = "done" | "failed" | "waiting" | "answered" | "timed_out" | "cancelled";
+export type EntryState = "done" | "failed" | "retrying" | "waiting" | "answered" | "timed_out" | "cancelled";
 
 export interface JournalEntry {
   seq: number;
@@ -18,6 +18,10 @@ export interface JournalEntry {
   /** A failed step's last error message. */
   error: string | null;
   attempts: number | null;
+  /** A retrying step's next attempt; a question's timeout, a sleep's end. */
+  deadlineAt: number | null;
+  /** When the entry began (a step's first attempt). */
+  createdAt: number;
 }
 
 const describe = (kind: EntryKind, key: string) => (kind === "sleep" || kind === "remember" ? kind : `${kind} "${key.length > 60 ? `${key.slice(0, 60)}…` : key}"`);

@@ -3,14 +3,23 @@ import type { Op } from "../db/op.ts";
 import { pgStatements } from "../db/pg/statements.ts";
 import type { RunStatus, StepState } from "../db/schema.ts";
 import type { JournalEntry } from "./journal.ts";
-import type { DueStep, NewRun, NewStep, ParkedRow, RoutingState, RunRow, RunStore, StepRow } from "./run-store.ts";
+import { JournalPositionTaken, stepParams, type DueStep, type NewRun, type NewStep, type ParkedRow, type RoutingState, type RunRow, type RunStore, type StepRow } from "./run-store.ts";
 
 /** Every column of `runs`, named as RunRow names them (quoted: PostgreSQL folds bare names to lower case). */
 const RUN_COLUMNS = `id, conversation, chat_id AS "chatId", user_id AS "userId", agent, agent_version AS "agentVersion", status,
   trigger_update_id AS "triggerUpdateId", trigger, error, memory_before AS "memoryBefore", created_at AS "createdAt", updated_at AS "updatedAt", ended_at AS "endedAt"`;
 const STEP_COLUMNS = `run_id AS "runId", seq, kind, text, state, answer, answer_update_id AS "answerUpdateId", deadline_at AS "deadlineAt",
   result, error, attempts, choices, created_at AS "createdAt", answered_at AS "answeredAt"`;
-const ENTRY_COLUMNS = `seq, kind, text AS key, state, result, answer, error, attempts`;
+const ENTRY_COLUMNS = `seq, kind, text AS key, state, result, answer, error, attempts, deadline_at AS "deadlineAt", created_at AS "createdAt"`;
+
+const INSERT_STEP = `INSERT INTO run_steps (run_id, seq, kind, text, state, deadline_at, result, error, attempts, choices, created_at, answered_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+
+/** stepParams in INSERT_STEP's order. */
+function stepValues(step: NewStep, now: number): unknown[] {
+  const p = stepParams(step, now);
+  return [p.runId, p.seq, p.kind, p.text, p.state, p.deadlineAt, p.result, p.error, p.attempts, p.choices, p.createdAt, p.answeredAt];
+}
 
 /**
  * The run store on PostgreSQL: the same operations as run-store.ts, each one round trip on the
@@ -52,25 +61,16 @@ export function pgRunStore(session: PgSession): RunStore {
     steps: (runId: number) => rows<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY seq`, [runId]),
     stepAt: (runId: number, seq: number) => first<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 AND seq = $2`, [runId, seq]),
     pendingStep: (runId: number) => first<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 AND state = 'waiting' LIMIT 1`, [runId]),
-    insertStep: (step: NewStep, now: number) =>
-      run(
-        `INSERT INTO run_steps (run_id, seq, kind, text, state, deadline_at, result, error, attempts, choices, created_at, answered_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [
-          step.runId,
-          step.seq,
-          step.kind,
-          step.text,
-          step.state,
-          step.deadlineAt ?? null,
-          step.result ?? null,
-          step.error ?? null,
-          step.attempts ?? null,
-          step.choices ?? null,
-          step.startedAt ?? now,
-          step.finishedAt === undefined ? now : step.finishedAt,
-        ],
-      ),
+    insertStep: (step: NewStep, now: number) => run(INSERT_STEP, stepValues(step, now)),
+    *recordStep(step: NewStep, now: number): Op<void> {
+      const changed = yield* count(
+        `${INSERT_STEP} ON CONFLICT (run_id, seq) DO UPDATE SET state = excluded.state, deadline_at = excluded.deadline_at, result = excluded.result,
+           error = excluded.error, attempts = excluded.attempts, answered_at = excluded.answered_at
+         WHERE run_steps.kind = 'step' AND run_steps.state = 'retrying'`,
+        stepValues(step, now),
+      );
+      if (changed === 0) throw new JournalPositionTaken(step.runId, step.seq);
+    },
     *settleStep(runId: number, seq: number, state: StepState, now: number, answer: { text: string; updateId: number } | null = null): Op<boolean> {
       const changed = yield* count(
         `UPDATE run_steps SET state = $3, answer = $4, answer_update_id = $5, answered_at = $6 WHERE run_id = $1 AND seq = $2 AND state = 'waiting'`,

@@ -58,7 +58,7 @@ export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate
 
     step: (seq, name, outcome: StepOutcome) =>
       write((now) =>
-        store.insertStep(
+        store.recordStep(
           {
             runId: run.id,
             seq,
@@ -72,6 +72,11 @@ export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate
           },
           now,
         ),
+      ),
+
+    stepRetrying: (seq, name, { attempts, retryAt, message, startedAt }) =>
+      write((now) =>
+        store.recordStep({ runId: run.id, seq, kind: "step", text: name, state: "retrying", deadlineAt: retryAt, error: message, attempts, startedAt, finishedAt: null }, now),
       ),
 
     sleep: async (seq, ms) => {

@@ -36,6 +36,34 @@ export interface NewStep {
   finishedAt?: number | null;
 }
 
+type StepParams = Required<Omit<NewStep, "startedAt" | "finishedAt">> & { createdAt: number; answeredAt: number | null };
+
+/** A new entry's statement parameters: what is not given is null. */
+export function stepParams(step: NewStep, now: number): StepParams {
+  return {
+    runId: step.runId,
+    seq: step.seq,
+    kind: step.kind,
+    text: step.text,
+    state: step.state,
+    deadlineAt: step.deadlineAt ?? null,
+    result: step.result ?? null,
+    error: step.error ?? null,
+    attempts: step.attempts ?? null,
+    choices: step.choices ?? null,
+    createdAt: step.startedAt ?? now,
+    answeredAt: step.finishedAt === undefined ? now : step.finishedAt,
+  };
+}
+
+/** A step record found its journal position held by an entry that is not a retrying step (a bug, never retried). */
+export class JournalPositionTaken extends Error {
+  override name = "JournalPositionTaken";
+  constructor(runId: number, seq: number) {
+    super(`run ${runId}: journal position ${seq} is already taken by another entry`);
+  }
+}
+
 /** Every column of `runs`, named as Drizzle's RunRow names them. */
 const RUN_COLUMNS = `id, conversation, chat_id AS chatId, user_id AS userId, agent, agent_version AS agentVersion, status,
   trigger_update_id AS triggerUpdateId, trigger, error, memory_before AS memoryBefore, created_at AS createdAt, updated_at AS updatedAt, ended_at AS endedAt`;
@@ -43,7 +71,7 @@ const RUN_COLUMNS = `id, conversation, chat_id AS chatId, user_id AS userId, age
 const STEP_COLUMNS = `run_id AS runId, seq, kind, text, state, answer, answer_update_id AS answerUpdateId, deadline_at AS deadlineAt,
   result, error, attempts, choices, created_at AS createdAt, answered_at AS answeredAt`;
 /** A journal entry as the replay core reads it. */
-const ENTRY_COLUMNS = `seq, kind, text AS key, state, result, answer, error, attempts`;
+const ENTRY_COLUMNS = `seq, kind, text AS key, state, result, answer, error, attempts, deadline_at AS deadlineAt, created_at AS createdAt`;
 
 /**
  * The runtime's SQL on its tables (runs, run_steps, memories, parked_updates), prepared once as
@@ -85,9 +113,17 @@ export function prepareRunStore(sqlite: Database) {
   const pendingStep: Statement<StepRow, [{ runId: number }]> = sqlite.prepare(
     `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $runId AND state = 'waiting' LIMIT 1`,
   );
-  const insertStep: Statement<unknown, [Required<Omit<NewStep, "startedAt" | "finishedAt">> & { createdAt: number; answeredAt: number | null }]> = sqlite.prepare(
+  const insertStep: Statement<unknown, [StepParams]> = sqlite.prepare(
     `INSERT INTO run_steps (run_id, seq, kind, text, state, deadline_at, result, error, attempts, choices, created_at, answered_at)
      VALUES ($runId, $seq, $kind, $text, $state, $deadlineAt, $result, $error, $attempts, $choices, $createdAt, $answeredAt)`,
+  );
+  // A step's record: a new one, or the one its earlier failed attempts left (a step is only ever retrying until it ends).
+  const recordStep: Statement<unknown, [StepParams]> = sqlite.prepare(
+    `INSERT INTO run_steps (run_id, seq, kind, text, state, deadline_at, result, error, attempts, choices, created_at, answered_at)
+     VALUES ($runId, $seq, $kind, $text, $state, $deadlineAt, $result, $error, $attempts, $choices, $createdAt, $answeredAt)
+     ON CONFLICT (run_id, seq) DO UPDATE SET state = excluded.state, deadline_at = excluded.deadline_at, result = excluded.result,
+       error = excluded.error, attempts = excluded.attempts, answered_at = excluded.answered_at
+     WHERE run_steps.kind = 'step' AND run_steps.state = 'retrying'`,
   );
   const settleStep: Statement<
     unknown,
@@ -158,23 +194,12 @@ export function prepareRunStore(sqlite: Database) {
     steps: (runId: number): Op<StepRow[]> => done(steps.all({ runId })),
     stepAt: (runId: number, seq: number): Op<StepRow | undefined> => done(stepAt.get({ runId, seq }) ?? undefined),
     pendingStep: (runId: number): Op<StepRow | undefined> => done(pendingStep.get({ runId }) ?? undefined),
-    insertStep: (step: NewStep, now: number): Op<void> =>
-      done(
-        void insertStep.run({
-          runId: step.runId,
-          seq: step.seq,
-          kind: step.kind,
-          text: step.text,
-          state: step.state,
-          deadlineAt: step.deadlineAt ?? null,
-          result: step.result ?? null,
-          error: step.error ?? null,
-          attempts: step.attempts ?? null,
-          choices: step.choices ?? null,
-          createdAt: step.startedAt ?? now,
-          answeredAt: step.finishedAt === undefined ? now : step.finishedAt,
-        }),
-      ),
+    insertStep: (step: NewStep, now: number): Op<void> => done(void insertStep.run(stepParams(step, now))),
+    /** A ctx.step's record (retrying between attempts, then done or failed), replacing its retrying one. */
+    // eslint-disable-next-line require-yield
+    *recordStep(step: NewStep, now: number): Op<void> {
+      if (recordStep.run(stepParams(step, now)).changes === 0) throw new JournalPositionTaken(step.runId, step.seq);
+    },
     /** Settles a waiting question or sleep; false when it was no longer waiting. */
     settleStep: (runId: number, seq: number, state: StepState, now: number, answer: { text: string; updateId: number } | null = null): Op<boolean> =>
       done(settleStep.run({ runId, seq, state, now, answer: answer?.text ?? null, answerUpdateId: answer?.updateId ?? null }).changes > 0),

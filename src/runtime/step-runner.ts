@@ -7,6 +7,23 @@ export type StepOutcome =
   | { ok: true; json: string | null; attempts: number; startedAt: number }
   | { ok: false; message: string; attempts: number; startedAt: number };
 
+/** A step's failed attempts so far, and when the next may start. */
+export interface FailedAttempts {
+  attempts: number;
+  retryAt: number;
+  /** The last attempt's error. */
+  message: string;
+  /** When the first attempt began. */
+  startedAt: number;
+}
+
+export interface StepProgress {
+  /** What an earlier process recorded before it stopped between attempts: the count goes on from there. */
+  resumeFrom?: FailedAttempts;
+  /** Records a failed attempt before its backoff; the next attempt waits for it. */
+  failed(failed: FailedAttempts): Promise<void>;
+}
+
 const MAX_BACKOFF_MS = 60_000;
 
 function checkedOptions(name: string, options: StepOptions): { retries: number; backoffMs: number } {
@@ -43,19 +60,30 @@ function wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Calls a step's function until it returns, retrying a throw after `backoffSeconds`, doubling,
- * capped at 60 s, `retries` times. Cancelling the run stops the retries.
+ * capped at 60 s, `retries` times. Each failed attempt is recorded before its backoff, so after
+ * a restart the attempts go on from the count recorded (and its backoff's end), not from the
+ * first. Cancelling the run stops the retries.
  */
-export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>, options: StepOptions, clock: Clock, signal: AbortSignal): Promise<StepOutcome> {
+export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>, options: StepOptions, clock: Clock, signal: AbortSignal, progress: StepProgress): Promise<StepOutcome> {
   const { retries, backoffMs } = checkedOptions(name, options);
-  const startedAt = clock.now();
-  for (let attempt = 1; ; attempt++) {
+  const resumed = progress.resumeFrom;
+  const startedAt = resumed?.startedAt ?? clock.now();
+  if (resumed) {
+    // The code may have lowered `retries` since: attempts already spent are not made again.
+    if (resumed.attempts > retries) return { ok: false, message: resumed.message, attempts: resumed.attempts, startedAt };
+    await wait(clock, Math.max(0, resumed.retryAt - clock.now()), signal);
+  }
+  for (let attempt = (resumed?.attempts ?? 0) + 1; ; attempt++) {
     let value: T;
     try {
       value = await fn();
     } catch (error) {
       if (signal.aborted) throw runCancelled();
-      if (attempt > retries) return { ok: false, message: error instanceof Error ? error.message : String(error), attempts: attempt, startedAt };
-      await wait(clock, Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1)), signal);
+      const message = error instanceof Error ? error.message : String(error);
+      if (attempt > retries) return { ok: false, message, attempts: attempt, startedAt };
+      const retryAt = clock.now() + Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1));
+      await progress.failed({ attempts: attempt, retryAt, message, startedAt });
+      await wait(clock, Math.max(0, retryAt - clock.now()), signal);
       continue;
     }
     return { ok: true, json: serialise(name, value), attempts: attempt, startedAt };

@@ -31,6 +31,26 @@ test("kill -9 after a step: the run carries on with the number drawn before the 
   expect(emulator.sentTo(person.chatId)).toHaveLength(3);
 }, 30_000);
 
+test("kill -9 during a step's backoff: the retries go on from the attempts made, not from the first", async () => {
+  const person = new Person(emulator, newUser("Flaky"));
+  const attemptsLog = join(dir.path, "attempts.log");
+  const spawnFlaky = () => spawnChild(env, [process.execPath, fixture, "--agent=flaky", `--effects=${attemptsLog}`]);
+  const attempts = () => readFileSync(attemptsLog, "utf8").trim().split("\n");
+  const first = await spawnFlaky();
+  emulator.sendText(person.user, "pay");
+  // The first attempt failed and is journaled; the crash comes during its 1 s backoff.
+  await waitFor(() => readDb(dbPath, "SELECT seq FROM run_steps WHERE text = 'charge' AND state = 'retrying' AND attempts = 1").length === 1, "the failed attempt to be journaled");
+  await first.kill9();
+  expect(attempts()).toEqual(["attempt"]);
+
+  const second = await spawnFlaky();
+  // retries: 2 means three attempts in all, across both processes.
+  expect(await person.hear()).toBe("gave up after 3 attempts: card declined");
+  expect(attempts()).toEqual(["attempt", "attempt", "attempt"]);
+  expect(readDb(dbPath, "SELECT state, attempts, error FROM run_steps WHERE kind = 'step' AND text = 'charge'")).toEqual([{ state: "failed", attempts: 3, error: "card declined" }]);
+  expect(await second.terminate()).toBe(0);
+}, 30_000);
+
 test("kill -9, then a changed agent: the waiting run fails with ReplayMismatchError when answered, the user is told once, the next text starts afresh", async () => {
   const person = new Person(emulator, newUser("Changed"));
   const first = await spawn("lucky");

@@ -67,3 +67,26 @@ test("a run whose question has just timed out (running again, about to end faile
   expect(await replayCheck(dbPath, survey("city?"))).toEqual({ checked: 1, problems: [] });
 });
 
+
+test("a run between a step's attempts replays fine, and the check makes no attempt of its own", async () => {
+  const dbPath = `${dir.path}/retrying.db`;
+  let attempts = 0;
+  const charging: Agent = async (ctx) => {
+    await ctx.reply("charging");
+    await ctx.step("charge", () => {
+      attempts++;
+      throw new Error("declined");
+    }, { retries: 5, backoffSeconds: 60 });
+  };
+  const service = await startInProcess(serviceEnv(emulator, apiUrl, dbPath, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }), { agent: charging });
+  services.push(service);
+  await connectWebhook(emulator, service.url);
+  expect(await new Person(emulator, newUser("Card")).say("go")).toBe("charging");
+  const sqlite = new Database(dbPath, { readonly: true });
+  await waitFor(() => sqlite.query("SELECT state FROM run_steps WHERE text = 'charge'").get() !== null, "the failed attempt to be journaled");
+  sqlite.close();
+  expect(attempts).toBe(1);
+  // During the 60 s backoff, beside the running service.
+  expect(await replayCheck(dbPath, charging)).toEqual({ checked: 1, problems: [] });
+  expect(attempts).toBe(1);
+});

@@ -64,13 +64,28 @@ for (const engineName of ENGINES) {
       expect(await engine.run(store.routingState(900, "c9"))).toEqual({ received: true, active: undefined });
     });
 
+    test("a step's record replaces its retrying one, and only that: another entry's position is never overwritten", async () => {
+      const run = await engine.run(store.insertRun(newRun("c3", 300), 1_000));
+      const step = { runId: run.id, seq: 0, kind: "step", text: "charge", startedAt: 1_010 } as const;
+      await engine.run(store.recordStep({ ...step, state: "retrying", attempts: 1, error: "declined", deadlineAt: 2_000, finishedAt: null }, 1_020));
+      await engine.run(store.recordStep({ ...step, state: "retrying", attempts: 2, error: "declined again", deadlineAt: 4_000, finishedAt: null }, 2_020));
+      expect(await engine.run(store.journal(run.id))).toEqual([
+        { seq: 0, kind: "step", key: "charge", state: "retrying", result: null, answer: null, error: "declined again", attempts: 2, deadlineAt: 4_000, createdAt: 1_010 },
+      ]);
+      await engine.run(store.recordStep({ ...step, state: "done", result: "7", attempts: 3 }, 4_050));
+      expect(await engine.run(store.stepAt(run.id, 0))).toMatchObject({ state: "done", result: "7", error: null, attempts: 3, deadlineAt: null, createdAt: 1_010, answeredAt: 4_050 });
+      // Done now: a second record for the position is refused, and changes nothing.
+      await expect(engine.run(store.recordStep({ ...step, state: "failed", error: "late", attempts: 4 }, 5_000))).rejects.toThrow("journal position 0 is already taken");
+      expect(await engine.run(store.stepAt(run.id, 0))).toMatchObject({ state: "done", result: "7" });
+    });
+
     test("the journal reads back in order; a waiting step settles once", async () => {
       const run = await engine.run(store.insertRun(newRun("c2", 200), 1_000));
       await engine.run(store.insertStep({ runId: run.id, seq: 1, kind: "ask", text: "Goal?", state: "waiting", deadlineAt: 9_000, choices: '["a","b"]', finishedAt: null }, 1_100));
       await engine.run(store.insertStep({ runId: run.id, seq: 0, kind: "step", text: "lookup", state: "done", result: '{"n":1}', attempts: 2, startedAt: 1_050 }, 1_090));
       expect(await engine.run(store.journal(run.id))).toEqual([
-        { seq: 0, kind: "step", key: "lookup", state: "done", result: '{"n":1}', answer: null, error: null, attempts: 2 },
-        { seq: 1, kind: "ask", key: "Goal?", state: "waiting", result: null, answer: null, error: null, attempts: null },
+        { seq: 0, kind: "step", key: "lookup", state: "done", result: '{"n":1}', answer: null, error: null, attempts: 2, deadlineAt: null, createdAt: 1_050 },
+        { seq: 1, kind: "ask", key: "Goal?", state: "waiting", result: null, answer: null, error: null, attempts: null, deadlineAt: 9_000, createdAt: 1_100 },
       ]);
       expect(await engine.run(store.stepAt(run.id, 0))).toMatchObject({ createdAt: 1_050, answeredAt: 1_090 });
       expect(await engine.run(store.pendingStep(run.id))).toMatchObject({ seq: 1, deadlineAt: 9_000, choices: '["a","b"]', answeredAt: null });
