@@ -14,7 +14,20 @@ export interface Logger {
 /** Turns an Error into fields a log reader can use (message and stack, never the object itself). */
 export function errorFields(error: unknown): LogFields {
   if (error instanceof Error) return { error: error.message, error_name: error.name };
-  return { error: String(error) };
+  return { error: thrownMessage(error) };
+}
+
+/**
+ * What a thrown value says, whatever an agent threw: an Error's message, else its String(); a
+ * value String() cannot convert (an object without a prototype) by its tag, "[object Object]".
+ */
+export function thrownMessage(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { isTransientStorageError } from "../db/storage-error.ts";
 import type { StoredUpdate } from "../ingest/inbox.ts";
 import type { UpdateRow } from "../ingest/inbox-store.ts";
 import type { UpdateStatus } from "../db/schema.ts";
-import { errorFields, type Logger } from "../observability/log.ts";
+import { errorFields, thrownMessage, type Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 
 /** How long a chat waits before retrying an update the database could not take. */
@@ -116,7 +116,7 @@ export class Dispatcher {
         }
         this.log.error("update failed", { update_id: update.updateId, chat_id: update.chatId, ...errorFields(error) });
         try {
-          await this.inbox.setStatus(update.updateId, "failed", error instanceof Error ? error.message : String(error));
+          await this.inbox.setStatus(update.updateId, "failed", thrownMessage(error));
           this.metrics?.updatesFailed.inc();
         } catch (markError) {
           this.log.error("could not mark update failed", { update_id: update.updateId, chat_id: update.chatId, ...errorFields(markError) });

@@ -1,3 +1,4 @@
+import { thrownMessage } from "../observability/log.ts";
 import { Database } from "bun:sqlite";
 import { runAsync } from "../db/op.ts";
 import { systemClock } from "../clock.ts";
@@ -32,7 +33,7 @@ function problemOf(outcome: ExecutionOutcome | "timeout"): string | undefined {
     // A question recorded as timed out, or a step recorded as failed, throws as it did when it was
     // recorded: the run ends failed as its journal says, which replays fine.
     if (error instanceof AskTimeoutError || error instanceof StepFailedError) return undefined;
-    return `the agent throws while replaying: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    return `the agent throws while replaying: ${error instanceof Error ? `${error.name}: ${error.message}` : thrownMessage(error)}`;
   }
   return undefined;
 }

@@ -1,3 +1,4 @@
+import { thrownMessage } from "../observability/log.ts";
 import type { Op } from "../db/op.ts";
 import type { RunStore, RunRow, DueStep } from "./run-store.ts";
 import type { ChatScope } from "./chat-scope.ts";
@@ -26,7 +27,7 @@ export function* cancelWrites({ records, scope }: EndWriteDeps, run: RunRow, upd
 /** A failed run: its end with the error, and the notice saying so; false (nothing written) when the run had ended already (cancelled meanwhile). */
 export function* failedWrites({ records, scope }: EndWriteDeps, run: RunRow, update: TelegramUpdate, error: unknown, tell: RuntimeText): Op<boolean> {
   yield* scope.fence(run.chatId);
-  if (!(yield* records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : String(error)))) return false;
+  if (!(yield* records.end(run, "failed", error instanceof Error ? `${error.name}: ${error.message}` : thrownMessage(error)))) return false;
   yield* records.say({ updateId: run.triggerUpdateId, chatId: run.chatId, update }, tell, run.id);
   return true;
 }

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { StepOptions } from "./context.ts";
+import { thrownMessage } from "../observability/log.ts";
 import { runCancelled } from "./run-cancelled.ts";
 
 /** How a step's function ended once its retries were done. */
@@ -79,7 +80,7 @@ export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>,
       value = await fn();
     } catch (error) {
       if (signal.aborted) throw runCancelled();
-      const message = error instanceof Error ? error.message : String(error);
+      const message = thrownMessage(error);
       if (attempt > retries) return { ok: false, message, attempts: attempt, startedAt };
       const retryAt = clock.now() + Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1));
       await progress.failed({ attempts: attempt, retryAt, message, startedAt });

@@ -11,6 +11,8 @@ let service: Service;
 /** Asks for a number and divides by it; "boom" throws before asking, "0" throws after. */
 const divider: Agent = async (ctx) => {
   if (ctx.text === "boom") throw new Error("the model backend is down");
+  // An object String() cannot convert (as some libraries throw): it must fail the run like any throw.
+  if (ctx.text === "null proto") throw Object.assign(Object.create(null), { code: "E_NULL_PROTO" });
   const n = Number(await ctx.ask("divide 100 by?"));
   if (n === 0) throw new RangeError("division by zero");
   await ctx.reply(`100 / ${n} = ${100 / n}`);
@@ -68,6 +70,14 @@ test("an agent that throws: run failed, one friendly message, error logged with 
   // The failed conversation is free again.
   expect(await failing.say("again")).toBe("divide 100 by?");
   await waitFor(() => service.runtime.counts().waiting === 1, "the new run to wait");
+});
+
+test("an agent that throws an object without a prototype: the run fails, the user is told, the conversation is free", async () => {
+  const person = new Person(emulator, newUser("NullProto"));
+  expect(await person.say("null proto")).toBe(SORRY);
+  const [run] = service.runtime.list({ limit: 100 }).filter((r) => r.chatId === person.chatId);
+  expect(run).toMatchObject({ status: "failed", error: "[object Object]" });
+  expect(await person.say("start")).toBe("divide 100 by?");
 });
 
 test("ctx calls after the agent function returned are refused and send nothing", async () => {
