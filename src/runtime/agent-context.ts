@@ -12,7 +12,7 @@ import {
 } from "./context.ts";
 import type { Execution } from "./engine.ts";
 import type { JournalEntry } from "./journal.ts";
-import { runStepFunction, type FailedAttempts, type StepOutcome } from "./step-runner.ts";
+import { checkedStepOptions, runStepFunction, type FailedAttempts, type StepOutcome } from "./step-runner.ts";
 import { runCancelled } from "./run-cancelled.ts";
 
 /** The most JSON ctx.remember keeps. */
@@ -151,6 +151,7 @@ export function agentContext(parts: ContextParts): AgentContext {
 
     async step<T>(name: string, fn: () => T | Promise<T>, options: StepOptions = {}): Promise<T> {
       checkedText("ctx.step", name);
+      const retries = checkedStepOptions(name, options);
       const { seq, recorded } = await position("step", name);
       if (recorded && recorded.state !== "retrying") return replayedStep(name, recorded) as T;
       // A step that was between attempts when the process stopped goes on from the attempts it made.
@@ -159,7 +160,7 @@ export function agentContext(parts: ContextParts): AgentContext {
         failed: (failed: FailedAttempts) => own(effects.stepRetrying(seq, name, failed)),
       };
       const outcome = await x.effect(
-        insideStep.run(x, () => runStepFunction(name, fn, options, clock, parts.signal, progress)).then(async (done) => {
+        insideStep.run(x, () => runStepFunction(name, fn, retries, clock, parts.signal, progress)).then(async (done) => {
           await own(effects.step(seq, name, done));
           return done;
         }),

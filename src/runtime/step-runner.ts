@@ -27,7 +27,13 @@ export interface StepProgress {
 
 const MAX_BACKOFF_MS = 60_000;
 
-function checkedOptions(name: string, options: StepOptions): { retries: number; backoffMs: number } {
+export interface StepRetries {
+  retries: number;
+  backoffMs: number;
+}
+
+/** A step's options, checked before the step takes its journal position (a bad one throws and records nothing). */
+export function checkedStepOptions(name: string, options: StepOptions): StepRetries {
   const retries = options.retries ?? 3;
   const backoffSeconds = options.backoffSeconds ?? 1;
   if (!Number.isInteger(retries) || retries < 0 || retries > 100) throw new TypeError(`ctx.step("${name}"): retries must be a whole number from 0 to 100, got ${retries}`);
@@ -35,12 +41,12 @@ function checkedOptions(name: string, options: StepOptions): { retries: number; 
   return { retries, backoffMs: backoffSeconds * 1000 };
 }
 
-/** The result as its journal holds it: JSON text, or null for undefined. Not serialisable is the agent's bug, never retried. */
-function serialise(name: string, value: unknown): string | null {
+/** The result as its journal holds it: JSON text, or null for undefined; a message when it is not serialisable (the agent's bug). */
+function serialise(name: string, value: unknown): { json: string | null } | { unserialisable: string } {
   try {
-    return JSON.stringify(value) ?? null;
+    return { json: JSON.stringify(value) ?? null };
   } catch (error) {
-    throw new TypeError(`ctx.step("${name}"): its result is not JSON-serialisable (${error instanceof Error ? error.message : String(error)})`);
+    return { unserialisable: `ctx.step("${name}"): its result is not JSON-serialisable (${thrownMessage(error)})` };
   }
 }
 
@@ -65,8 +71,7 @@ function wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
  * a restart the attempts go on from the count recorded (and its backoff's end), not from the
  * first. Cancelling the run stops the retries.
  */
-export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>, options: StepOptions, clock: Clock, signal: AbortSignal, progress: StepProgress): Promise<StepOutcome> {
-  const { retries, backoffMs } = checkedOptions(name, options);
+export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>, { retries, backoffMs }: StepRetries, clock: Clock, signal: AbortSignal, progress: StepProgress): Promise<StepOutcome> {
   const resumed = progress.resumeFrom;
   const startedAt = resumed?.startedAt ?? clock.now();
   if (resumed) {
@@ -87,6 +92,10 @@ export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>,
       await wait(clock, Math.max(0, retryAt - clock.now()), signal);
       continue;
     }
-    return { ok: true, json: serialise(name, value), attempts: attempt, startedAt };
+    // A result that is not JSON fails the step at once (retrying would not change it), journaled
+    // as failed like any other: the position is recorded, so the run still replays.
+    const result = serialise(name, value);
+    if ("unserialisable" in result) return { ok: false, message: result.unserialisable, attempts: attempt, startedAt };
+    return { ok: true, json: result.json, attempts: attempt, startedAt };
   }
 }

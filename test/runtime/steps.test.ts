@@ -117,14 +117,20 @@ test("agent mistakes with steps throw errors that say what to fix", async () => 
       errors.push((error as Error).message);
     }
     await ctx.reply("done");
+    // The answer replays the run past those mistakes: none left a gap in the journal.
+    await ctx.reply(`more? ${await ctx.ask("more?")}`);
   };
   await start("mistakes", nested);
   const person = new Person(emulator, newUser("Oops"));
   expect(await person.say("go")).toBe("done");
-  expect(errors).toEqual([
+  expect(await person.hear()).toBe("more?");
+  expect(await person.say("yes")).toBe("more? yes");
+  const mistakes = [
     "ctx.reply inside a step's function: replay skips the function, so call ctx outside it",
     "ctx.step(\"bigint\"): its result is not JSON-serialisable (JSON.stringify cannot serialize BigInt.)",
     "ctx.step(\"bad options\"): retries must be a whole number from 0 to 100, got -1",
-  ]);
-  expect(emulator.sentTo(person.chatId).map((m) => m.text)).toEqual(["done"]);
+  ];
+  // Once when the run made them, and the same again when the answer replayed it.
+  expect(errors).toEqual([...mistakes, ...mistakes]);
+  expect(emulator.sentTo(person.chatId).map((m) => m.text)).toEqual(["done", "more?", "more? yes"]);
 });
