@@ -48,7 +48,7 @@ export function* routeUpdate(deps: RouteUpdateDeps, stored: StoredUpdate, routed
   }
   const instantReply = (text: string) =>
     instantReplyOf(deps.agent, stored, text, (error) =>
-      deps.log.error("runtime: the agent's instantReply threw; routing the text as usual", { update_id: stored.updateId, chat_id: stored.chatId, ...errorFields(error) }),
+      deps.log.error("runtime: the agent's instantReply failed; routing the text as usual", { update_id: stored.updateId, chat_id: stored.chatId, ...errorFields(error) }),
     );
   const route = yield* routeOf(stored, conversation, reads, instantReply, deps.botUsername?.());
   const after = yield* writeRoute(deps.writes, stored, conversation, route);

@@ -64,22 +64,33 @@ function* tapRoute(tap: ChoiceTap, conversation: string, reads: RouteReads): Op<
   return { kind: "choice", run, step, choice, tap };
 }
 
-/** The agent's instant reply for a text, undefined when it has none or it threw (reported through `onError`). */
+/**
+ * The agent's instant reply for a text: undefined when it has none, or when it threw or returned
+ * something other than a non-empty string or undefined (null, a promise: it must be synchronous),
+ * each reported through `onError`; the text is then routed as usual.
+ */
 export function instantReplyOf(agent: Agent, stored: StoredUpdate, text: string, onError: (error: unknown) => void): string | undefined {
   if (!agent.instantReply) return undefined;
+  let reply: unknown;
   try {
-    return agent.instantReply(text, userOf(stored.update));
+    reply = agent.instantReply(text, userOf(stored.update));
   } catch (error) {
     onError(error);
     return undefined;
   }
+  if (reply === undefined || (typeof reply === "string" && reply.trim() !== "")) return reply;
+  // An async instantReply's promise: whatever it settles with is not used, and must not go unhandled.
+  if (reply instanceof Promise) reply.catch(() => {});
+  const what = reply instanceof Promise ? "a promise (it must be synchronous)" : typeof reply === "string" ? "an empty text" : reply === null ? "null" : `a ${typeof reply}`;
+  onError(new TypeError(`instantReply returned ${what}; expected a text or undefined`));
+  return undefined;
 }
 
 /**
  * Decides what `stored` does. Only text messages start or answer runs; every other update
  * starts a run without text (ctx.update) or waits its turn. Instant replies answer where a text
- * would start a run or answer a question; while the conversation is busy they wait their turn, so
- * its messages stay in order.
+ * would start a run or answer a question; while the conversation is busy (a run working or
+ * sleeping) they wait their turn, so its messages stay in order.
  */
 export function* routeOf(
   stored: StoredUpdate,
@@ -99,15 +110,14 @@ export function* routeOf(
 
   // Asked at most once per update: nothing between here and its last use changes the queue.
   let parked: boolean | undefined;
+  // What a waiting run waits on: a question (the text answers it) or a sleep (the text waits for the run's end).
+  const pending = active?.status === "waiting" && text !== undefined ? yield* reads.pendingStep(active.id) : undefined;
   if (text !== undefined) {
-    const busy = active ? active.status === "running" : (parked ??= yield* reads.hasParked(conversation));
+    const busy = active ? pending?.kind !== "ask" : (parked ??= yield* reads.hasParked(conversation));
     const reply = busy ? undefined : instantReply(text);
     if (reply !== undefined) return { kind: "instant", reply };
   }
-  if (active?.status === "waiting" && text !== undefined) {
-    const step = yield* reads.pendingStep(active.id);
-    if (step?.kind === "ask") return { kind: "answer", run: active, step, text };
-  }
+  if (active && pending?.kind === "ask" && text !== undefined) return { kind: "answer", run: active, step: pending, text };
   if (active || (parked ??= yield* reads.hasParked(conversation))) return { kind: "park" };
   return { kind: "start" };
 }

@@ -107,7 +107,7 @@ export class RunRecords {
       const reply =
         text === undefined
           ? undefined
-          : instantReplyOf(agent, stored, text, (error) => log.error("runtime: the agent's instantReply threw; routing the text as usual", { update_id: stored.updateId, ...errorFields(error) }));
+          : instantReplyOf(agent, stored, text, (error) => log.error("runtime: the agent's instantReply failed; routing the text as usual", { update_id: stored.updateId, ...errorFields(error) }));
       if (reply !== undefined) {
         yield* this.instantReply(stored, reply);
         processed++;
