@@ -100,7 +100,8 @@ export function routeKnowingBotName(identity: BotIdentity, route: (update: Store
 export function ensureConfiguredWebhook(config: Config, secret: string, parts: { api: TelegramApi; settings: SettingsStore; log: Logger; clock: Clock; signal: AbortSignal }): void {
   const { api, settings, log, clock, signal } = parts;
   const desired = desiredWebhook(config, secret);
-  if (desired) void ensureWebhookOnStart(api, settings, desired, log, clock, signal);
+  // In the background: a bug there must be logged, not end the process as an unhandled rejection.
+  if (desired) ensureWebhookOnStart(api, settings, desired, log, clock, signal).catch((error: unknown) => log.error("webhook: setting it on start failed; set it with PUT /admin/webhook", errorFields(error)));
   else log.info("webhook mode without PUBLIC_URL: setWebhook is left to you (PUT /admin/webhook or `timbre webhook set --url ...`)");
 }
 

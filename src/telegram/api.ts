@@ -1,5 +1,6 @@
 import type { APIMethodParams, APIMethodReturn, APIMethods } from "@gramio/types";
 import { readBotApiAnswer, type ApiOutcome } from "./bot-api-answer.ts";
+import { unusableResult } from "./result-shape.ts";
 
 export { isRetryable, type ApiFailure, type ApiOutcome } from "./bot-api-answer.ts";
 
@@ -64,7 +65,9 @@ export class TelegramApi {
         ? { method: "POST", ...(await fileBody(method, values)), signal: controller.signal }
         : { method: "POST", body: JSON.stringify(values), headers: JSON_HEADERS, signal: controller.signal };
       const response = await fetch(`${this.options.apiUrl}/bot${this.options.token}/${method}`, init);
-      const outcome = readBotApiAnswer(response.status, response.statusText, await response.text());
+      let outcome = readBotApiAnswer(response.status, response.statusText, await response.text());
+      const unusable = outcome.ok ? unusableResult(method, outcome.result) : undefined;
+      if (unusable) outcome = { ok: false, code: 0, description: `HTTP ${response.status}: ${unusable}` };
       this.options.observe?.(method, outcome.ok ? "ok" : outcome.code === 0 ? "network" : "error");
       return outcome as ApiOutcome<APIMethodReturn<M>>;
     } catch (error) {

@@ -5,7 +5,8 @@ export type ApiOutcome<T> =
       ok: false;
       /**
        * Telegram's error_code; the HTTP status for an answer that is not the Bot API's (a proxy's
-       * 502) and for any HTTP 5xx; 0 for a network error, a timeout or an unreadable 2xx answer.
+       * 502) and for any HTTP 5xx; 0 for a network error, a timeout or an unreadable 2xx answer
+       * (also one whose result is not what the method answers: result-shape.ts).
        */
       code: number;
       /** What went wrong, never empty. */
