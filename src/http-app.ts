@@ -41,7 +41,9 @@ export function httpApp(parts: HttpAppParts) {
   };
   // The webhook is also one of Bun.serve's own routes, so a POST to it skips Elysia's pipeline.
   const routes = { [WEBHOOK_PATH]: { POST: (request: Request, server: Bun.Server<undefined>) => webhook(request, server).catch(unhandled) } };
-  return new Elysia({ serve: { routes } })
+  // normalize off: a body field the schema does not name (a misspelt `drop_pending`) is a 400
+  // naming it, where Elysia would drop it silently; no response here relies on being trimmed.
+  return new Elysia({ serve: { routes }, normalize: false })
     .onError(({ code, error }) => {
       if (code === "NOT_FOUND") return jsonError(404, "no such route; see /swagger for the admin API");
       // A validation error's message is a JSON document; its first value error is what a person can act on.

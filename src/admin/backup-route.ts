@@ -24,7 +24,7 @@ export function backupRoute(need: NeedParts) {
       {
         body: t.Object(
           { path: t.String({ minLength: 1, description: "Path of the new backup file, absolute or relative to timbre's working directory; it must not exist." }) },
-          { example: { path: "/var/lib/timbre/backups/timbre-2024-06-01.db" } },
+          { additionalProperties: false, example: { path: "/var/lib/timbre/backups/timbre-2024-06-01.db" } },
         ),
         response: {
           200: t.Object(

@@ -37,7 +37,8 @@ export const SetWebhookBody = t.Optional(
         t.Array(t.String(), { description: "Update types to receive; default ALLOWED_UPDATES.", error: "allowed_updates must be an array of update type names" }),
       ),
     },
-    { example: { url: "https://bot.example.com/telegram/webhook", drop_pending_updates: false, max_connections: 40 } },
+    // A misspelt field (`drop_pending`) is a 400 naming it, never dropped silently.
+    { additionalProperties: false, example: { url: "https://bot.example.com/telegram/webhook", drop_pending_updates: false, max_connections: 40 } },
   ),
 );
 
