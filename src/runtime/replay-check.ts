@@ -1,4 +1,3 @@
-import { thrownMessage } from "../observability/log.ts";
 import { Database } from "bun:sqlite";
 import { runAsync } from "../db/op.ts";
 import { systemClock } from "../clock.ts";
@@ -8,6 +7,7 @@ import { AskTimeoutError, StepFailedError, type Agent, type TelegramUpdate } fro
 import { Execution, type ExecutionOutcome } from "./engine.ts";
 import { memoryAtStart } from "./run-effects.ts";
 import { prepareRunStore, type RunRow, type RunStore } from "./run-store.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 /** A run whose journal the current agent would not replay. */
 export interface ReplayProblem {

@@ -1,10 +1,10 @@
-import { thrownMessage } from "../observability/log.ts";
 import type { Op } from "../db/op.ts";
 import type { RunStore, RunRow, DueStep } from "./run-store.ts";
 import type { ChatScope } from "./chat-scope.ts";
 import type { TelegramUpdate } from "./context.ts";
 import type { RuntimeText } from "./messages.ts";
 import type { RunRecords, StartedRun } from "./run-records.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 /**
  * The transactions that end runs and start what follows, each first passing the chat's fence
