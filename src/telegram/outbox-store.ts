@@ -56,6 +56,8 @@ export interface OutboxStore {
   queued(chatId?: number): Op<QueuedRow[]>;
   /** When the chat's newest sent message was answered (a chat taken over keeps its spacing); undefined: none. */
   lastSentAt(chatId: number): Op<number | undefined>;
+  /** Every chat whose newest sent message was answered at `since` or later, with when (a restart keeps their spacing). */
+  sentSince(since: number): Op<{ chatId: number; at: number }[]>;
   /** A failed row queued again with its attempts reset; undefined when it is not failed. */
   requeueFailed(id: number, at: number): Op<OutboxRow | undefined>;
   status(id: number): Op<OutboxStatus | undefined>;
@@ -102,6 +104,11 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
     `SELECT updated_at AS at FROM outbox WHERE status = 'sent' AND id > (SELECT coalesce(max(id), 0) - 10000 FROM outbox) AND chat_id = ? ORDER BY id DESC LIMIT 1`,
   );
 
+  // Bounded like lastSentAt: a message answered moments ago is among the newest rows.
+  const sentSince = sqlite.prepare<{ chatId: number; at: number }, [number]>(
+    `SELECT chat_id AS chatId, max(updated_at) AS at FROM outbox WHERE status = 'sent' AND id > (SELECT coalesce(max(id), 0) - 10000 FROM outbox) AND updated_at >= ? GROUP BY chat_id`,
+  );
+
   return {
     insert: (row, now) => done(Number(insert.run(row.chatId, row.method, row.text, row.options, row.messageId, now, row.runId, row.updateId, now, now).lastInsertRowid)),
     read: (id) => done(read.get(id) ?? undefined),
@@ -123,5 +130,6 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
     requeueFailed: (id, at) => done(requeueFailed.get(at, id) ?? undefined),
     status: (id) => done(status.get(id)?.status),
     lastSentAt: (chatId) => done(lastSentAt.get(chatId)?.at),
+    sentSince: (since) => done(sentSince.all(since)),
   };
 }

@@ -121,16 +121,20 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   private async resume(chatId: number | undefined): Promise<void> {
     const now = this.clock.now();
     const { store } = this;
+    const longestSpacingMs = Math.max(this.intervalFor(1), this.intervalFor(-1));
     const rows = await runAsync(
       (function* () {
         const reset = yield* store.requeueSending(now, chatId);
         const queued = yield* store.queued(chatId);
-        // Each chat keeps its spacing after the last message sent to it, across a restart (the
-        // chats with queued rows) and a takeover (the chat taken over, by whichever instance).
+        // Each chat keeps its spacing after the last message sent to it, across a restart (every
+        // chat sent to within the longest spacing, queued or not: its next message may come any
+        // moment) and a takeover (the chat taken over, by whichever instance).
         const lastSent = new Map<number, number>();
-        for (const chat of chatId !== undefined ? [chatId] : new Set(queued.map((row) => row.chatId))) {
-          const at = yield* store.lastSentAt(chat);
-          if (at !== undefined) lastSent.set(chat, at);
+        if (chatId === undefined) {
+          for (const { chatId: chat, at } of yield* store.sentSince(now - longestSpacingMs)) lastSent.set(chat, at);
+        } else {
+          const at = yield* store.lastSentAt(chatId);
+          if (at !== undefined) lastSent.set(chatId, at);
         }
         return { reset, queued, lastSent };
       })(),

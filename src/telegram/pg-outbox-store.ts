@@ -51,6 +51,7 @@ export function pgOutboxStore(session: PgSession): OutboxStore {
     *lastSentAt(chatId) {
       return (yield* first<{ at: number }>(`SELECT updated_at AS at FROM outbox WHERE chat_id = $1 AND status = 'sent' ORDER BY id DESC LIMIT 1`, [chatId]))?.at;
     },
+    sentSince: (since) => rows<{ chatId: number; at: number }>(`SELECT chat_id AS "chatId", max(updated_at) AS at FROM outbox WHERE status = 'sent' AND updated_at >= $1 GROUP BY chat_id`, [since]),
     *status(id) {
       return (yield* first<{ status: OutboxStatus }>(`SELECT status FROM outbox WHERE id = $1`, [id]))?.status;
     },
