@@ -103,11 +103,11 @@ export class ChatClient {
           kind: "failed",
           retryable: isRetryableStatus(response.status),
           status: response.status,
-          message: `the model API answered ${response.status}: ${errorMessageOf(text)}`,
+          message: `the model API answered ${response.status}: ${errorMessageOf(text, (t) => this.redacted(t))}`,
           ...(isRetryableStatus(response.status) ? { retryAfterMs: retryAfterMs(response.headers, this.deps.clock.now()) } : {}),
         };
       }
-      const parsed = parseCompletion(text);
+      const parsed = parseCompletion(text, (t) => this.redacted(t));
       if (!parsed.ok) return { kind: "failed", retryable: false, status: response.status, message: `the model API's answer from ${this.url} cannot be used: ${parsed.problem}` };
       return { kind: "ok", completion: parsed.completion };
     } catch (error) {

@@ -64,20 +64,24 @@ export type AcceptedToolCall = Static<typeof AcceptedToolCall>;
 /** A model's answer, checked: the completion, or what is wrong with it in words a person can act on. */
 export type ParsedCompletion = { ok: true; completion: AcceptedCompletion } | { ok: false; problem: string };
 
-export function parseCompletion(text: string): ParsedCompletion {
+/** `redact` runs on the text an error quotes before it is cut, so a secret it holds never shows in part. */
+export function parseCompletion(text: string, redact: (text: string) => string = (t) => t): ParsedCompletion {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return { ok: false, problem: `the answer is not JSON (it starts ${JSON.stringify(text.slice(0, 80))})` };
+    return { ok: false, problem: `the answer is not JSON (it starts ${JSON.stringify(redact(text).slice(0, 80))})` };
   }
   if (Value.Check(AcceptedCompletion, body)) return { ok: true, completion: body };
   const first = Value.Errors(AcceptedCompletion, body).First();
   return { ok: false, problem: `the answer is not a chat completion: ${first ? `${first.path || "/"}: ${first.message}` : "unexpected shape"}` };
 }
 
-/** The error message of a non-2xx answer as OpenAI-compatible servers word it ({error:{message}}, {message}, {error:"..."}), else its text. */
-export function errorMessageOf(text: string): string {
+/**
+ * The error message of a non-2xx answer as OpenAI-compatible servers word it ({error:{message}},
+ * {message}, {error:"..."}), else its text, cut to 300 characters after `redact` ran on it.
+ */
+export function errorMessageOf(text: string, redact: (text: string) => string = (t) => t): string {
   try {
     const body: unknown = JSON.parse(text);
     if (typeof body === "object" && body !== null) {
@@ -88,7 +92,7 @@ export function errorMessageOf(text: string): string {
   } catch {
     // Not JSON: the text itself says what went wrong.
   }
-  const plain = text.trim().replace(/\s+/g, " ");
+  const plain = redact(text).trim().replace(/\s+/g, " ");
   return plain === "" ? "no error message" : plain.slice(0, 300);
 }
 
