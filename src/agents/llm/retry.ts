@@ -18,6 +18,8 @@ export function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
+const ASCTIME = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+
 /**
  * The wait a server asks for: `retry-after-ms` (OpenAI), else `Retry-After` in seconds or as an
  * HTTP date. Undefined when there is none or it cannot be read.
@@ -28,7 +30,9 @@ export function retryAfterMs(headers: Headers, now: number): number | undefined 
   const value = headers.get("retry-after")?.trim();
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
+  // HTTP dates are GMT; the asctime form ("Sun Nov  6 08:49:37 1994") does not say so, and
+  // Date.parse would read it as local time.
+  const at = Date.parse(ASCTIME.test(value) ? `${value} GMT` : value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 

@@ -130,6 +130,20 @@ describe("Retry-After and backoff", () => {
     expect(retryAfterMs(headers({}), now)).toBeUndefined();
   });
 
+  test("the HTTP date's three forms are GMT, whatever the machine's time zone (asctime does not say so)", () => {
+    const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const zone = process.env.TZ;
+    process.env.TZ = "America/New_York";
+    try {
+      expect(retryAfterMs(headers({ "retry-after": "Thu, 01 Jan 2026 12:00:02 GMT" }), now)).toBe(2_000);
+      expect(retryAfterMs(headers({ "retry-after": "Thursday, 01-Jan-26 12:00:02 GMT" }), now)).toBe(2_000);
+      expect(retryAfterMs(headers({ "retry-after": "Thu Jan  1 12:00:02 2026" }), now)).toBe(2_000);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   test("without Retry-After the wait doubles from 1 s, capped at 20 s; with it, it is what the server asked", () => {
     const top = () => 1;
     expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffMs(DEFAULT_RETRY, attempt, undefined, top))).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 20_000]);
