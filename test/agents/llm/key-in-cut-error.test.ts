@@ -2,10 +2,10 @@
 // log line and error", also from an error the server words as a long plain text, which timbre cuts:
 // the key goes before the cut, so not even its first half shows.
 import { afterAll, expect, test } from "bun:test";
-import { runtimeText } from "../../src/runtime/messages.ts";
-import { crashRig, serviceEnv, waitFor, type SpawnedService } from "../helpers.ts";
-import { newUser, Person, readDb } from "../runtime/support.ts";
-import { FakeModelServer } from "../agents/llm/fake-model.ts";
+import { runtimeText } from "../../../src/runtime/messages.ts";
+import { crashRig, serviceEnv, waitFor, type SpawnedService } from "../../helpers.ts";
+import { newUser, Person, readDb } from "../../runtime/support.ts";
+import { FakeModelServer } from "./fake-model.ts";
 
 const model = new FakeModelServer();
 const { emulator, apiUrl, dbPath, spawn } = crashRig();
