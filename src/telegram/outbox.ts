@@ -162,13 +162,18 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     const now = this.clock.now();
     const edit = message.method === "editMessageReplyMarkup";
     const fields = edit ? { ...message.options, ...(message.replyMarkup !== undefined ? { reply_markup: message.replyMarkup } : {}) } : message.options;
-    const options = fields && Object.keys(fields).length ? JSON.stringify(fields) : null;
+    const optionsJson = (values: Record<string, unknown> | undefined) => (values && Object.keys(values).length ? JSON.stringify(values) : null);
+    const options = optionsJson(fields);
     const parts = edit ? [""] : splitText(message.text);
+    // A keyboard goes under the last part of a long message only: each button once, below the whole text.
+    const { reply_markup: _keyboard, ...withoutKeyboard } = fields ?? {};
+    const earlierOptions = parts.length > 1 ? optionsJson(withoutKeyboard) : options;
     const method = edit ? "editMessageReplyMarkup" : "sendMessage";
     const messageId = edit ? message.messageId : null;
     const ids: number[] = [];
-    for (const text of parts) {
-      ids.push(yield* this.store.insert({ chatId: message.chatId, method, text, options, messageId, runId: message.runId ?? null, updateId: message.updateId ?? null }, now));
+    for (const [i, text] of parts.entries()) {
+      const partOptions = i === parts.length - 1 ? options : earlierOptions;
+      ids.push(yield* this.store.insert({ chatId: message.chatId, method, text, options: partOptions, messageId, runId: message.runId ?? null, updateId: message.updateId ?? null }, now));
     }
     this.storage.afterCommit(() => {
       for (const id of ids) this.queues.track(message.chatId, id, now);

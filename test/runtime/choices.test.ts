@@ -87,3 +87,20 @@ test("buttons of an agent's own keyboard are acknowledged by timbre and reach th
   await waitFor(() => taps.length === 1 && answered((tap.callback_query as { id: string }).id)?.answered, "the tap to reach the agent and be acknowledged");
   expect(taps).toEqual(["my-own"]);
 });
+
+test("a question too long for one message shows its buttons once, under its last part, and a tap there answers", async () => {
+  const question = `${"Read the whole contract carefully before you answer. ".repeat(100)}\nDo you accept?`;
+  expect(question.length).toBeGreaterThan(4096);
+  await start("long-question", async (ctx) => {
+    await ctx.reply(`you chose ${await ctx.ask(question, { choices: ["Yes", "No"] })}`);
+  });
+  const person = new Person(emulator, newUser("Reader"));
+  emulator.sendText(person.user, "go");
+  await waitFor(() => emulator.sentTo(person.chatId).length === 2, "both parts of the question");
+  const [first, last] = emulator.sentTo(person.chatId);
+  expect([first!.text.startsWith("Read the whole contract"), last!.text.endsWith("\nDo you accept?")]).toEqual([true, true]);
+  expect(first!.reply_markup).toBeUndefined();
+  expect(labels(last!)).toEqual(["Yes", "No"]);
+  emulator.tapButton(person.user, last!, "No");
+  await waitFor(() => emulator.sentTo(person.chatId).at(-1)?.text === "you chose No", "the answer");
+});
