@@ -65,11 +65,14 @@ export function backupInto(sqlite: Database, target: string, cwd: string = proce
 export function backupFile(databasePath: string, target: string, cwd: string = process.cwd()): BackupResult {
   if (databasePath === ":memory:") throw new BackupError("source", "DATABASE_PATH is :memory:; there is no file to back up");
   if (!existsSync(databasePath)) throw new BackupError("source", `no database at DATABASE_PATH=${JSON.stringify(databasePath)}; set DATABASE_PATH to the file timbre serves from`);
-  let sqlite: Database;
+  let sqlite: Database | undefined;
   try {
     sqlite = new Database(databasePath, { readonly: true });
     sqlite.exec("PRAGMA busy_timeout = 5000");
+    // Opening is lazy: read the schema now, so a file that is not SQLite is named as the source it is.
+    sqlite.query("SELECT count(*) FROM sqlite_schema").get();
   } catch (error) {
+    sqlite?.close();
     throw new BackupError("source", `cannot open DATABASE_PATH=${JSON.stringify(databasePath)}: ${reasonOf(error)}`);
   }
   try {

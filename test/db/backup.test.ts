@@ -55,7 +55,7 @@ test("backupInto copies the open database, commits still in the WAL included, in
   source.close();
 });
 
-test("backupFile opens the file read-only without migrating it, and says what is wrong with a missing one", () => {
+test("backupFile opens the file read-only without migrating it, and says what is wrong with a missing one or one that is not SQLite", () => {
   const plain = new Database(join(dir.path, "plain.db"));
   plain.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)");
   plain.close();
@@ -68,6 +68,11 @@ test("backupFile opens the file read-only without migrating it, and says what is
   expect(missing.failure).toBe("source");
   expect(missing.message).toContain("DATABASE_PATH");
   expect(existsSync(join(dir.path, "nope.db"))).toBe(false);
+  // A file that is not SQLite is the source's fault, not the target's: nothing is written.
+  writeFileSync(join(dir.path, "text.db"), "this is a text file, not a SQLite database\n".repeat(200));
+  const notSqlite = failureOf(() => backupFile(join(dir.path, "text.db"), join(dir.path, "from-text", "copy.db")));
+  expect([notSqlite.failure, notSqlite.message]).toEqual(["source", `cannot open DATABASE_PATH=${JSON.stringify(join(dir.path, "text.db"))}: file is not a database`]);
+  expect(existsSync(join(dir.path, "from-text"))).toBe(false);
 });
 
 async function backupRoute(body: unknown, token: string | null = ADMIN_TOKEN): Promise<Response> {
