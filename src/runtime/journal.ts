@@ -29,16 +29,22 @@ const describe = (kind: EntryKind, key: string) => (kind === "sleep" || kind ===
 /**
  * Walks a journal in step with a new execution: each ctx call takes the next position, and the
  * entry recorded there must have the same kind and key, else the code changed under the run.
+ * Entries are found by their seq, not their place in the list: calls made together
+ * (`Promise.all` of two steps) commit in any order, and a crash between the two commits leaves
+ * the earlier position empty, which is then simply not recorded yet.
  */
 export class JournalCursor {
   private position = 0;
+  private readonly bySeq: Map<number, JournalEntry>;
 
-  constructor(private readonly entries: readonly JournalEntry[]) {}
+  constructor(entries: readonly JournalEntry[]) {
+    this.bySeq = new Map(entries.map((entry) => [entry.seq, entry]));
+  }
 
-  /** The position the next call takes, and the entry recorded there (undefined past the journal's end). */
+  /** The position the next call takes, and the entry recorded there (undefined when none is). */
   next(kind: EntryKind, key: string): { seq: number; recorded: JournalEntry | undefined } {
     const seq = this.position++;
-    const recorded = this.entries[seq];
+    const recorded = this.bySeq.get(seq);
     if (recorded && (recorded.kind !== kind || recorded.key !== key)) {
       throw new ReplayMismatchError(`step ${seq}: the journal has ${describe(recorded.kind, recorded.key)} but the agent now makes ${describe(kind, key)}`);
     }
@@ -52,12 +58,14 @@ export class JournalCursor {
 
   /** Recorded entries no call has reached yet. */
   get remaining(): number {
-    return Math.max(0, this.entries.length - this.position);
+    let count = 0;
+    for (const seq of this.bySeq.keys()) if (seq >= this.position) count++;
+    return count;
   }
 
   /** The mismatch of an execution that ended with entries still unreached. */
   unreached(): ReplayMismatchError {
-    const next = this.entries[this.position]!;
-    return new ReplayMismatchError(`step ${this.position}: the journal has ${describe(next.kind, next.key)} but the agent now returns before it`);
+    const next = [...this.bySeq.values()].filter((entry) => entry.seq >= this.position).sort((a, b) => a.seq - b.seq)[0]!;
+    return new ReplayMismatchError(`step ${next.seq}: the journal has ${describe(next.kind, next.key)} but the agent now returns before it`);
   }
 }

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crashRig, serviceEnv, waitFor, type SpawnedService } from "../helpers.ts";
 import { newUser, Person, readDb } from "./support.ts";
@@ -48,6 +48,22 @@ test("kill -9 during a step's backoff: the retries go on from the attempts made,
   expect(await person.hear()).toBe("gave up after 3 attempts: card declined");
   expect(attempts()).toEqual(["attempt", "attempt", "attempt"]);
   expect(readDb(dbPath, "SELECT state, attempts, error FROM run_steps WHERE kind = 'step' AND text = 'charge'")).toEqual([{ state: "failed", attempts: 3, error: "card declined" }]);
+  expect(await second.terminate()).toBe(0);
+}, 30_000);
+
+test("kill -9 between two steps made at once: the one that had committed replays, the other runs again", async () => {
+  const person = new Person(emulator, newUser("Pair"));
+  const gateFile = join(dir.path, "pair.log");
+  const spawnPair = () => spawnChild(env, [process.execPath, fixture, "--agent=pair", `--effects=${gateFile}`]);
+  const first = await spawnPair();
+  emulator.sendText(person.user, "both");
+  // "fast" (position 1) is journaled while "slow" (position 0) still runs.
+  await waitFor(() => readDb(dbPath, "SELECT seq FROM run_steps WHERE text = 'fast' AND state = 'done'").length === 1, "the second step to be journaled");
+  await first.kill9();
+  writeFileSync(`${gateFile}.go`, "");
+  const second = await spawnPair();
+  expect(await person.hear()).toBe("s+f");
+  expect(readDb(dbPath, "SELECT status FROM runs WHERE chat_id = ?", person.chatId)).toEqual([{ status: "done" }]);
   expect(await second.terminate()).toBe(0);
 }, 30_000);
 
