@@ -197,6 +197,14 @@ describe("talking to Telegram", () => {
     expect(run.stderr).toContain("could not reach Telegram");
   });
 
+  test("an answer that is not a WebhookInfo ({ok:true, result:null}): one line saying so, exit 1", async () => {
+    emulator.faults = { ...emulator.faults, methods: ["getWebhookInfo"], rawAnswers: [{ status: 200, body: '{"ok":true,"result":null}', contentType: "application/json" }] };
+    const run = await timbre(["webhook", "info"], telegram());
+    expect(run.code).toBe(1);
+    oneLine(run.stderr);
+    expect(run.stderr).toContain("Telegram's answer to getWebhookInfo could not be used: HTTP 200: ok, but its result is not a WebhookInfo object (result: null)");
+  });
+
   test("a bad environment value: one line naming it, exit 1", async () => {
     const run = await timbre(["webhook", "info"], telegram({ MAX_CONNECTIONS: "500" }));
     expect(run.code).toBe(1);

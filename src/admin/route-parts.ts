@@ -7,8 +7,9 @@ import type { UpdateRow } from "../ingest/inbox-store.ts";
 import type { CancelOutcome } from "../runtime/runs.ts";
 import type { ListedRun, RunListFilter } from "../runtime/run-reads.ts";
 import type { RunRow, StepRow } from "../runtime/run-store.ts";
-import type { ApiOutcome, TelegramApi } from "../telegram/api.ts";
+import type { TelegramApi } from "../telegram/api.ts";
 import type { OutboxRetry, OutboxRow } from "../telegram/outbox.ts";
+import { failureText } from "../telegram/bot-api-answer.ts";
 import { errorBody } from "./schemas.ts";
 
 /** What every admin route file shares. */
@@ -63,8 +64,4 @@ export type NeedParts = () => AdminParts;
 export const SECURITY = [{ bearerAuth: [] }];
 export const NotFound = (what: string, example: string) => errorBody(`No such ${what}.`, example);
 
-export function telegramError(method: string, outcome: Extract<ApiOutcome<unknown>, { ok: false }>): string {
-  if (outcome.code === 0) return `could not reach Telegram for ${method}: ${outcome.description}`;
-  if (outcome.code >= 500) return `Telegram failed ${method} (${outcome.code}): ${outcome.description}`;
-  return `Telegram refused ${method} (${outcome.code}): ${outcome.description}`;
-}
+export const telegramError = failureText;

@@ -5,8 +5,9 @@ import { PgSession } from "../db/pg/session.ts";
 import { resolveWebhookSecret } from "../ingest/webhook-secret.ts";
 import { pgSettings, sqliteSettings, type SettingsStore } from "../db/settings.ts";
 import { SANDBOX_OWNS_WEBHOOK } from "../sandbox/owns-webhook.ts";
-import { TelegramApi, type ApiOutcome } from "../telegram/api.ts";
+import { TelegramApi } from "../telegram/api.ts";
 import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../telegram/webhook-control.ts";
+import { failureText } from "../telegram/bot-api-answer.ts";
 
 /** `timbre webhook info | set [--url U] [--drop-pending] | delete [--drop-pending]`. */
 
@@ -56,9 +57,6 @@ export function parseWebhookArgs(args: string[]): WebhookCommand | string {
   return { action, dropPending, ...(url !== undefined ? { url } : {}) };
 }
 
-function failure(method: string, outcome: Extract<ApiOutcome<unknown>, { ok: false }>): string {
-  return outcome.code === 0 ? `could not reach Telegram for ${method}: ${outcome.description}` : `Telegram refused ${method} (${outcome.code}): ${outcome.description}`;
-}
 
 /** Runs a parsed webhook command against Telegram; returns the exit code. */
 export async function runWebhookCommand(command: Exclude<WebhookCommand, { action: "help" }>, config: Config, io: CliOutput): Promise<number> {
@@ -75,14 +73,14 @@ export async function runWebhookCommand(command: Exclude<WebhookCommand, { actio
 
   if (command.action === "info") {
     const info = await getWebhookInfo(api);
-    if (!info.ok) return fail(io, name, failure("getWebhookInfo", info));
+    if (!info.ok) return fail(io, name, failureText("getWebhookInfo", info));
     io.out(JSON.stringify(info.result, null, 2) + "\n");
     return EXIT_OK;
   }
 
   if (command.action === "delete") {
     const outcome = await deleteWebhook(api, command.dropPending);
-    if (!outcome.ok) return fail(io, name, failure("deleteWebhook", outcome));
+    if (!outcome.ok) return fail(io, name, failureText("deleteWebhook", outcome));
     io.out(`webhook deleted${command.dropPending ? " (pending updates dropped)" : " (pending updates kept)"}\n`);
     return EXIT_OK;
   }
@@ -98,7 +96,7 @@ export async function runWebhookCommand(command: Exclude<WebhookCommand, { actio
     const secret = await resolveWebhookSecret(settings, config.webhookSecret);
     const desired = desiredWebhook(config, secret, { ...(command.url !== undefined ? { url: command.url } : {}), dropPendingUpdates: command.dropPending })!;
     const outcome = await setWebhook(api, settings, desired);
-    if (!outcome.ok) return fail(io, name, failure("setWebhook", outcome));
+    if (!outcome.ok) return fail(io, name, failureText("setWebhook", outcome));
     io.out(
       `webhook set: ${desired.url} (max_connections ${desired.maxConnections}, allowed_updates ${desired.allowedUpdates.join(",")}` +
         `${desired.certificatePath ? ", certificate uploaded" : ""}${command.dropPending ? ", pending updates dropped" : ""})\n`,

@@ -67,7 +67,7 @@ export class TelegramApi {
       const response = await fetch(`${this.options.apiUrl}/bot${this.options.token}/${method}`, init);
       let outcome = readBotApiAnswer(response.status, response.statusText, await response.text());
       const unusable = outcome.ok ? unusableResult(method, outcome.result) : undefined;
-      if (unusable) outcome = { ok: false, code: 0, description: `HTTP ${response.status}: ${unusable}` };
+      if (unusable) outcome = { ok: false, code: 0, unusable: true, description: `HTTP ${response.status}: ${unusable}` };
       this.options.observe?.(method, outcome.ok ? "ok" : outcome.code === 0 ? "network" : "error");
       return outcome as ApiOutcome<APIMethodReturn<M>>;
     } catch (error) {

@@ -11,6 +11,8 @@ export type ApiOutcome<T> =
       code: number;
       /** What went wrong, never empty. */
       description: string;
+      /** An HTTP answer came, but not one timbre could use (code 0): not the network's fault. */
+      unusable?: true;
       /** Seconds Telegram asks us to wait (429). */
       retryAfter?: number;
       /** The supergroup a group became (400 with parameters.migrate_to_chat_id). */
@@ -52,7 +54,7 @@ export function readBotApiAnswer(status: number, statusText: string, body: strin
   if (isRecord(parsed) && parsed.ok === true && "result" in parsed && status < 300) return { ok: true, result: parsed.result };
   const telegramCode = isRecord(parsed) && typeof parsed.error_code === "number" && Number.isInteger(parsed.error_code) ? parsed.error_code : undefined;
   if (!isRecord(parsed) || parsed.ok !== false || telegramCode === undefined) {
-    return { ok: false, code: status >= 300 ? status : 0, description: `${statusLine(status, statusText)}, not a Bot API answer (${bodyStart(body)})` };
+    return { ok: false, code: status >= 300 ? status : 0, description: `${statusLine(status, statusText)}, not a Bot API answer (${bodyStart(body)})`, ...(status < 300 ? { unusable: true as const } : {}) };
   }
   const telegramText = typeof parsed.description === "string" && parsed.description.trim() !== "" ? parsed.description : undefined;
   const parameters = isRecord(parsed.parameters) ? parsed.parameters : {};
@@ -68,6 +70,13 @@ export function readBotApiAnswer(status: number, statusText: string, body: strin
     ...(retryAfter !== undefined ? { retryAfter } : {}),
     ...(migrateToChatId !== undefined ? { migrateToChatId } : {}),
   };
+}
+
+/** A failed call in words, for a person (the admin routes, the command line). */
+export function failureText(method: string, outcome: ApiFailure): string {
+  if (outcome.code === 0) return outcome.unusable ? `Telegram's answer to ${method} could not be used: ${outcome.description}` : `could not reach Telegram for ${method}: ${outcome.description}`;
+  if (outcome.code >= 500) return `Telegram failed ${method} (${outcome.code}): ${outcome.description}`;
+  return `Telegram refused ${method} (${outcome.code}): ${outcome.description}`;
 }
 
 /** A call failed in a way worth retrying: network, timeout, 5xx or 429. */

@@ -20,5 +20,5 @@ export function unusableResult(method: string, result: unknown): string | undefi
   const expected = EXPECTED[method];
   if (!expected || expected.usable(result)) return undefined;
   const shown = JSON.stringify(result) ?? String(result);
-  return `the answer to ${method} is ok but its result is not ${expected.what} (result: ${shown.length > 100 ? `${shown.slice(0, 100)}…` : shown})`;
+  return `ok, but its result is not ${expected.what} (result: ${shown.length > 100 ? `${shown.slice(0, 100)}…` : shown})`;
 }
