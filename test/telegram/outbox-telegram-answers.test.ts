@@ -93,6 +93,20 @@ describe("HTTP 5xx whatever its body", () => {
   });
 });
 
+describe("an ok answer without a Message", () => {
+  test("sendMessage answered {ok:true, result:true} is retried like an unreadable answer, then recorded with the Message's id", async () => {
+    const { emulator, service } = await setup({ SEND_MAX_ATTEMPTS: "3" });
+    emulator.faults.methods = ["sendMessage"];
+    emulator.faults.rawAnswers.push({ status: 200, body: '{"ok":true,"result":true}', contentType: "application/json" });
+    const dee = newUser("Dee");
+    emulator.sendText(dee, "through an odd proxy");
+    await waitFor(() => emulator.sentTo(dee.id).length === 1, "the reply after the odd answer");
+    await service.outbox.whenIdle();
+    const [row] = rowsOf(service, dee.id);
+    expect([row!.status, row!.attempts, row!.messageId]).toEqual(["sent", 2, emulator.sentTo(dee.id)[0]!.message_id]);
+  });
+});
+
 describe("SEND_RATE_PER_GROUP", () => {
   test("a group's messages are spaced by the group rate while a private chat goes on at its own", async () => {
     const threeReplies: Agent = async (ctx) => {
