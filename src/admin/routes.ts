@@ -9,6 +9,7 @@ import { queueAdminRoutes } from "./queue-routes.ts";
 import { ADMIN_PREFIX, type AdminParts } from "./route-parts.ts";
 import { runAdminRoutes } from "./run-routes.ts";
 import { statsRoute } from "./stats-route.ts";
+import { WHOLE_NUMBER_ERRORS } from "./schemas.ts";
 import { UnusableBody } from "./validation-message.ts";
 import { DASHBOARD_FILES } from "./ui/routes.ts";
 import { webhookAdminRoutes } from "./webhook-routes.ts";
@@ -63,6 +64,14 @@ export function adminRoutes(options: AdminOptions) {
           throw new UnusableBody(`the body must be a JSON object of named fields (see /swagger), not ${Array.isArray(body) ? "an array" : body === null ? "null" : `a ${typeof body}`}`);
         }
         return body;
+      })
+
+      // Before validation, which would coerce " " to 0 and "0x10" to 16.
+      .onTransform(({ params, query }) => {
+        for (const [name, value] of [...Object.entries(params ?? {}), ...Object.entries(query ?? {})]) {
+          const error = WHOLE_NUMBER_ERRORS[name];
+          if (error !== undefined && typeof value === "string" && !/^\d{1,15}$/.test(value)) throw status(400, { ok: false as const, error });
+        }
       })
 
       .use(webhookAdminRoutes(config, log, need))

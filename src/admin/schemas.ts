@@ -33,18 +33,28 @@ export const StartingOrElsewhere = errorBody(
   ELSEWHERE("run 42"),
 );
 
+/**
+ * The whole-number parameters and queries, and what a bad one is told. Elysia would read " " as 0
+ * and "0x10" as 16, so the admin routes first check that each is written in plain digits.
+ */
+export const WHOLE_NUMBER_ERRORS: Record<string, string> = {
+  id: "id must be a whole number, written in digits",
+  limit: `limit must be a whole number from 1 to ${MAX_PAGE}`,
+  before: "before must be a whole number (the last id of the previous page)",
+};
+
 export const Limit = t.Integer({
   minimum: 1,
   maximum: MAX_PAGE,
   default: DEFAULT_PAGE,
   description: `Page size, 1-${MAX_PAGE} (default ${DEFAULT_PAGE}).`,
-  error: `limit must be a whole number from 1 to ${MAX_PAGE}`,
+  error: WHOLE_NUMBER_ERRORS.limit,
 });
 
 export const Before = t.Integer({
   minimum: 0,
   description: "Pagination cursor: only items whose id is lower than this (pass the last id of the previous page).",
-  error: "before must be a whole number (the last id of the previous page)",
+  error: WHOLE_NUMBER_ERRORS.before,
 });
 
 export const ConversationQuery = t.String({

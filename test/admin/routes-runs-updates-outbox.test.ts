@@ -174,6 +174,13 @@ describe("with the token", () => {
       ["POST", "/admin/outbox/abc/retry", undefined, "id must be a whole number"],
       ["POST", "/admin/outbox/-3/retry", undefined, "id must be a whole number"],
       ["POST", "/admin/outbox/2.5/retry", undefined, "id must be a whole number"],
+      // Blank, hexadecimal or signed: not read as 0, 16 or 1.
+      ["POST", "/admin/runs/%20/cancel", undefined, "id must be a whole number"],
+      ["GET", "/admin/runs/0x10", undefined, "id must be a whole number"],
+      ["POST", "/admin/updates/+1/retry", undefined, "id must be a whole number"],
+      ["GET", "/admin/updates?before=%20", undefined, "before must be a whole number"],
+      ["GET", "/admin/outbox?before=1e3", undefined, "before must be a whole number"],
+      ["GET", "/admin/runs?limit=1.0", undefined, "limit must be a whole number"],
       ["DELETE", "/admin/webhook?drop_pending_updates=maybe", undefined, "drop_pending_updates"],
       ["PUT", "/admin/webhook", "{not json", "JSON"],
       ["PUT", "/admin/webhook", '{"max_connections": 0}', "max_connections"],
