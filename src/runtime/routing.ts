@@ -110,8 +110,10 @@ export function* routeOf(
 
   // Asked at most once per update: nothing between here and its last use changes the queue.
   let parked: boolean | undefined;
-  // What a waiting run waits on: a question (the text answers it) or a sleep (the text waits for the run's end).
-  const pending = active?.status === "waiting" && text !== undefined ? yield* reads.pendingStep(active.id) : undefined;
+  // What a waiting run waits on: a question (the text answers it) or a sleep (the text waits for the
+  // run's end). An update older than the run (a failed one retried) answers nothing: it waits its turn.
+  const older = active !== undefined && stored.updateId < active.triggerUpdateId;
+  const pending = active?.status === "waiting" && text !== undefined && !older ? yield* reads.pendingStep(active.id) : undefined;
   if (text !== undefined) {
     const busy = active ? pending?.kind !== "ask" : (parked ??= yield* reads.hasParked(conversation));
     const reply = busy ? undefined : instantReply(text);
