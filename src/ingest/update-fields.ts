@@ -72,8 +72,9 @@ export function replyTargetOf(update: TelegramUpdate): ReplyOptions {
 
 /** sendChatAction options for "typing" where the update came from (it takes no direct-messages topic); undefined in a chat that cannot show it. */
 export function chatActionTargetOf(update: TelegramUpdate): ReplyOptions | undefined {
-  // sendChatAction: "Channel chats and channel direct messages chats aren't supported."
-  const chat = messageOf(update)?.chat;
+  // sendChatAction: "Channel chats and channel direct messages chats aren't supported." The chat
+  // is the message's, or the update's own (my_chat_member, message_reaction, chat_boost...).
+  const chat = messageOf(update)?.chat ?? bodyOf(update)?.chat;
   if (isObject(chat) && (chat.type === "channel" || chat.is_direct_messages === true)) return undefined;
   const thread = threadOf(update);
   const business = businessConnectionOf(update);

@@ -188,15 +188,21 @@ describe("replies go where the update came from", () => {
     });
     const post = emulator.pushUpdate({ channel_post: { message_id: 3, sender_chat: channelA, chat: channelA, date: DATE, text: "news" } } as never);
     const question = emulator.sendText(newUser("Dee"), "question", directMessages, { directMessagesTopicId: 12 });
+    // Updates that are no message, whose chat is the update's own: the bot made a channel's admin, a reaction.
+    const owner = { is_bot: false, ...newUser("Owner") };
+    const bot = { id: 7_000_000_001, is_bot: true, first_name: "Timbre" };
+    const promoted = emulator.pushUpdate({ my_chat_member: { chat: channelB, from: owner, date: DATE, old_chat_member: { status: "left", user: bot }, new_chat_member: { status: "administrator", user: bot } } } as never);
+    const reacted = emulator.pushUpdate({ message_reaction: { chat: directMessages, message_id: 4, user: owner, date: DATE, old_reaction: [], new_reaction: [{ type: "emoji", emoji: "👍" }] } } as never);
     const ivy = newUser("Ivy");
     const ivysMessage = emulator.sendText(ivy, "hello");
-    // The three runs started in this order; each shows "typing" once it has worked a second.
+    // The runs started in this order; each shows "typing" once it has worked a second.
     await waitFor(() => emulator.callsOf("sendChatAction").some((c) => Number(c.params.chat_id) === ivy.id), "typing in Ivy's private chat");
     const typedIn = emulator.callsOf("sendChatAction").map((c) => Number(c.params.chat_id));
     expect(typedIn).not.toContain(channelA.id);
+    expect(typedIn).not.toContain(channelB.id);
     expect(typedIn).not.toContain(directMessages.id);
     slow.open();
-    for (const { update_id } of [post, question, ivysMessage]) await handled(service, update_id);
+    for (const { update_id } of [post, question, promoted, reacted, ivysMessage]) await handled(service, update_id);
   });
 
   test("replies to a business message go through its business connection; so does typing", async () => {
