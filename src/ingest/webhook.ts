@@ -43,6 +43,8 @@ export function jsonError(status: number, error: string, headers: Record<string,
 
 class BodyTooLarge extends Error {}
 
+const UTF8 = new TextDecoder("utf-8");
+
 /** Reads at most `limit` bytes; throws BodyTooLarge past it, without buffering the rest. */
 async function readLimited(request: Request, limit: number): Promise<string> {
   const declared = request.headers.get("content-length");
@@ -59,7 +61,8 @@ async function readLimited(request: Request, limit: number): Promise<string> {
     if (size > limit) throw new BodyTooLarge();
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  // Decoded as request.text() decodes a body with a Content-Length: a leading BOM is dropped either way.
+  return UTF8.decode(Buffer.concat(chunks));
 }
 
 /** What the webhook handler needs of Bun's server: the peer address, for TRUSTED_IPS. */
