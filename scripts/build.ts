@@ -69,6 +69,9 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuiltBina
       // Configuration comes from the environment only (a .env in the working directory is still
       // read, as with `bun start`); a stray bunfig.toml must not change how the service runs.
       autoloadBunfig: false,
+      // An agent module's packages resolve as from source: without it, a package whose entry is
+      // in a subfolder ("main": "dist/index.js", an "exports" map) cannot be imported.
+      autoloadPackageJson: true,
     },
     minify: true,
     // With compile, the source map is embedded: stack traces name src/... lines.
