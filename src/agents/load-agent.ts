@@ -48,7 +48,7 @@ function timbreVersion(): string {
   return (cachedVersionLine ??= versionLine());
 }
 
-function sourceHash(source: string): string {
+function sourceHash(source: string | Uint8Array): string {
   return createHash("sha256").update(source).digest("hex").slice(0, 12);
 }
 
@@ -72,9 +72,10 @@ function positionOf(error: unknown): string {
 
 async function loadAgentModule(path: string): Promise<LoadedAgent> {
   const named = `AGENT=${JSON.stringify(path)}`;
-  let source: string;
+  // The file's bytes: its version is the sha256 of exactly them (text decoding would fold bytes that are not UTF-8).
+  let source: Buffer;
   try {
-    source = readFileSync(path, "utf8");
+    source = readFileSync(path);
   } catch (error) {
     throw new AgentLoadError(`${named} could not be read: ${oneLine(error instanceof Error ? error.message : String(error))}`);
   }
