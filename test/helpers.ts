@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { startService, type Service, type ServiceOptions } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
+import { UPDATE_TYPES } from "../src/ingest/update-types.ts";
 import { silentLogger } from "../src/observability/log.ts";
 import { BotApiEmulator, type EmulatedUser } from "../src/sandbox/emulator.ts";
 import { removeAtEndOfRun } from "./end-of-run.ts";
@@ -67,7 +68,8 @@ export async function connectWebhook(emulator: BotApiEmulator, serviceUrl: strin
     new Request(`http://emulator/bot${emulator.token}/setWebhook`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ url: `${serviceUrl}/telegram/webhook`, secret_token: secret, max_connections: 40 }),
+      // Every update type: tests push any kind through the emulator (Telegram's default would leave out chat_member and reactions).
+      body: JSON.stringify({ url: `${serviceUrl}/telegram/webhook`, secret_token: secret, max_connections: 40, allowed_updates: UPDATE_TYPES }),
     }),
   );
   if (!response.ok) throw new Error(`setWebhook failed: ${await response.text()}`);

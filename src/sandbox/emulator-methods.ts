@@ -1,11 +1,25 @@
+import { parseHtml, type MessageEntity } from "./html-entities.ts";
 import { injectFaults, noFaults, takeRawAnswer } from "./emulator-faults.ts";
-import { ApiError, isTrue, jsonParam, readParams } from "./emulator-http.ts";
+import { ApiError, isTrue, jsonParam, parseList, readParams } from "./emulator-http.ts";
 import { LongPoll } from "./emulator-long-poll.ts";
 import { EmulatorState, isObject } from "./emulator-state.ts";
 import type { EmulatorStore } from "./emulator-store.ts";
 import { botMessageObject } from "./emulator-user-side.ts";
-import { WebhookDelivery } from "./emulator-webhook.ts";
+import { isAllowed, WebhookDelivery } from "./emulator-webhook.ts";
 import type { BotMessage, EmulatedUser, Faults, InlineKeyboard, Params, RecordedCall, Update } from "./emulator-types.ts";
+
+/** A message text as Telegram checks it: 1-4096 characters after entities parsing (parse_mode HTML parsed). */
+function checkedText(params: Params): { text: string; entities: MessageEntity[] } {
+  const raw = typeof params.text === "string" ? params.text : "";
+  const parsed = params.parse_mode === "HTML" ? parseHtml(raw) : { text: raw, entities: [] };
+  if (parsed.text.trim() === "") throw new ApiError(400, "Bad Request: message text is empty");
+  if (parsed.text.length > 4096) throw new ApiError(400, "Bad Request: message is too long");
+  return parsed;
+}
+
+const METHODS = new Map(
+  ["getMe", "sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery", "sendChatAction", "setWebhook", "deleteWebhook", "getWebhookInfo", "getUpdates"].map((m) => [m.toLowerCase(), m]),
+);
 
 const NOT_MODIFIED = "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
 const QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid";
@@ -34,6 +48,8 @@ export class BotApiMethods extends EmulatorState {
   readonly botInfo: EmulatedUser & Record<string, unknown>;
 
   protected readonly delivery: WebhookDelivery;
+  /** getUpdates' allowed_updates, as the last call that gave it said (empty: Telegram's default). */
+  private pollAllowed: string[] = [];
   private readonly longPoll = new LongPoll();
   private server: ReturnType<typeof Bun.serve> | undefined;
   private stopped = false;
@@ -80,7 +96,9 @@ export class BotApiMethods extends EmulatorState {
     const path = new URL(request.url).pathname;
     const match = /\/bot([^/]+)\/([A-Za-z]+)$/.exec(path);
     if (!match) return Response.json({ ok: false, error_code: 404, description: "Not Found" }, { status: 404 });
-    const [, token, method] = match as unknown as [string, string, string];
+    const [, token, named] = match as unknown as [string, string, string];
+    // "All methods in the Bot API are case-insensitive."
+    const method = METHODS.get(named.toLowerCase()) ?? named;
     let params: Params = {};
     try {
       params = await readParams(request);
@@ -162,9 +180,7 @@ export class BotApiMethods extends EmulatorState {
 
   private sendMessage(params: Params) {
     const chatId = this.reachableChat(params);
-    const text = typeof params.text === "string" ? params.text : "";
-    if (text.trim() === "") throw new ApiError(400, "Bad Request: message text is empty");
-    if (text.length > 4096) throw new ApiError(400, "Bad Request: message is too long");
+    const { text, entities } = checkedText(params);
     const chat = this.chatOf(chatId);
     // The Bot API requires direct_messages_topic_id in a channel's direct-messages chat.
     if (chat.is_direct_messages && params.direct_messages_topic_id === undefined) throw new ApiError(400, "Bad Request: direct messages topic must be specified");
@@ -176,6 +192,7 @@ export class BotApiMethods extends EmulatorState {
       date: Math.floor(Date.now() / 1000),
       params,
       ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
+      ...(entities.length > 0 ? { entities } : {}),
     };
     this.store?.botMessage(message);
     this.messages.push(message);
@@ -191,8 +208,15 @@ export class BotApiMethods extends EmulatorState {
 
   private editMessageText(params: Params) {
     const message = this.message(params);
-    if (typeof params.text !== "string" || params.text === "") throw new ApiError(400, "Bad Request: message text is empty");
-    message.text = params.text;
+    const { text, entities } = checkedText(params);
+    const keyboard = inlineKeyboardOf(params.reply_markup);
+    if (text === message.text && JSON.stringify(entities) === JSON.stringify(message.entities ?? []) && JSON.stringify(keyboard) === JSON.stringify(message.reply_markup)) throw new ApiError(400, NOT_MODIFIED);
+    message.text = text;
+    if (entities.length > 0) message.entities = entities;
+    else delete message.entities;
+    // As Telegram: an edit without reply_markup removes the inline keyboard.
+    if (keyboard) message.reply_markup = keyboard;
+    else delete message.reply_markup;
     return this.edited(message);
   }
 
@@ -231,10 +255,16 @@ export class BotApiMethods extends EmulatorState {
     }
     const offset = Number(params.offset ?? 0);
     if (offset > 0) this.take((u) => u.update_id < offset);
+    // A negative offset keeps the last -offset updates and forgets all before them.
+    const kept = this.queue.at(Math.max(offset, -this.queue.length));
+    if (offset < 0 && kept) this.take((u) => u.update_id < kept.update_id);
+    // allowed_updates holds until a later call gives another; updates of other types are dropped.
+    this.pollAllowed = parseList(params.allowed_updates) ?? this.pollAllowed;
+    this.take((u) => !isAllowed(u, this.pollAllowed));
     const limit = Math.min(Math.max(Number(params.limit ?? 100), 1), 100);
     const timeoutMs = this.ignoreLongPollTimeout ? 0 : Math.min(Math.max(Number(params.timeout ?? 0), 0), 50) * 1000;
-    await this.longPoll.wait(timeoutMs, () => this.queue.length > 0 || this.stopped || this.delivery.hook !== undefined);
-    return this.queue.slice(0, limit);
+    await this.longPoll.wait(timeoutMs, () => this.queue.some((u) => isAllowed(u, this.pollAllowed)) || this.stopped || this.delivery.hook !== undefined);
+    return this.queue.filter((u) => isAllowed(u, this.pollAllowed)).slice(0, limit);
   }
 
   protected wakePollers(): void {

@@ -106,9 +106,16 @@ export class EmulatorState {
 
   /** The chat a method names, refused with 403 when it is a removed user's (as for a deleted account). */
   protected reachableChat(params: Params): number {
-    const chatId = requireChat(params);
+    // "@channelusername": a chat the emulator knows by that username, else none.
+    const username = typeof params.chat_id === "string" && params.chat_id.startsWith("@") ? params.chat_id.slice(1).toLowerCase() : undefined;
+    const chatId = username !== undefined ? this.chatNamed(username) : requireChat(params);
     if (this.removedUsers.has(chatId)) throw new ApiError(403, USER_DEACTIVATED);
     return chatId;
+  }
+
+  private chatNamed(username: string): number {
+    for (const chat of this.chats.values()) if (chat.username?.toLowerCase() === username) return chat.id;
+    throw new ApiError(400, "Bad Request: chat not found");
   }
 
   /** Forgets a user's private chat and its messages; the bot's messages to them answer 403 from now on. */

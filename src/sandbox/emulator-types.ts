@@ -1,3 +1,4 @@
+import type { MessageEntity } from "./html-entities.ts";
 /** The shapes the Bot API emulator records and takes, as tests and the sandbox page read them. */
 
 export interface EmulatedUser {
@@ -39,6 +40,8 @@ export interface BotMessage {
   params: Record<string, unknown>;
   /** The message's inline keyboard now (editMessageReplyMarkup changes it); undefined without one. */
   reply_markup?: InlineKeyboard;
+  /** What parse_mode HTML made of the text's tags (the text is then without them). */
+  entities?: MessageEntity[];
 }
 
 export interface InlineButton {

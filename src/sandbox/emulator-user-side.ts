@@ -57,11 +57,14 @@ export function botMessageObject(message: BotMessage, chat: EmulatedChat, bot: E
   const object: Record<string, unknown> = { message_id: message.message_id };
   if (typeof params.message_thread_id === "number") Object.assign(object, { message_thread_id: params.message_thread_id, is_topic_message: true });
   if (typeof params.direct_messages_topic_id === "number") object.direct_messages_topic = { topic_id: params.direct_messages_topic_id };
-  object.from = bot;
+  // The bot as a message's sender: without the fields Telegram returns only in getMe.
+  const { can_join_groups: _j, can_read_all_group_messages: _r, supports_inline_queries: _i, ...sender } = bot as EmulatedUser & Record<string, unknown>;
+  object.from = sender;
   object.chat = chat;
   object.date = message.date;
   if (typeof params.business_connection_id === "string") object.business_connection_id = params.business_connection_id;
   object.text = message.text;
+  if (message.entities) object.entities = message.entities;
   if (message.reply_markup) object.reply_markup = message.reply_markup;
   return object;
 }

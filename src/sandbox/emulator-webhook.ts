@@ -20,8 +20,21 @@ export interface DeliveryQueue {
   retryBaseMs(): number;
 }
 
-/** Delivery bookkeeping kept on a queued update. */
-type Tracked = Update & { attempts?: number; notBefore?: number };
+/** Delivery bookkeeping of a queued update, kept beside it (getUpdates hands out the update itself). */
+interface Retry {
+  attempts: number;
+  notBefore: number;
+}
+
+/** The update types Telegram sends when allowed_updates is empty (its default): all but these. */
+const NOT_BY_DEFAULT = new Set(["chat_member", "message_reaction", "message_reaction_count"]);
+
+/** Whether `update` is of a type `allowed` (setWebhook's or getUpdates' allowed_updates) asks for. */
+export function isAllowed(update: Update, allowed: readonly string[]): boolean {
+  const type = Object.keys(update).find((key) => key !== "update_id");
+  if (type === undefined) return true;
+  return allowed.length === 0 ? !NOT_BY_DEFAULT.has(type) : allowed.includes(type);
+}
 
 /** The lane an update is delivered in: its chat, as Telegram orders deliveries per chat. */
 function laneOf(update: Update): number {
@@ -43,6 +56,7 @@ export class WebhookDelivery {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly inFlight = new Set<number>();
   private readonly lanesInFlight = new Set<number>();
+  private readonly retries = new Map<number, Retry>();
   private stopped = false;
 
   constructor(private readonly queue: DeliveryQueue) {}
@@ -64,10 +78,12 @@ export class WebhookDelivery {
     if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret)) {
       throw new ApiError(400, "Bad Request: secret token contains unallowed characters");
     }
+    const maxConnections = Number(params.max_connections ?? 40);
+    if (!Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 100) throw new ApiError(400, "Bad Request: max_connections must be between 1 and 100");
     this.hook = {
       url,
       secret,
-      maxConnections: Number(params.max_connections ?? 40),
+      maxConnections,
       allowedUpdates: parseList(params.allowed_updates) ?? this.hook?.allowedUpdates ?? [],
       hasCustomCertificate: params.certificate !== undefined,
     };
@@ -97,14 +113,19 @@ export class WebhookDelivery {
   private deliver(): void {
     const hook = this.hook;
     if (!hook || this.stopped) return;
-    const pending = this.queue.pending() as Tracked[];
+    const pending = this.queue.pending();
     // A chat whose oldest update waits for a retry keeps its later updates waiting too.
     const waitingLanes = new Set<number>();
     for (const update of pending) {
       if (this.inFlight.size >= hook.maxConnections) break;
       const lane = laneOf(update);
       if (this.inFlight.has(update.update_id) || this.lanesInFlight.has(lane) || waitingLanes.has(lane)) continue;
-      if ((update.notBefore ?? 0) > Date.now()) {
+      // An update of a type the webhook did not ask for is dropped, as Telegram never sends it.
+      if (!isAllowed(update, hook.allowedUpdates)) {
+        this.queue.delivered(update.update_id);
+        continue;
+      }
+      if ((this.retries.get(update.update_id)?.notBefore ?? 0) > Date.now()) {
         waitingLanes.add(lane);
         continue;
       }
@@ -116,30 +137,31 @@ export class WebhookDelivery {
         this.schedule(0);
       });
     }
-    const nextRetry = Math.min(...pending.map((u) => u.notBefore ?? Infinity));
+    const nextRetry = Math.min(...pending.map((u) => this.retries.get(u.update_id)?.notBefore ?? Infinity));
     if (Number.isFinite(nextRetry)) this.schedule(Math.max(0, nextRetry - Date.now()));
   }
 
-  private async post(hook: WebhookState, update: Tracked): Promise<void> {
-    const attempts = (update.attempts ?? 0) + 1;
-    const { attempts: _a, notBefore: _n, ...body } = update;
+  private async post(hook: WebhookState, update: Update): Promise<void> {
+    const attempts = (this.retries.get(update.update_id)?.attempts ?? 0) + 1;
     let error: string | undefined;
     try {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (hook.secret) headers["x-telegram-bot-api-secret-token"] = hook.secret;
-      const response = await fetch(hook.url, { method: "POST", headers, body: JSON.stringify(body), tls: { rejectUnauthorized: false } });
+      // A redirect is not followed: Telegram takes any answer but a 2xx as a failed delivery.
+      const response = await fetch(hook.url, { method: "POST", headers, body: JSON.stringify(update), redirect: "manual", tls: { rejectUnauthorized: false } });
       await response.arrayBuffer();
-      if (!response.ok) error = `Wrong response from the webhook: ${response.status} ${response.statusText}`;
+      if (response.status < 200 || response.status > 299) error = `Wrong response from the webhook: ${response.status} ${response.statusText}`;
     } catch (cause) {
       error = `Connection refused: ${cause instanceof Error ? cause.message : String(cause)}`;
     }
     if (error === undefined) {
+      this.retries.delete(update.update_id);
       this.queue.delivered(update.update_id);
       return;
     }
     hook.lastErrorDate = Math.floor(Date.now() / 1000);
     hook.lastErrorMessage = error;
     const backoff = Math.min(this.queue.retryBaseMs() * 2 ** (attempts - 1), 60_000);
-    Object.assign(update, { attempts, notBefore: Date.now() + backoff });
+    this.retries.set(update.update_id, { attempts, notBefore: Date.now() + backoff });
   }
 }
