@@ -101,7 +101,15 @@ export class TurnCommit {
         immediate: true,
       });
     } catch (error) {
-      for (const p of batch) p.onCommitFailed?.(error);
+      // A hook that fails too (it reads the database that just failed, or was closed under a
+      // late write) must not keep the other writes from hearing of it, nor escape the event loop.
+      for (const p of batch) {
+        try {
+          p.onCommitFailed?.(error);
+        } catch {
+          // The write's own rejection below still reports the commit's failure.
+        }
+      }
       for (const p of batch) p.reject(error);
       return;
     }

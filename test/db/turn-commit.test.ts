@@ -123,3 +123,31 @@ test("the database failing fails every write of the commit with the database's o
   await turn.run(() => insert(4));
   expect(ids()).toEqual([0, 4]);
 });
+
+test("a write handed in just before the database closes fails, and a failure hook that throws too stays inside", async () => {
+  const other = new Database(`${dir.path}/closing.db`, { create: true, strict: true });
+  other.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY)");
+  const turn = new TurnCommit(other, undefined);
+  const told: unknown[] = [];
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => void uncaught.push(error);
+  process.on("uncaughtException", onUncaught);
+  try {
+    // Both hooks run (the first throws, as one reading the closed database does); both writes reject.
+    const results = Promise.allSettled([
+      turn.run(() => done(other.prepare("INSERT INTO notes (id) VALUES (1)").run()), {
+        onCommitFailed: () => {
+          throw new Error("the hook's own read failed");
+        },
+      }),
+      turn.run(() => done(other.prepare("INSERT INTO notes (id) VALUES (2)").run()), { onCommitFailed: (error) => told.push(error) }),
+    ]);
+    other.close();
+    expect((await results).map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(told).toHaveLength(1);
+    expect(uncaught).toEqual([]);
+  } finally {
+    process.off("uncaughtException", onUncaught);
+  }
+});
