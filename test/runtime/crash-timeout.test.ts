@@ -23,6 +23,8 @@ test("after a restart, ask timeouts count from the stored deadline: passed while
   await waitFor(() => Date.now() >= earlyDeadline - 1000, "two seconds to pass");
   expect(await late.say("hi")).toBe(coachText.en.goal);
   const lateDeadline = deadlineOf(late.chatId);
+  // Killed before the question is marked sent, the restart would send it again (SPEC's in-flight allowance).
+  await waitFor(() => readDb<{ n: number }>(dbPath, "SELECT count(*) AS n FROM outbox WHERE status != 'sent'")[0]!.n === 0, "both questions to be recorded as sent");
   await first.kill9();
 
   // The service is down while the first deadline passes.
