@@ -162,12 +162,10 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     const now = this.clock.now();
     const edit = message.method === "editMessageReplyMarkup";
     const fields = edit ? { ...message.options, ...(message.replyMarkup !== undefined ? { reply_markup: message.replyMarkup } : {}) } : message.options;
-    const optionsJson = (values: Record<string, unknown> | undefined) => (values && Object.keys(values).length ? JSON.stringify(values) : null);
     const options = optionsJson(fields);
     const parts = edit ? [""] : splitText(message.text);
     // A keyboard goes under the last part of a long message only: each button once, below the whole text.
-    const { reply_markup: _keyboard, ...withoutKeyboard } = fields ?? {};
-    const earlierOptions = parts.length > 1 ? optionsJson(withoutKeyboard) : options;
+    const earlierOptions = parts.length > 1 ? optionsJson(withoutKeyboard(fields)) : options;
     const method = edit ? "editMessageReplyMarkup" : "sendMessage";
     const messageId = edit ? message.messageId : null;
     const ids: number[] = [];
@@ -257,4 +255,14 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   prune(olderThanMs = 48 * 3_600_000): ReturnType<Rows["prune"]> {
     return this.storage.rows.prune(this.clock.now(), olderThanMs) as ReturnType<Rows["prune"]>;
   }
+}
+
+function optionsJson(values: Record<string, unknown> | undefined): string | null {
+  return values && Object.keys(values).length ? JSON.stringify(values) : null;
+}
+
+function withoutKeyboard(values: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!values) return values;
+  const { reply_markup: _keyboard, ...rest } = values;
+  return rest;
 }
