@@ -12,7 +12,7 @@ import {
 } from "./context.ts";
 import type { Execution } from "./engine.ts";
 import type { JournalEntry } from "./journal.ts";
-import { checkedStepOptions, runStepFunction, type FailedAttempts, type StepOutcome } from "./step-runner.ts";
+import { checkedStepOptions, runStepFunction, STOPPED_BETWEEN_ATTEMPTS, type FailedAttempts, type StepOutcome } from "./step-runner.ts";
 import { runCancelled } from "./run-cancelled.ts";
 
 /** The most JSON ctx.remember keeps. */
@@ -43,6 +43,8 @@ export interface ContextParts {
   /** The memory the run started with, read when first asked for. */
   memory: () => unknown;
   signal: AbortSignal;
+  /** Aborts when the service stops: a step makes no new attempt then (the next start goes on from its journal). */
+  stopping?: AbortSignal;
   execution: Execution;
   effects: RunEffects;
   clock: Clock;
@@ -158,13 +160,16 @@ export function agentContext(parts: ContextParts): AgentContext {
       const progress = {
         resumeFrom: recorded && { attempts: recorded.attempts ?? 0, retryAt: recorded.deadlineAt ?? 0, message: recorded.error ?? "", startedAt: recorded.createdAt },
         failed: (failed: FailedAttempts) => own(effects.stepRetrying(seq, name, failed)),
+        ...(parts.stopping ? { stopping: parts.stopping } : {}),
       };
       const outcome = await x.effect(
         insideStep.run(x, () => runStepFunction(name, fn, retries, clock, parts.signal, progress)).then(async (done) => {
-          await own(effects.step(seq, name, done));
+          if (done !== STOPPED_BETWEEN_ATTEMPTS) await own(effects.step(seq, name, done));
           return done;
         }),
       );
+      // The service is stopping: this execution ends here, and the run goes on after the next start.
+      if (outcome === STOPPED_BETWEEN_ATTEMPTS) return x.suspend();
       if (!outcome.ok) throw new StepFailedError(name, outcome.message, outcome.attempts);
       return (outcome.json === null ? undefined : JSON.parse(outcome.json)) as T;
     },

@@ -53,6 +53,8 @@ export class RunExecutor {
   private readonly executions = new Set<Promise<void>>();
   private readonly slots: RunSlots;
   private stopping = false;
+  /** Aborts at stop: a step between attempts makes no new one (ContextParts.stopping). */
+  private readonly stopped = new AbortController();
 
   constructor(private readonly deps: ExecutorDeps) {
     this.slots = new RunSlots(deps.maxConcurrency, deps.clock, deps.typing);
@@ -120,6 +122,7 @@ export class RunExecutor {
   /** Starts no execution; those in flight stop at their next ctx call's commit at the latest. */
   stop(): void {
     this.stopping = true;
+    this.stopped.abort();
   }
 
   private async executeWhileWoken(runId: number, live: LiveRun, fresh: StartedRun | undefined): Promise<void> {
@@ -155,6 +158,7 @@ export class RunExecutor {
       user: userOf(update),
       memory: memoOf(() => runSync(memoryAtStart(store, run))),
       signal: live.abort.signal,
+      stopping: this.stopped.signal,
       execution: live.execution,
       effects,
       clock,

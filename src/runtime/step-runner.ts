@@ -23,7 +23,12 @@ export interface StepProgress {
   resumeFrom?: FailedAttempts;
   /** Records a failed attempt before its backoff; the next attempt waits for it. */
   failed(failed: FailedAttempts): Promise<void>;
+  /** Aborts when the service stops: a backoff ends there, and no attempt starts that could not be recorded. */
+  stopping?: AbortSignal;
 }
+
+/** The service stopped between two attempts: nothing more is tried here; the next start goes on from the journal. */
+export const STOPPED_BETWEEN_ATTEMPTS = "stopped-between-attempts";
 
 const MAX_BACKOFF_MS = 60_000;
 
@@ -50,18 +55,30 @@ function serialise(name: string, value: unknown): { json: string | null } | { un
   }
 }
 
-function wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`; a cancel rejects, the service stopping ends the wait early (the caller then checks `stopping`). */
+function wait(clock: Clock, ms: number, signal: AbortSignal, stopping: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(runCancelled());
+    const done = () => {
+      signal.removeEventListener("abort", onAbort);
+      stopping?.removeEventListener("abort", onStop);
+    };
     const onAbort = () => {
       timer.cancel();
+      done();
       reject(runCancelled());
     };
+    const onStop = () => {
+      timer.cancel();
+      done();
+      resolve();
+    };
     const timer = clock.setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
+      done();
       resolve();
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
+    stopping?.addEventListener("abort", onStop, { once: true });
   });
 }
 
@@ -71,15 +88,25 @@ function wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
  * a restart the attempts go on from the count recorded (and its backoff's end), not from the
  * first. Cancelling the run stops the retries.
  */
-export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>, { retries, backoffMs }: StepRetries, clock: Clock, signal: AbortSignal, progress: StepProgress): Promise<StepOutcome> {
+export async function runStepFunction<T>(
+  name: string,
+  fn: () => T | Promise<T>,
+  { retries, backoffMs }: StepRetries,
+  clock: Clock,
+  signal: AbortSignal,
+  progress: StepProgress,
+): Promise<StepOutcome | typeof STOPPED_BETWEEN_ATTEMPTS> {
+  const { stopping } = progress;
   const resumed = progress.resumeFrom;
   const startedAt = resumed?.startedAt ?? clock.now();
   if (resumed) {
     // The code may have lowered `retries` since: attempts already spent are not made again.
     if (resumed.attempts > retries) return { ok: false, message: resumed.message, attempts: resumed.attempts, startedAt };
-    await wait(clock, Math.max(0, resumed.retryAt - clock.now()), signal);
+    await wait(clock, Math.max(0, resumed.retryAt - clock.now()), signal, stopping);
   }
   for (let attempt = (resumed?.attempts ?? 0) + 1; ; attempt++) {
+    // An attempt started while the service stops could end after the process does, unrecorded.
+    if (stopping?.aborted) return STOPPED_BETWEEN_ATTEMPTS;
     let value: T;
     try {
       value = await fn();
@@ -89,7 +116,7 @@ export async function runStepFunction<T>(name: string, fn: () => T | Promise<T>,
       if (attempt > retries) return { ok: false, message, attempts: attempt, startedAt };
       const retryAt = clock.now() + Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1));
       await progress.failed({ attempts: attempt, retryAt, message, startedAt });
-      await wait(clock, Math.max(0, retryAt - clock.now()), signal);
+      await wait(clock, Math.max(0, retryAt - clock.now()), signal, stopping);
       continue;
     }
     // A result that is not JSON fails the step at once (retrying would not change it), journaled
