@@ -70,7 +70,7 @@ export function adminRoutes(options: AdminOptions) {
       .onTransform(({ params, query }) => {
         for (const [name, value] of [...Object.entries(params ?? {}), ...Object.entries(query ?? {})]) {
           const error = WHOLE_NUMBER_ERRORS[name];
-          if (error !== undefined && typeof value === "string" && !/^\d{1,15}$/.test(value)) throw status(400, { ok: false as const, error });
+          if (error !== undefined && typeof value === "string" && !(/^\d{1,16}$/.test(value) && Number(value) <= Number.MAX_SAFE_INTEGER)) throw status(400, { ok: false as const, error });
         }
       })
 

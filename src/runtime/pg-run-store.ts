@@ -78,7 +78,7 @@ export function pgRunStore(session: PgSession): RunStore {
       );
       return changed > 0;
     },
-    cancelWaitingSteps: (runId: number) => run(`UPDATE run_steps SET state = 'cancelled' WHERE run_id = $1 AND state = 'waiting'`, [runId]),
+    cancelWaitingSteps: (runId: number) => run(`UPDATE run_steps SET state = 'cancelled' WHERE run_id = $1 AND state IN ('waiting', 'retrying')`, [runId]),
     *nextDeadline(chats?: readonly number[]): Op<number | undefined> {
       const row = chats
         ? yield* first<{ at: number | null }>(

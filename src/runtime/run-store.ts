@@ -132,7 +132,7 @@ export function prepareRunStore(sqlite: Database) {
     `UPDATE run_steps SET state = $state, answer = $answer, answer_update_id = $answerUpdateId, answered_at = $now WHERE run_id = $runId AND seq = $seq AND state = 'waiting'`,
   );
   const cancelWaitingSteps: Statement<unknown, [{ runId: number }]> = sqlite.prepare(
-    `UPDATE run_steps SET state = 'cancelled' WHERE run_id = $runId AND state = 'waiting'`,
+    `UPDATE run_steps SET state = 'cancelled' WHERE run_id = $runId AND state IN ('waiting', 'retrying')`,
   );
   const nextDeadline: Statement<{ at: number | null }, []> = sqlite.prepare(`SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'`);
   const dueSteps: Statement<DueStep, [{ now: number; limit: number }]> = sqlite.prepare(
