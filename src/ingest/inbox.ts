@@ -15,6 +15,8 @@ export interface StoredUpdate {
   userId: number | null;
   kind: string;
   update: TelegramUpdate;
+  /** When it was stored, for an update read back from its row (one just received leaves it out). */
+  receivedAt?: number;
 }
 
 export interface IncomingUpdate {
@@ -204,5 +206,6 @@ export function toStored(row: UpdateRow): StoredUpdate {
     userId: row.userId,
     kind: row.kind,
     update: JSON.parse(row.payload ?? "null") as TelegramUpdate,
+    receivedAt: row.receivedAt,
   };
 }

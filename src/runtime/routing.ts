@@ -111,8 +111,10 @@ export function* routeOf(
   // Asked at most once per update: nothing between here and its last use changes the queue.
   let parked: boolean | undefined;
   // What a waiting run waits on: a question (the text answers it) or a sleep (the text waits for the
-  // run's end). An update older than the run (a failed one retried) answers nothing: it waits its turn.
-  const older = active !== undefined && stored.updateId < active.triggerUpdateId;
+  // run's end). An update older than the run (a failed one retried) answers nothing: it waits its
+  // turn. Older by both its id and when it was stored: after a week without updates Telegram
+  // picks the next update_id at random, so a lower id alone may be a fresh answer.
+  const older = active !== undefined && stored.updateId < active.triggerUpdateId && stored.receivedAt !== undefined && stored.receivedAt < active.createdAt;
   const pending = active?.status === "waiting" && text !== undefined && !older ? yield* reads.pendingStep(active.id) : undefined;
   if (text !== undefined) {
     const busy = active ? pending?.kind !== "ask" : (parked ??= yield* reads.hasParked(conversation));
