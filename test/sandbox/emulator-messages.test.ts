@@ -155,3 +155,50 @@ test("parse_mode HTML: links, nesting and character references become entities a
   expect(() => parseHtml("<blink>no</blink>")).toThrow('Unsupported start tag "blink"');
   expect(() => parseHtml("<b>open")).toThrow("Can't find end tag");
 });
+
+test("an href with &amp; in its query gives the link's url with a plain &", () => {
+  const { text, entities } = parseHtml('<a href="https://example.com/search?q=tea&amp;page=2">results</a>');
+  expect(text).toBe("results");
+  expect(entities).toEqual([{ type: "text_link", offset: 0, length: 7, url: "https://example.com/search?q=tea&page=2" }]);
+});
+
+test("an href in single quotes is the link's url", () => {
+  expect(parseHtml("<a href='https://t.me/timbre'>docs</a>")).toEqual({ text: "docs", entities: [{ type: "text_link", offset: 0, length: 4, url: "https://t.me/timbre" }] });
+});
+
+test("a lone < in an HTML text is Telegram's can't-parse-entities 400", () => {
+  expect(() => parseHtml("1 < 2, <b>true</b>")).toThrow("can't parse entities");
+});
+
+test("sendMessage with parse_mode HTML and a numeric reference past U+10FFFF gets no 5xx", async () => {
+  const emulator = new BotApiEmulator({ token: "42:TEST-token" });
+  const root = emulator.listen();
+  try {
+    const response = await fetch(`${root}/bot42:TEST-token/sendMessage`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ chat_id: 11, text: "code &#99999999; here", parse_mode: "HTML" }),
+    });
+    const body = (await response.json()) as { ok: boolean; error_code?: number; description?: string };
+    expect({ serverError: response.status >= 500, status: response.status, description: body.description }).toMatchObject({ serverError: false });
+  } finally {
+    emulator.stop();
+  }
+});
+
+test("a span without class tg-spoiler is Telegram's can't-parse-entities 400, not a spoiler", () => {
+  expect(parseHtml('<span class="tg-spoiler">secret</span>').entities).toEqual([{ type: "spoiler", offset: 0, length: 6 }]);
+  expect(() => parseHtml('<span class="highlight">plain</span>')).toThrow("can't parse entities");
+});
+
+test("a custom emoji tag is a supported tag: its text is the fallback emoji", () => {
+  let parsed: { text: string } | undefined;
+  let error: unknown;
+  try {
+    parsed = parseHtml('Well done <tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>');
+  } catch (thrown) {
+    error = thrown;
+  }
+  expect(error).toBeUndefined();
+  expect(parsed?.text).toBe("Well done 👍");
+});
