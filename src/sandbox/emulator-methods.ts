@@ -49,7 +49,7 @@ export class BotApiMethods extends EmulatorState {
 
   protected readonly delivery: WebhookDelivery;
   /** getUpdates' allowed_updates, as the last call that gave it said (empty: Telegram's default). */
-  private pollAllowed: string[] = [];
+  private pollAllowed: { types: string[]; after: number } = { types: [], after: 0 };
   private readonly longPoll = new LongPoll();
   private server: ReturnType<typeof Bun.serve> | undefined;
   private stopped = false;
@@ -258,13 +258,16 @@ export class BotApiMethods extends EmulatorState {
     // A negative offset keeps the last -offset updates and forgets all before them.
     const kept = this.queue.at(Math.max(offset, -this.queue.length));
     if (offset < 0 && kept) this.take((u) => u.update_id < kept.update_id);
-    // allowed_updates holds until a later call gives another; updates of other types are dropped.
-    this.pollAllowed = parseList(params.allowed_updates) ?? this.pollAllowed;
-    this.take((u) => !isAllowed(u, this.pollAllowed));
+    // allowed_updates holds until a later call gives another; updates of other types created after
+    // the call that gave it are dropped (it "doesn't affect updates created before the call").
+    const allowed = parseList(params.allowed_updates);
+    if (allowed && allowed.join() !== this.pollAllowed.types.join()) this.pollAllowed = { types: allowed, after: this.queue.at(-1)?.update_id ?? 0 };
+    const wanted = (u: Update) => u.update_id <= this.pollAllowed.after || isAllowed(u, this.pollAllowed.types);
+    this.take((u) => !wanted(u));
     const limit = Math.min(Math.max(Number(params.limit ?? 100), 1), 100);
     const timeoutMs = this.ignoreLongPollTimeout ? 0 : Math.min(Math.max(Number(params.timeout ?? 0), 0), 50) * 1000;
-    await this.longPoll.wait(timeoutMs, () => this.queue.some((u) => isAllowed(u, this.pollAllowed)) || this.stopped || this.delivery.hook !== undefined);
-    return this.queue.filter((u) => isAllowed(u, this.pollAllowed)).slice(0, limit);
+    await this.longPoll.wait(timeoutMs, () => this.queue.some(wanted) || this.stopped || this.delivery.hook !== undefined);
+    return this.queue.filter(wanted).slice(0, limit);
   }
 
   protected wakePollers(): void {

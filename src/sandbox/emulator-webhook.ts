@@ -6,6 +6,8 @@ export interface WebhookState {
   secret: string | undefined;
   maxConnections: number;
   allowedUpdates: string[];
+  /** allowed_updates "doesn't affect updates created before the call": the last update_id queued then. */
+  allowedAfter: number;
   hasCustomCertificate: boolean;
   lastErrorDate?: number;
   lastErrorMessage?: string;
@@ -80,11 +82,15 @@ export class WebhookDelivery {
     }
     const maxConnections = Number(params.max_connections ?? 40);
     if (!Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 100) throw new ApiError(400, "Bad Request: max_connections must be between 1 and 100");
+    const allowedUpdates = parseList(params.allowed_updates) ?? this.hook?.allowedUpdates ?? [];
+    // A changed list applies to updates created from now on (the same list again changes nothing).
+    const changed = allowedUpdates.join() !== (this.hook?.allowedUpdates ?? []).join();
     this.hook = {
       url,
       secret,
       maxConnections,
-      allowedUpdates: parseList(params.allowed_updates) ?? this.hook?.allowedUpdates ?? [],
+      allowedUpdates,
+      allowedAfter: changed ? (this.queue.pending().at(-1)?.update_id ?? 0) : (this.hook?.allowedAfter ?? 0),
       hasCustomCertificate: params.certificate !== undefined,
     };
   }
@@ -121,7 +127,7 @@ export class WebhookDelivery {
       const lane = laneOf(update);
       if (this.inFlight.has(update.update_id) || this.lanesInFlight.has(lane) || waitingLanes.has(lane)) continue;
       // An update of a type the webhook did not ask for is dropped, as Telegram never sends it.
-      if (!isAllowed(update, hook.allowedUpdates)) {
+      if (update.update_id > hook.allowedAfter && !isAllowed(update, hook.allowedUpdates)) {
         this.queue.delivered(update.update_id);
         continue;
       }
