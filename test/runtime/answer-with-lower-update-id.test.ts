@@ -2,8 +2,8 @@
  * SPEC "Agent runtime": "A message that arrives while the run waits on `ask` is the answer." The Bot
  * API: "If there are no new updates for at least a week, then identifier of the next update will be
  * chosen randomly instead of sequentially", so an answer given after a quiet week may carry a lower
- * update_id than the run's trigger. routing.ts's `older` rule (updateId < triggerUpdateId) parks it
- * instead: the question is never answered.
+ * update_id than the run's trigger: it still answers (only an update also stored before the run is
+ * older than it).
  */
 import { expect, test } from "bun:test";
 import type { Agent } from "../../src/runtime/context.ts";

@@ -59,6 +59,11 @@ function step(entry) {
   if (entry.state === "failed") {
     return [el("p", { class: "error-text" }, entry.error ?? "failed"), el("p", { class: "meta" }, `${plural(attempts, "attempt")}, then gave up${spent ? ` after ${spent}` : ""} (StepFailedError)`)];
   }
+  // Between attempts: the last one's error, and when the next comes.
+  if (entry.state === "retrying") {
+    return [el("p", { class: "error-text" }, entry.error ?? "failed"), el("p", { class: "wait" }, `${plural(attempts, "attempt")} failed so far · next at ${clock(entry.deadline_at)} (${relative(entry.deadline_at)})`)];
+  }
+  if (entry.state === "cancelled") return [el("p", { class: "meta" }, `${plural(attempts, "attempt")} failed; cancelled with the run before the next.`)];
   return [el("p", { class: "meta" }, `${plural(attempts, "attempt")}${spent ? ` · took ${spent}` : ""}`), entry.result === null ? el("p", { class: "meta" }, "returned nothing") : json(entry.result)];
 }
 
