@@ -1,14 +1,13 @@
 /** The Bot API emulator delivers updates like Telegram: webhook deliveries, retries, per-chat order, getUpdates; exercised over real HTTP. */
 import { expect, test } from "bun:test";
 import { waitFor } from "../helpers.ts";
-import { ana, ben, cleanups, startEmulator, startReceiver, stopAfterEachTest } from "./emulator-support.ts";
+import { ana, ben, startEmulator, startReceiver, stopAfterEachTest } from "./emulator-support.ts";
 
 stopAfterEachTest();
 
 test("webhook delivery carries the secret header and the update as Telegram sends it", async () => {
   const { emulator, call } = startEmulator();
   const receiver = startReceiver();
-  cleanups.push(receiver.stop);
   expect((await call("setWebhook", { url: receiver.url, secret_token: "s3cret_-X" })).body).toEqual({ ok: true, result: true });
 
   const update = emulator.sendText(ana, "hello");
@@ -23,7 +22,6 @@ test("webhook delivery carries the secret header and the update as Telegram send
 test("a webhook answering non-2xx is retried with growing backoff until it succeeds; the failure shows in getWebhookInfo", async () => {
   const { emulator, call } = startEmulator();
   const receiver = startReceiver((_delivery, attempt) => (attempt <= 3 ? 500 : 200));
-  cleanups.push(receiver.stop);
   await call("setWebhook", { url: receiver.url, secret_token: "s" });
 
   emulator.sendText(ana, "retry me");
@@ -57,7 +55,6 @@ test("one chat's updates arrive one at a time and in order, also across retries;
     // Ana's first update fails until all of Ben's are in: her later ones must wait, his must not.
     return delivery.chatId === ana.id && delivery.updateId === anaIds[0] && benDelivered < 6 ? 502 : 200;
   });
-  cleanups.push(receiver.stop);
   const anaIds: number[] = [];
   for (let i = 0; i < 6; i++) {
     anaIds.push(emulator.sendText(ana, `a${i}`).update_id);
@@ -84,7 +81,6 @@ test("one chat's updates arrive one at a time and in order, also across retries;
 test("getUpdates answers 409 while a webhook is set, and hands out updates with offset once it is deleted", async () => {
   const { emulator, call } = startEmulator();
   const receiver = startReceiver(() => 503); // never accepts, so updates stay queued
-  cleanups.push(receiver.stop);
   await call("setWebhook", { url: receiver.url });
 
   const conflict = await call("getUpdates", { timeout: 0 });

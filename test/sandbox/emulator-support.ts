@@ -4,12 +4,18 @@ import { BotApiEmulator } from "../../src/sandbox/emulator.ts";
 
 export interface Delivery {
   updateId: number;
+  /** The message's chat (0 for an update that is no message). */
   chatId: number;
   secret: string | null;
   at: number;
+  /** The update as delivered. */
+  update: Record<string, unknown>;
 }
 
-/** A webhook receiver on port 0; `answer` decides each status (and may delay). */
+/** What the tests started; each test file calls `stopAfterEachTest()` once. */
+export const cleanups: (() => void)[] = [];
+
+/** A webhook receiver on port 0; `answer` decides each status (and may delay). Stopped after each test. */
 export function startReceiver(answer: (delivery: Delivery, attempt: number) => number | Promise<number> = () => 200) {
   const deliveries: Delivery[] = [];
   const attempts = new Map<number, number>();
@@ -17,8 +23,8 @@ export function startReceiver(answer: (delivery: Delivery, attempt: number) => n
     hostname: "127.0.0.1",
     port: 0,
     async fetch(request) {
-      const body = (await request.json()) as { update_id: number; message: { chat: { id: number } } };
-      const delivery = { updateId: body.update_id, chatId: body.message.chat.id, secret: request.headers.get("x-telegram-bot-api-secret-token"), at: Date.now() };
+      const body = (await request.json()) as { update_id: number; message?: { chat: { id: number } } };
+      const delivery = { updateId: body.update_id, chatId: body.message?.chat.id ?? 0, secret: request.headers.get("x-telegram-bot-api-secret-token"), at: Date.now(), update: body };
       deliveries.push(delivery);
       const attempt = (attempts.get(body.update_id) ?? 0) + 1;
       attempts.set(body.update_id, attempt);
@@ -26,11 +32,10 @@ export function startReceiver(answer: (delivery: Delivery, attempt: number) => n
       return new Response(status === 200 ? '{"ok":true}' : "no", { status });
     },
   });
+  cleanups.push(() => server.stop(true));
   return { url: `http://127.0.0.1:${server.port}/telegram/webhook`, deliveries, stop: () => server.stop(true) };
 }
 
-/** What the tests started; each test file calls `stopAfterEachTest()` once. */
-export const cleanups: (() => void)[] = [];
 
 export function stopAfterEachTest(): void {
   afterEach(() => {
