@@ -1,3 +1,5 @@
+import { isRecord } from "./bot-api-answer.ts";
+
 /**
  * What timbre reads of the results it uses. An `ok: true` answer without it (a misbehaving proxy
  * or Bot API server: `{"ok":true,"result":null}`) is no usable answer: the call fails like an
@@ -10,10 +12,6 @@ const EXPECTED: Record<string, { what: string; usable: (result: unknown) => bool
   getMe: { what: "a User object", usable: (r) => isRecord(r) && typeof r.id === "number" },
   sendMessage: { what: "a Message object", usable: (r) => isRecord(r) && typeof r.message_id === "number" },
 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Why `result` is not what `method` answers (for the failure's description), or undefined when it is. */
 export function unusableResult(method: string, result: unknown): string | undefined {
