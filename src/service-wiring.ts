@@ -114,7 +114,7 @@ interface CountsByStatus {
 export function statusGauges(metrics: Metrics, stores: { outbox: CountsByStatus; runtime: CountsByStatus; inbox: CountsByStatus }): void {
   const byStatus = (store: CountsByStatus) => async () => Object.entries(await store.counts()).map(([status, value]) => ({ labels: { status }, value }));
   metrics.gauge("timbre_outbox_messages", "Outbox messages by status.", byStatus(stores.outbox));
-  metrics.gauge("timbre_runs", "Agent runs by status (waiting = on a question or a sleep).", byStatus(stores.runtime));
+  metrics.gauge("timbre_runs", "Agent runs by status (waiting = on a question, a sleep or a step's backoff).", byStatus(stores.runtime));
   metrics.gauge("timbre_updates", "Stored updates by status.", byStatus(stores.inbox));
 }
 

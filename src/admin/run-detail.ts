@@ -23,7 +23,7 @@ export const JournalEntry = t.Object({
   name: t.Nullable(t.String({ description: "The step's name (`sleep` and `remember` for those kinds); null for replies and questions." })),
   state: oneOf(STEP_STATES, {
     description:
-      "done (a reply, step, sleep or memory write that finished), failed (a step whose retries ran out), retrying (a step between attempts: `attempts` failed so far, the next at `deadline_at`), waiting (a question or sleep not over yet), answered, timed_out or cancelled (a question, or a step between attempts when its run was cancelled).",
+      "done (a reply, step, sleep or memory write that finished), failed (a step whose retries ran out), retrying (a step between attempts: `attempts` failed so far, the next at `deadline_at`), waiting (a question or sleep not over yet), answered, timed_out or cancelled (a question, or a step between attempts when its run was cancelled or failed another way).",
   }),
   result: t.Unknown({ description: "A step's result or the value remembered, as JSON; null otherwise." }),
   error: t.Nullable(t.String({ description: "A failed step's last error." })),

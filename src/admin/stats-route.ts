@@ -8,7 +8,7 @@ const Stats = t.Object(
     mode: oneOf(["webhook", "polling"]),
     uptime_seconds: t.Integer(),
     updates: t.Object({ received: t.Integer(), processing: t.Integer(), done: t.Integer(), failed: t.Integer() }),
-    runs: t.Object({ running: t.Integer(), waiting: t.Integer({ description: "Runs waiting on a question (ctx.ask) or a sleep (ctx.sleep)." }), done: t.Integer(), failed: t.Integer(), cancelled: t.Integer() }),
+    runs: t.Object({ running: t.Integer(), waiting: t.Integer({ description: "Runs waiting on a question (ctx.ask), a sleep (ctx.sleep) or a step's backoff between attempts." }), done: t.Integer(), failed: t.Integer(), cancelled: t.Integer() }),
     outbox: t.Object({ queued: t.Integer(), sending: t.Integer(), sent: t.Integer(), failed: t.Integer() }),
   },
   {
@@ -44,7 +44,7 @@ export function statsRoute(config: Config, need: NeedParts) {
           tags: ["monitoring"],
           summary: "Counts by status, mode and uptime",
           description:
-            "Current totals: updates (received = stored, not yet handled), runs (waiting = on a question or a sleep) and outbox messages by status, the mode (webhook or polling) and the uptime in seconds.",
+            "Current totals: updates (received = stored, not yet handled), runs (waiting = on a question, a sleep or a step's backoff) and outbox messages by status, the mode (webhook or polling) and the uptime in seconds.",
           security: SECURITY,
         },
       },

@@ -12,7 +12,7 @@ import {
 } from "./context.ts";
 import type { Execution } from "./engine.ts";
 import type { JournalEntry } from "./journal.ts";
-import { checkedStepOptions, runStepFunction, STOPPED_BETWEEN_ATTEMPTS, type FailedAttempts, type StepOutcome } from "./step-runner.ts";
+import { checkedStepOptions, runStepFunction, BETWEEN_ATTEMPTS, type FailedAttempts, type StepOutcome } from "./step-runner.ts";
 import { runCancelled } from "./run-cancelled.ts";
 
 /** The most JSON ctx.remember keeps. */
@@ -164,12 +164,13 @@ export function agentContext(parts: ContextParts): AgentContext {
       };
       const outcome = await x.effect(
         insideStep.run(x, () => runStepFunction(name, fn, retries, clock, parts.signal, progress)).then(async (done) => {
-          if (done !== STOPPED_BETWEEN_ATTEMPTS) await own(effects.step(seq, name, done));
+          if (done !== BETWEEN_ATTEMPTS) await own(effects.step(seq, name, done));
           return done;
         }),
       );
-      // The service is stopping: this execution ends here, and the run goes on after the next start.
-      if (outcome === STOPPED_BETWEEN_ATTEMPTS) return x.suspend();
+      // Between attempts (waiting out a backoff, or the service stopping): this execution ends
+      // here, and the run goes on from the journal.
+      if (outcome === BETWEEN_ATTEMPTS) return x.suspend();
       if (!outcome.ok) throw new StepFailedError(name, outcome.message, outcome.attempts);
       return (outcome.json === null ? undefined : JSON.parse(outcome.json)) as T;
     },

@@ -36,7 +36,7 @@ const chatOfKey = (key: string): number | null | undefined => (key === "none" ? 
 
 /**
  * How an instance finds its work on PostgreSQL: it takes the lease of every chat that has work
- * (received updates, a run left running, a deadline passed, messages to send, queued updates) and
+ * (received updates, a run left running, a deadline passed (a question's, a sleep's, a step backoff's), messages to send, queued updates) and
  * no live owner, when it stores an update itself, when another instance names the chat (NOTIFY),
  * and every SCAN_MS as the backstop. A chat taken over resumes as after a restart; a chat idle
  * here is let go, so a waiting run needs no owner until its answer or its timer.
@@ -192,7 +192,8 @@ export class ChatClaims {
       SELECT w.chat_id AS "chatId" FROM (
         SELECT chat_id FROM updates WHERE status = 'received'
         UNION SELECT chat_id FROM runs WHERE status = 'running'
-        UNION SELECT r.chat_id FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.state = 'waiting' AND s.deadline_at <= ${now}
+        UNION SELECT r.chat_id FROM run_steps s JOIN runs r ON r.id = s.run_id
+          WHERE s.state IN ('waiting', 'retrying') AND s.deadline_at <= ${now} AND (s.state = 'waiting' OR r.status = 'waiting')
         UNION SELECT chat_id FROM outbox WHERE status IN ('queued', 'sending')
         UNION SELECT u.chat_id FROM parked_updates p JOIN updates u ON u.update_id = p.update_id
       ) w

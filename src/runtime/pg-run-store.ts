@@ -79,21 +79,30 @@ export function pgRunStore(session: PgSession): RunStore {
       return changed > 0;
     },
     cancelWaitingSteps: (runId: number) => run(`UPDATE run_steps SET state = 'cancelled' WHERE run_id = $1 AND state IN ('waiting', 'retrying')`, [runId]),
+    // As on SQLite: a retrying step's next attempt is a deadline only while its run waits out the backoff.
     *nextDeadline(chats?: readonly number[]): Op<number | undefined> {
       const row = chats
         ? yield* first<{ at: number | null }>(
-            `SELECT min(s.deadline_at) AS at FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.state = 'waiting' AND r.chat_id = ANY($1::bigint[])`,
+            `SELECT min(s.deadline_at) AS at FROM run_steps s JOIN runs r ON r.id = s.run_id
+             WHERE s.state IN ('waiting', 'retrying') AND (s.state = 'waiting' OR r.status = 'waiting') AND r.chat_id = ANY($1::bigint[])`,
             [chats],
           )
-        : yield* first<{ at: number | null }>(`SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'`);
+        : yield* first<{ at: number | null }>(
+            `SELECT min(at) AS at FROM (SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'
+               UNION ALL SELECT min(s.deadline_at) FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.state = 'retrying' AND r.status = 'waiting') deadlines`,
+          );
       return row?.at ?? undefined;
     },
     dueSteps: (now: number, limit: number, chats?: readonly number[]) =>
       rows<DueStep>(
         `SELECT s.run_id AS "runId", s.seq, s.kind, r.chat_id AS "chatId" FROM run_steps s JOIN runs r ON r.id = s.run_id
-         WHERE s.state = 'waiting' AND s.deadline_at <= $1 ${chats ? "AND r.chat_id = ANY($3::bigint[])" : ""} ORDER BY s.deadline_at LIMIT $2`,
+         WHERE s.state IN ('waiting', 'retrying') AND s.deadline_at <= $1 AND (s.state = 'waiting' OR r.status = 'waiting')
+         ${chats ? "AND r.chat_id = ANY($3::bigint[])" : ""} ORDER BY s.deadline_at LIMIT $2`,
         chats ? [now, limit, chats] : [now, limit],
       ),
+    *wakeRun(id: number, now: number): Op<boolean> {
+      return (yield* count(`UPDATE runs SET status = 'running', updated_at = $2 WHERE id = $1 AND status = 'waiting'`, [id, now])) > 0;
+    },
     activeRunsOfChat: (chatId: number) => rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE chat_id = $1 AND status IN ('running', 'waiting') ORDER BY id`, [chatId]),
     *activeConversations(): Op<string[]> {
       return (yield* rows<{ conversation: string }>(`SELECT DISTINCT conversation FROM runs WHERE status IN ('running', 'waiting')`)).map((row) => row.conversation);

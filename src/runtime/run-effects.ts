@@ -15,7 +15,7 @@ export interface EffectDeps {
   store: RunStore;
   outbox: RunOutbox;
   clock: Clock;
-  /** A question's timeout or a sleep's end was committed. */
+  /** A question's timeout, a sleep's end or a step's next attempt was committed. */
   deadlineAdded(at: number): void;
   /** The chat's fence (ChatScope): its writes proceed only while the chat is this instance's. */
   fence(chatId: number): Op<void>;
@@ -74,10 +74,14 @@ export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate
         ),
       ),
 
-    stepRetrying: (seq, name, { attempts, retryAt, message, startedAt }) =>
-      write((now) =>
-        store.recordStep({ runId: run.id, seq, kind: "step", text: name, state: "retrying", deadlineAt: retryAt, error: message, attempts, startedAt, finishedAt: null }, now),
-      ),
+    // The run waits out the backoff holding no slot, as a sleeping one does, woken at `retryAt`.
+    stepRetrying: async (seq, name, { attempts, retryAt, message, startedAt }) => {
+      await write(function* (now) {
+        yield* store.recordStep({ runId: run.id, seq, kind: "step", text: name, state: "retrying", deadlineAt: retryAt, error: message, attempts, startedAt, finishedAt: null }, now);
+        yield* store.setRunStatus(run.id, "waiting", now);
+      });
+      deps.deadlineAdded(retryAt);
+    },
 
     sleep: async (seq, ms) => {
       const deadlineAt = await write(function* (now) {

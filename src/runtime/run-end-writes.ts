@@ -47,13 +47,21 @@ export function* startNextWrites({ records, scope }: EndWriteDeps, conversation:
   return yield* records.startNextInTransaction(conversation, stopping);
 }
 
-/** Question timeouts and sleeps due at `now`: settled, their runs running again; returns those settled here. */
+/**
+ * Question timeouts, sleeps and step backoffs due at `now`: settled, their runs running again;
+ * returns those settled here. A retrying step stays retrying: its run's next execution makes the
+ * next attempt.
+ */
 export function* settleDueWrites({ store, scope }: EndWriteDeps, due: DueStep[], now: number): Op<DueStep[]> {
   const settled: DueStep[] = [];
   for (const step of due) {
     yield* scope.fence(step.chatId);
-    if (!(yield* store.settleStep(step.runId, step.seq, step.kind === "ask" ? "timed_out" : "done", now))) continue;
-    yield* store.setRunStatus(step.runId, "running", now);
+    if (step.kind === "step") {
+      if (!(yield* store.wakeRun(step.runId, now))) continue;
+    } else {
+      if (!(yield* store.settleStep(step.runId, step.seq, step.kind === "ask" ? "timed_out" : "done", now))) continue;
+      yield* store.setRunStatus(step.runId, "running", now);
+    }
     settled.push(step);
   }
   return settled;

@@ -54,12 +54,13 @@ export class RunRecords {
     );
   }
 
-  /** Records a run's end; a cancelled run's pending question is cancelled with it. */
+  /** Records a run's end; a run cancelled or failed (a replay mismatch) leaves no question waiting, no step retrying. */
   *end(run: RunRow, status: "done" | "failed" | "cancelled", error: string | null): Op<boolean> {
     const { store, inbox, clock } = this.deps;
     // Ended already (an admin cancel and the run's own end, each in its own transaction): the first end stands.
     if (!(yield* store.endRun(run.id, status, error, clock.now()))) return false;
-    if (status === "cancelled") yield* store.cancelWaitingSteps(run.id);
+    // A run that returned has none (its steps all ended before it did): spared the write.
+    if (status !== "done") yield* store.cancelWaitingSteps(run.id);
     yield* inbox.writeStatus(run.triggerUpdateId, status === "failed" ? "failed" : "done", error);
     return true;
   }

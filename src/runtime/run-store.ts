@@ -134,11 +134,18 @@ export function prepareRunStore(sqlite: Database) {
   const cancelWaitingSteps: Statement<unknown, [{ runId: number }]> = sqlite.prepare(
     `UPDATE run_steps SET state = 'cancelled' WHERE run_id = $runId AND state IN ('waiting', 'retrying')`,
   );
-  const nextDeadline: Statement<{ at: number | null }, []> = sqlite.prepare(`SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'`);
+  // Deadlines: a question's timeout, a sleep's end, and the next attempt of a step whose run waits
+  // out its backoff (a retrying step of a run still executing, or ended, has none). Each part of
+  // the min() is one index lookup, however many runs wait.
+  const nextDeadline: Statement<{ at: number | null }, []> = sqlite.prepare(
+    `SELECT min(at) AS at FROM (SELECT min(deadline_at) AS at FROM run_steps WHERE state = 'waiting'
+       UNION ALL SELECT min(s.deadline_at) FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.state = 'retrying' AND r.status = 'waiting')`,
+  );
   const dueSteps: Statement<DueStep, [{ now: number; limit: number }]> = sqlite.prepare(
     `SELECT s.run_id AS runId, s.seq, s.kind, r.chat_id AS chatId FROM run_steps s JOIN runs r ON r.id = s.run_id
-     WHERE s.state = 'waiting' AND s.deadline_at <= $now ORDER BY s.deadline_at LIMIT $limit`,
+     WHERE s.state IN ('waiting', 'retrying') AND s.deadline_at <= $now AND (s.state = 'waiting' OR r.status = 'waiting') ORDER BY s.deadline_at LIMIT $limit`,
   );
+  const wakeRun: Statement<unknown, [{ id: number; now: number }]> = sqlite.prepare(`UPDATE runs SET status = 'running', updated_at = $now WHERE id = $id AND status = 'waiting'`);
   const activeRunsOfChat: Statement<RunRow, [{ chatId: number }]> = sqlite.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE chat_id = $chatId AND status IN ('running', 'waiting') ORDER BY id`);
   const parkedOfChat: Statement<{ conversation: string }, [{ chatId: number }]> = sqlite.prepare(
     `SELECT DISTINCT p.conversation FROM parked_updates p JOIN updates u ON u.update_id = p.update_id WHERE u.chat_id = $chatId`,
@@ -204,7 +211,9 @@ export function prepareRunStore(sqlite: Database) {
     settleStep: (runId: number, seq: number, state: StepState, now: number, answer: { text: string; updateId: number } | null = null): Op<boolean> =>
       done(settleStep.run({ runId, seq, state, now, answer: answer?.text ?? null, answerUpdateId: answer?.updateId ?? null }).changes > 0),
     cancelWaitingSteps: (runId: number): Op<void> => done(void cancelWaitingSteps.run({ runId })),
-    /** The earliest deadline of a waiting question or sleep (`chats`: only theirs; SQLite's one instance has them all). */
+    /** A waiting run runs again (its step's backoff ended); false when it was no longer waiting. */
+    wakeRun: (id: number, now: number): Op<boolean> => done(wakeRun.run({ id, now }).changes > 0),
+    /** The earliest deadline of a waiting question, sleep or step backoff (`chats`: only theirs; SQLite's one instance has them all). */
     nextDeadline: (_chats?: readonly number[]): Op<number | undefined> => done(nextDeadline.get()?.at ?? undefined),
     dueSteps: (now: number, limit: number, _chats?: readonly number[]): Op<DueStep[]> => done(dueSteps.all({ now, limit })),
     /** A chat's running and waiting runs (an instance taking the chat over resumes them). */

@@ -19,16 +19,20 @@ export interface FailedAttempts {
 }
 
 export interface StepProgress {
-  /** What an earlier process recorded before it stopped between attempts: the count goes on from there. */
+  /** What an earlier execution recorded between attempts: the count goes on from there. */
   resumeFrom?: FailedAttempts;
-  /** Records a failed attempt before its backoff; the next attempt waits for it. */
+  /** Records a failed attempt, its run waiting until `retryAt` (as a sleep does). */
   failed(failed: FailedAttempts): Promise<void>;
   /** Aborts when the service stops: a backoff ends there, and no attempt starts that could not be recorded. */
   stopping?: AbortSignal;
 }
 
-/** The service stopped between two attempts: nothing more is tried here; the next start goes on from the journal. */
-export const STOPPED_BETWEEN_ATTEMPTS = "stopped-between-attempts";
+/**
+ * The step is between two attempts and this execution ends: its run waits for the backoff's end
+ * holding no slot (a failed attempt was recorded), or the service is stopping. Either way the
+ * next execution goes on from the journal.
+ */
+export const BETWEEN_ATTEMPTS = "between-attempts";
 
 const MAX_BACKOFF_MS = 60_000;
 
@@ -83,10 +87,10 @@ function wait(clock: Clock, ms: number, signal: AbortSignal, stopping: AbortSign
 }
 
 /**
- * Calls a step's function until it returns, retrying a throw after `backoffSeconds`, doubling,
- * capped at 60 s, `retries` times. Each failed attempt is recorded before its backoff, so after
- * a restart the attempts go on from the count recorded (and its backoff's end), not from the
- * first. Cancelling the run stops the retries.
+ * Calls a step's function until it returns or one attempt fails. A failed attempt with retries
+ * left is recorded with the backoff's end (`backoffSeconds`, doubling, capped at 60 s) and ends
+ * the execution there: the run waits like a sleeping one, and its next execution resumes from
+ * the count recorded, after the backoff (also after a restart). Cancelling the run stops the retries.
  */
 export async function runStepFunction<T>(
   name: string,
@@ -95,34 +99,34 @@ export async function runStepFunction<T>(
   clock: Clock,
   signal: AbortSignal,
   progress: StepProgress,
-): Promise<StepOutcome | typeof STOPPED_BETWEEN_ATTEMPTS> {
+): Promise<StepOutcome | typeof BETWEEN_ATTEMPTS> {
   const { stopping } = progress;
   const resumed = progress.resumeFrom;
   const startedAt = resumed?.startedAt ?? clock.now();
   if (resumed) {
     // The code may have lowered `retries` since: attempts already spent are not made again.
     if (resumed.attempts > retries) return { ok: false, message: resumed.message, attempts: resumed.attempts, startedAt };
+    // Woken at the backoff's end, this waits for nothing; a run left running by an older
+    // version in its backoff waits out the rest here.
     await wait(clock, Math.max(0, resumed.retryAt - clock.now()), signal, stopping);
   }
-  for (let attempt = (resumed?.attempts ?? 0) + 1; ; attempt++) {
-    // An attempt started while the service stops could end after the process does, unrecorded.
-    if (stopping?.aborted) return STOPPED_BETWEEN_ATTEMPTS;
-    let value: T;
-    try {
-      value = await fn();
-    } catch (error) {
-      if (signal.aborted) throw runCancelled();
-      const message = thrownMessage(error);
-      if (attempt > retries) return { ok: false, message, attempts: attempt, startedAt };
-      const retryAt = clock.now() + Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1));
-      await progress.failed({ attempts: attempt, retryAt, message, startedAt });
-      await wait(clock, Math.max(0, retryAt - clock.now()), signal, stopping);
-      continue;
-    }
-    // A result that is not JSON fails the step at once (retrying would not change it), journaled
-    // as failed like any other: the position is recorded, so the run still replays.
-    const result = serialise(name, value);
-    if ("unserialisable" in result) return { ok: false, message: result.unserialisable, attempts: attempt, startedAt };
-    return { ok: true, json: result.json, attempts: attempt, startedAt };
+  const attempt = (resumed?.attempts ?? 0) + 1;
+  // An attempt started while the service stops could end after the process does, unrecorded.
+  if (stopping?.aborted) return BETWEEN_ATTEMPTS;
+  let value: T;
+  try {
+    value = await fn();
+  } catch (error) {
+    if (signal.aborted) throw runCancelled();
+    const message = thrownMessage(error);
+    if (attempt > retries) return { ok: false, message, attempts: attempt, startedAt };
+    const retryAt = clock.now() + Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1));
+    await progress.failed({ attempts: attempt, retryAt, message, startedAt });
+    return BETWEEN_ATTEMPTS;
   }
+  // A result that is not JSON fails the step at once (retrying would not change it), journaled
+  // as failed like any other: the position is recorded, so the run still replays.
+  const result = serialise(name, value);
+  if ("unserialisable" in result) return { ok: false, message: result.unserialisable, attempts: attempt, startedAt };
+  return { ok: true, json: result.json, attempts: attempt, startedAt };
 }

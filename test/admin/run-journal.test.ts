@@ -11,9 +11,10 @@ const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Over 4096 characters on many lines: sent as three messages. */
 const LONG_PLAN = Array.from({ length: 300 }, (_, i) => `Line ${i + 1}: ${"-".repeat(20)}`).join("\n");
 
+// Outside the agent: each attempt after a backoff comes from a fresh execution of it.
+let calls = 0;
 const agent: Agent = async (ctx) => {
   if (ctx.text === "work") {
-    let calls = 0;
     const weather = await ctx.step(
       "look up the weather",
       () => {

@@ -1,9 +1,9 @@
 // README "Steps": "retries: 2 means three attempts in all, however many restarts come between
 // them", and "SIGTERM ... runs in flight reach a journaled point". Two instances on one PostgreSQL
 // database: the chat's holder is stopped cleanly (SIGTERM) while a step waits out its backoff
-// (state retrying). The stopping instance must not start the next attempt it can never journal:
-// it starts it during the shutdown's wait, exits before it ends, and the instance that takes the
-// chat over makes that attempt again: four calls of fn for retries: 2.
+// (state retrying, its run waiting). The stopping instance makes no attempt it could not journal,
+// and the instance that takes the chat over (its scan finds the backoff's end passed) makes the
+// other two: three calls of fn for retries: 2.
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
