@@ -16,16 +16,17 @@ export function webhookAdminRoutes(config: Config, log: Logger, need: NeedParts)
     .get(
       "/webhook",
       async () => {
+        if (config.sandbox) return status(409, { ok: false as const, error: SANDBOX_OWNS_WEBHOOK });
         const info = await getWebhookInfo(need().api);
         if (!info.ok) return status(502, { ok: false as const, error: telegramError("getWebhookInfo", info) });
         return info.result;
       },
       {
-        response: { 200: WebhookInfo, 401: Unauthorized, 502: TelegramFailed, 503: Starting },
+        response: { 200: WebhookInfo, 401: Unauthorized, 409: SandboxOwnsWebhook, 502: TelegramFailed, 503: Starting },
         detail: {
           tags: ["webhook"],
           summary: "Show the webhook Telegram has",
-          description: "Calls getWebhookInfo and answers Telegram's WebhookInfo object as is: url (empty when none), pending_update_count, last_error_message, max_connections, allowed_updates. In sandbox mode, the built-in emulator's webhook.",
+          description: "Calls getWebhookInfo and answers Telegram's WebhookInfo object as is: url (empty when none), pending_update_count, last_error_message, max_connections, allowed_updates. In sandbox mode the answer is 409, as for PUT and DELETE: the sandbox owns its webhook (always this server's /telegram/webhook).",
           security: SECURITY,
         },
       },

@@ -65,7 +65,7 @@ export async function runWebhookCommand(command: Exclude<WebhookCommand, { actio
     // No token is an environment matter (exit 1), as a bad variable is.
     const why =
       command.action === "info"
-        ? "the sandbox's emulator lives inside the running timbre (GET /admin/webhook shows its webhook); set TELEGRAM_BOT_TOKEN to see a real bot's webhook"
+        ? "the sandbox's emulator lives inside the running timbre, and its webhook is always that server's /telegram/webhook (GET /admin/webhook answers 409 there, as PUT and DELETE do); set TELEGRAM_BOT_TOKEN to see a real bot's webhook"
         : SANDBOX_OWNS_WEBHOOK;
     return fail(io, name, `TELEGRAM_BOT_TOKEN is not set, so this is the sandbox: ${why}`);
   }
