@@ -40,6 +40,8 @@ export class BotApiMethods extends EmulatorState {
   faults: Faults = noFaults();
   /** Base of the backoff between webhook delivery attempts (Telegram waits seconds; tests may shorten it). */
   webhookRetryBaseMs = 1000;
+  /** How long a webhook delivery may take before it counts as failed (Telegram does not say; tests shorten it). */
+  webhookTimeoutMs = 60_000;
   /** getUpdates answers at once whatever its `timeout` (a misbehaving Bot API server). */
   ignoreLongPollTimeout = false;
   /** Calls being answered right now, and the most ever answered at once, by method (checks SEND_CONCURRENCY). */
@@ -74,6 +76,7 @@ export class BotApiMethods extends EmulatorState {
       pending: () => this.queue,
       delivered: (id) => this.take((u) => u.update_id === id),
       retryBaseMs: () => this.webhookRetryBaseMs,
+      timeoutMs: () => this.webhookTimeoutMs,
     });
   }
 

@@ -20,6 +20,8 @@ export interface DeliveryQueue {
   delivered(updateId: number): void;
   /** Base of the backoff between attempts (Telegram waits seconds; tests shorten it). */
   retryBaseMs(): number;
+  /** How long one delivery may take: a webhook that never answers must not hold its chat's updates for good. */
+  timeoutMs(): number;
 }
 
 /** Delivery bookkeeping of a queued update, kept beside it (getUpdates hands out the update itself). */
@@ -51,7 +53,8 @@ function laneOf(update: Update): number {
 
 /**
  * Telegram's webhook delivery: per-chat order, up to max_connections at once, the secret header,
- * and retries with backoff on any non-2xx answer (shown in getWebhookInfo's last_error_message).
+ * and retries with backoff on any non-2xx answer or no answer in time (shown in getWebhookInfo's
+ * last_error_message).
  */
 export class WebhookDelivery {
   hook: WebhookState | undefined;
@@ -154,11 +157,13 @@ export class WebhookDelivery {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (hook.secret) headers["x-telegram-bot-api-secret-token"] = hook.secret;
       // A redirect is not followed: Telegram takes any answer but a 2xx as a failed delivery.
-      const response = await fetch(hook.url, { method: "POST", headers, body: JSON.stringify(update), redirect: "manual", tls: { rejectUnauthorized: false } });
+      const signal = AbortSignal.timeout(this.queue.timeoutMs());
+      const response = await fetch(hook.url, { method: "POST", headers, body: JSON.stringify(update), redirect: "manual", signal, tls: { rejectUnauthorized: false } });
       await response.arrayBuffer();
       if (response.status < 200 || response.status > 299) error = `Wrong response from the webhook: ${response.status} ${response.statusText}`;
     } catch (cause) {
-      error = `Connection refused: ${cause instanceof Error ? cause.message : String(cause)}`;
+      // Telegram's own words for both.
+      error = cause instanceof DOMException && cause.name === "TimeoutError" ? "Read timeout expired" : `Connection refused: ${cause instanceof Error ? cause.message : String(cause)}`;
     }
     if (error === undefined) {
       this.retries.delete(update.update_id);

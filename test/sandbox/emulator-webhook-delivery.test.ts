@@ -69,3 +69,15 @@ test("setWebhook with max_connections outside 1-100 is refused, and the webhook 
   }
   expect(((await call("getWebhookInfo")).body.result as { url: string }).url).toBe("");
 });
+
+test("a webhook that never answers is a failed delivery after the delivery timeout: tried again, and the error shows in getWebhookInfo", async () => {
+  const { emulator, call } = startEmulator();
+  emulator.webhookTimeoutMs = 200;
+  const hook = startReceiver((_, attempt) => (attempt === 1 ? new Promise<number>(() => {}) : 200));
+  expect((await call("setWebhook", { url: hook.url })).body.ok).toBe(true);
+  emulator.sendText(ana, "hi");
+  await waitFor(() => hook.deliveries.length === 2, "the update delivered again after the first attempt timed out");
+  await waitFor(async () => ((await call("getWebhookInfo")).body.result as { pending_update_count: number }).pending_update_count === 0, "the second delivery to be taken");
+  const info = (await call("getWebhookInfo")).body.result as Record<string, unknown>;
+  expect(info.last_error_message).toBe("Read timeout expired");
+});
