@@ -1,3 +1,5 @@
+import { thrownMessage } from "./observability/log.ts";
+
 /** The HTTP server could not listen; the message is the one line printed before exiting. */
 export class ListenError extends Error {
   override name = "ListenError";
@@ -6,7 +8,7 @@ export class ListenError extends Error {
 /** Turns the error Bun.serve threw into one line naming HOST/PORT and what to do. */
 export function listenError(error: unknown, host: string, port: number, tls = false): ListenError {
   const code = (error as { code?: unknown } | undefined)?.code;
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = thrownMessage(error);
   // OpenSSL's words: a certificate or key it could not use (PEM files that are not what they say, a key that does not match).
   if (tls && /PEM|X509|x509|SSL|private key|key values mismatch/i.test(reason)) {
     return new ListenError(`TLS_CERT_PATH and TLS_KEY_PATH: the certificate or key cannot be used (${reason}): give the PEM certificate (its chain first) and its matching private key`);

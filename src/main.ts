@@ -8,6 +8,7 @@ import { migrateToPostgresCommand } from "./cli/migrate-to-postgres.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DatabaseError } from "./db/index.ts";
 import { BackupError, backupFile } from "./db/backup.ts";
+import { thrownMessage } from "./observability/log.ts";
 import { InstanceLockError } from "./db/instance-lock.ts";
 import { ListenError } from "./listen-error.ts";
 import { versionLine } from "./build-info.ts";
@@ -86,7 +87,7 @@ async function serve(agentModule?: string): Promise<void> {
     try {
       await service!.stop();
     } catch (error) {
-      process.stderr.write(`timbre: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`timbre: shutdown failed: ${thrownMessage(error)}\n`);
       process.exit(1);
     }
     process.exit(0);

@@ -5,6 +5,7 @@ import { ConfigError } from "../config.ts";
 import type { Agent } from "../runtime/context.ts";
 import { agents, configuredAgents, isBuiltInAgent } from "./index.ts";
 import { provideTimbreModule } from "./timbre-module.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 /** The agent a service runs, with what each run records about it. */
 export interface LoadedAgent {
@@ -77,7 +78,7 @@ async function loadAgentModule(path: string): Promise<LoadedAgent> {
   try {
     source = readFileSync(path);
   } catch (error) {
-    throw new AgentLoadError(`${named} could not be read: ${oneLine(error instanceof Error ? error.message : String(error))}`);
+    throw new AgentLoadError(`${named} could not be read: ${oneLine(thrownMessage(error))}`);
   }
   provideTimbreModule();
   let module: Record<string, unknown>;

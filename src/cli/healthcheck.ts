@@ -1,5 +1,6 @@
 import type { Config } from "../config.ts";
 import type { CliOutput } from "./webhook.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 /**
  * `timbre healthcheck`: GET /healthz of the server this environment describes (HOST, PORT,
@@ -36,7 +37,7 @@ export async function runHealthcheck(config: Config, io: CliOutput, timeoutMs = 
     io.err(`timbre healthcheck: ${url} answered ${response.status}: ${body}\n`);
     return 1;
   } catch (error) {
-    const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : error instanceof Error ? error.message : String(error);
+    const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : thrownMessage(error);
     io.err(`timbre healthcheck: could not reach ${url}: ${reason}\n`);
     return 1;
   }

@@ -5,6 +5,7 @@ import { holdInstanceLock, InstanceLockError, type InstanceLock } from "../db/in
 import { copySqliteToPostgres, TargetNotEmptyError } from "../db/pg/copy-from-sqlite.ts";
 import { openPostgres, redactedUrl, type OpenPostgres } from "../db/pg/index.ts";
 import type { CliOutput } from "./webhook.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 export const MIGRATE_TO_POSTGRES_USAGE = `usage: timbre migrate-to-postgres
   Copies every table of the SQLite database at DATABASE_PATH into the empty PostgreSQL database
@@ -78,7 +79,7 @@ export async function runMigrateToPostgres(config: Config, io: CliOutput): Promi
       say(error.message);
       return EXIT_FAILED;
     }
-    say(`the copy failed and was rolled back, nothing was copied: ${error instanceof Error ? error.message : String(error)}`);
+    say(`the copy failed and was rolled back, nothing was copied: ${thrownMessage(error)}`);
     return EXIT_FAILED;
   } finally {
     await pg?.close();

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { loadAgent } from "../agents/load-agent.ts";
 import { llmAgent } from "../agents/llm/agent.ts";
-import { silentLogger } from "../observability/log.ts";
+import { silentLogger, thrownMessage } from "../observability/log.ts";
 import type { Config } from "../config.ts";
 import { redactedUrl, openPostgres } from "../db/pg/index.ts";
 import { PgSession } from "../db/pg/session.ts";
@@ -28,7 +28,7 @@ export async function runReplayCheck(config: Config, io: { out(text: string): vo
   try {
     result = config.databaseUrl !== undefined ? await checkPostgres(config.databaseUrl, loaded.agent) : await replayCheck(config.databasePath, loaded.agent);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = thrownMessage(error);
     io.err(`timbre replay-check: cannot read the runs in ${where} (${reason}); start this timbre version on it once to migrate it\n`);
     return 1;
   }

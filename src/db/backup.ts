@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { thrownMessage } from "../observability/log.ts";
 
 /**
  * Online backups with `VACUUM INTO`: SQLite copies one consistent snapshot (a read
@@ -83,5 +84,5 @@ export function backupFile(databasePath: string, target: string, cwd: string = p
 }
 
 function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return thrownMessage(error);
 }

@@ -6,6 +6,7 @@ import { embeddedMigrations } from "./embedded-migrations.ts";
 import { migrationFiles, migrationJournal } from "./migrations.generated.ts";
 import { closeWalSync } from "./wal-sync.ts";
 import * as schema from "./schema.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
@@ -43,7 +44,7 @@ function ensureFolder(path: string) {
     mkdirSync(folder, { recursive: true });
     accessSync(folder, constants.W_OK);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = thrownMessage(error);
     throw new DatabaseError(`DATABASE_PATH=${JSON.stringify(path)} is not usable: cannot create or write the folder ${folder} (${reason})`);
   }
 }
@@ -62,7 +63,7 @@ export function openDatabase(path: string): OpenDatabase {
     sqlite.exec("PRAGMA busy_timeout = 5000");
     sqlite.exec("PRAGMA foreign_keys = ON");
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = thrownMessage(error);
     throw new DatabaseError(`DATABASE_PATH=${JSON.stringify(path)} cannot be opened: ${reason}`);
   }
   const db = drizzle({ client: sqlite, schema }) as Db;
@@ -72,7 +73,7 @@ export function openDatabase(path: string): OpenDatabase {
     });
   } catch (error) {
     sqlite.close();
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = thrownMessage(error);
     throw new DatabaseError(`DATABASE_PATH=${JSON.stringify(path)}: migrations failed: ${reason}`);
   }
   return {

@@ -1,6 +1,7 @@
 import { dlopen, FFIType, read } from "bun:ffi";
 import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { thrownMessage } from "../observability/log.ts";
 
 /**
  * One database, one instance: an OS lock (flock) on `${DATABASE_PATH}.lock`, a file beside the
@@ -89,7 +90,7 @@ export function holdInstanceLock(databasePath: string): InstanceLock {
     // O_CLOEXEC, so a child process never inherits the lock.
     fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = thrownMessage(error);
     throw new InstanceLockError(`DATABASE_PATH=${JSON.stringify(databasePath)} is not usable: cannot create the lock file ${path} (${reason})`);
   }
   if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {

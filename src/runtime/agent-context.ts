@@ -14,6 +14,7 @@ import type { Execution } from "./engine.ts";
 import type { JournalEntry } from "./journal.ts";
 import { checkedStepOptions, runStepFunction, BETWEEN_ATTEMPTS, type FailedAttempts, type StepOutcome } from "./step-runner.ts";
 import { runCancelled } from "./run-cancelled.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 /** The most JSON ctx.remember keeps. */
 export const MEMORY_LIMIT_BYTES = 256 * 1024;
@@ -80,7 +81,7 @@ function memoryJson(value: unknown): string {
   try {
     json = JSON.stringify(value);
   } catch (error) {
-    throw new TypeError(`ctx.remember: the value is not JSON-serialisable (${error instanceof Error ? error.message : String(error)})`);
+    throw new TypeError(`ctx.remember: the value is not JSON-serialisable (${thrownMessage(error)})`);
   }
   if (json === undefined) throw new TypeError("ctx.remember: the value must be a JSON value (undefined, functions and symbols are not)");
   const bytes = Buffer.byteLength(json);

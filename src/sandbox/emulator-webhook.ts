@@ -1,5 +1,6 @@
 import { ApiError, parseList } from "./emulator-http.ts";
 import type { Params, Update } from "./emulator-types.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 export interface WebhookState {
   url: string;
@@ -163,7 +164,7 @@ export class WebhookDelivery {
       if (response.status < 200 || response.status > 299) error = `Wrong response from the webhook: ${response.status} ${response.statusText}`;
     } catch (cause) {
       // Telegram's own words for both.
-      error = cause instanceof DOMException && cause.name === "TimeoutError" ? "Read timeout expired" : `Connection refused: ${cause instanceof Error ? cause.message : String(cause)}`;
+      error = cause instanceof DOMException && cause.name === "TimeoutError" ? "Read timeout expired" : `Connection refused: ${thrownMessage(cause)}`;
     }
     if (error === undefined) {
       this.retries.delete(update.update_id);

@@ -8,6 +8,7 @@ import strings from "./page-strings.js" with { type: "text" };
 import users from "./page-users.js" with { type: "text" };
 import view from "./page-view.js" with { type: "text" };
 import script from "./page.js" with { type: "text" };
+import { thrownMessage } from "../observability/log.ts";
 
 export type { WaitingChat } from "./event-stream.ts";
 export type { ChatHistory, ChatLine } from "./history.ts";
@@ -81,7 +82,7 @@ export function sandboxRoutes(deps: SandboxDependencies) {
         try {
           return { ok: true as const, update_id: emulator.tapButton(userOf(body.user), message, body.button).update_id };
         } catch (error) {
-          return jsonError(400, error instanceof Error ? error.message : String(error));
+          return jsonError(400, thrownMessage(error));
         }
       },
       { body: TapBody },

@@ -1,6 +1,7 @@
 import type { APIMethodParams, APIMethodReturn, APIMethods } from "@gramio/types";
 import { readBotApiAnswer, type ApiOutcome } from "./bot-api-answer.ts";
 import { unusableResult } from "./result-shape.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 export { isRetryable, type ApiFailure, type ApiOutcome } from "./bot-api-answer.ts";
 
@@ -82,7 +83,7 @@ export class TelegramApi {
 }
 
 function reasonText(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
+  return thrownMessage(reason);
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };

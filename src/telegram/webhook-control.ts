@@ -7,6 +7,7 @@ import { runAsync } from "../db/op.ts";
 import type { SettingsStore } from "../db/settings.ts";
 import type { Logger } from "../observability/log.ts";
 import type { ApiOutcome, TelegramApi } from "./api.ts";
+import { thrownMessage } from "../observability/log.ts";
 
 /**
  * The webhook operations shared by start-up, the admin routes and the command line, so the
@@ -76,7 +77,7 @@ export async function setWebhook(api: TelegramApi, settings: SettingsStore, desi
       const { MediaUpload } = await import("gramio");
       params.certificate = await MediaUpload.path(desired.certificatePath, "certificate.pem");
     } catch (error) {
-      return { ok: false, code: 0, description: `could not read TLS_CERT_PATH ${desired.certificatePath}: ${error instanceof Error ? error.message : String(error)}` };
+      return { ok: false, code: 0, description: `could not read TLS_CERT_PATH ${desired.certificatePath}: ${thrownMessage(error)}` };
     }
   }
   const outcome = await api.call("setWebhook", params);

@@ -4,6 +4,7 @@ import type { Metrics } from "../../observability/metrics.ts";
 import { backoffMs, DEFAULT_RETRY, isRetryableStatus, retryAfterMs, type RetryPolicy } from "./retry.ts";
 import type { LlmSettings } from "./settings.ts";
 import { errorMessageOf, parseCompletion, type AcceptedCompletion, type ChatRequest } from "./wire.ts";
+import { thrownMessage } from "../../observability/log.ts";
 
 /** A model call that will not succeed: its message says why (the server's own error message where there is one). */
 export class LlmCallError extends Error {
@@ -113,7 +114,7 @@ export class ChatClient {
     } catch (error) {
       if (signal.aborted) return { kind: "cancelled", error };
       if (timeout.signal.aborted) return { kind: "timeout" };
-      return { kind: "failed", retryable: true, message: `the model API at ${this.url} could not be reached: ${error instanceof Error ? error.message : String(error)}` };
+      return { kind: "failed", retryable: true, message: `the model API at ${this.url} could not be reached: ${thrownMessage(error)}` };
     } finally {
       timer.cancel();
     }

@@ -5,6 +5,7 @@ import { DatabaseError } from "../index.ts";
 import { embeddedMigrations } from "../embedded-migrations.ts";
 import { migrationFiles, migrationJournal } from "./migrations.generated.ts";
 import * as schema from "./schema.ts";
+import { thrownMessage } from "../../observability/log.ts";
 
 export type PgDb = PostgresJsDatabase<typeof schema> & { $client: Sql };
 
@@ -109,7 +110,7 @@ export function describePostgresError(url: string, error: unknown): DatabaseErro
 /** Drizzle wraps a failed query's error in one whose message is the whole query: the cause says what failed. */
 function queryFailure(error: unknown): string {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = thrownMessage(error);
   return cause === undefined ? message : `${cause} (${message.split("\n")[0]!.slice(0, 200)})`;
 }
 
