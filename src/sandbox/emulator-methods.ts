@@ -17,10 +17,6 @@ function checkedText(params: Params): { text: string; entities: MessageEntity[] 
   return parsed;
 }
 
-const METHODS = new Map(
-  ["getMe", "sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery", "sendChatAction", "setWebhook", "deleteWebhook", "getWebhookInfo", "getUpdates"].map((m) => [m.toLowerCase(), m]),
-);
-
 const NOT_MODIFIED = "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
 const QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid";
 
@@ -50,6 +46,20 @@ export class BotApiMethods extends EmulatorState {
   readonly botInfo: EmulatedUser & Record<string, unknown>;
 
   protected readonly delivery: WebhookDelivery;
+  /** The Bot API methods the emulator answers, by their names. */
+  private readonly handlers = new Map<string, (params: Params) => unknown>([
+    ["getMe", () => this.botInfo],
+    ["sendMessage", (params) => this.sendMessage(params)],
+    ["editMessageText", (params) => this.editMessageText(params)],
+    ["editMessageReplyMarkup", (params) => this.editMessageReplyMarkup(params)],
+    ["answerCallbackQuery", (params) => this.answerCallbackQuery(params)],
+    ["sendChatAction", (params) => this.sendChatAction(params)],
+    ["setWebhook", (params) => this.setWebhook(params)],
+    ["deleteWebhook", (params) => this.deleteWebhook(params)],
+    ["getWebhookInfo", () => this.delivery.info(this.queue.length)],
+    ["getUpdates", (params) => this.getUpdates(params)],
+  ]);
+  private readonly methodNames = new Map([...this.handlers.keys()].map((name) => [name.toLowerCase(), name]));
   /** getUpdates' allowed_updates, as the last call that gave it said (empty: Telegram's default). */
   private pollAllowed: { types: string[]; after: number } = { types: [], after: 0 };
   private readonly longPoll = new LongPoll();
@@ -101,7 +111,7 @@ export class BotApiMethods extends EmulatorState {
     if (!match) return Response.json({ ok: false, error_code: 404, description: "Not Found" }, { status: 404 });
     const [, token, named] = match as unknown as [string, string, string];
     // "All methods in the Bot API are case-insensitive."
-    const method = METHODS.get(named.toLowerCase()) ?? named;
+    const method = this.methodNames.get(named.toLowerCase()) ?? named;
     let params: Params = {};
     try {
       params = await readParams(request);
@@ -136,33 +146,16 @@ export class BotApiMethods extends EmulatorState {
   }
 
   private async call(method: string, params: Params): Promise<unknown> {
-    switch (method) {
-      case "getMe":
-        return this.botInfo;
-      case "sendMessage":
-        return this.sendMessage(params);
-      case "editMessageText":
-        return this.editMessageText(params);
-      case "editMessageReplyMarkup":
-        return this.editMessageReplyMarkup(params);
-      case "answerCallbackQuery":
-        return this.answerCallbackQuery(params);
-      case "sendChatAction":
-        return this.sendChatAction(params);
-      case "setWebhook":
-        return this.setWebhook(params);
-      case "deleteWebhook":
-        this.delivery.hook = undefined;
-        if (isTrue(params.drop_pending_updates)) this.take(() => true);
-        this.wakePollers();
-        return true;
-      case "getWebhookInfo":
-        return this.delivery.info(this.queue.length);
-      case "getUpdates":
-        return this.getUpdates(params);
-      default:
-        throw new ApiError(404, "Not Found: method not found");
-    }
+    const handler = this.handlers.get(method);
+    if (!handler) throw new ApiError(404, "Not Found: method not found");
+    return handler(params);
+  }
+
+  private deleteWebhook(params: Params): true {
+    this.delivery.hook = undefined;
+    if (isTrue(params.drop_pending_updates)) this.take(() => true);
+    this.wakePollers();
+    return true;
   }
 
   private message(params: Params): BotMessage {
