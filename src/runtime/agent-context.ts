@@ -15,11 +15,10 @@ import type { JournalEntry } from "./journal.ts";
 import { checkedStepOptions, runStepFunction, BETWEEN_ATTEMPTS, type FailedAttempts, type StepOutcome } from "./step-runner.ts";
 import { runCancelled } from "./run-cancelled.ts";
 import { thrownMessage } from "../observability/log.ts";
+import { choiceLength, MAX_CHOICE_LENGTH, MAX_CHOICES } from "./choices.ts";
 
 /** The most JSON ctx.remember keeps. */
 export const MEMORY_LIMIT_BYTES = 256 * 1024;
-const MAX_CHOICES = 100;
-const MAX_CHOICE_LENGTH = 64;
 /** The longest a question may wait (ASK_TIMEOUT_SECONDS has the same bound). */
 const MAX_ASK_TIMEOUT_SECONDS = 365 * 86_400;
 
@@ -61,7 +60,7 @@ function checkedChoices(choices: unknown): string[] | undefined {
   if (!Array.isArray(choices) || choices.length === 0 || choices.length > MAX_CHOICES) throw new TypeError(`ctx.ask: choices must be an array of 1 to ${MAX_CHOICES} strings`);
   return choices.map((choice) => {
     const text = typeof choice === "string" ? choice.trim() : "";
-    if (text === "" || text.length > MAX_CHOICE_LENGTH) throw new TypeError(`ctx.ask: each choice must be a string of 1 to ${MAX_CHOICE_LENGTH} characters, got ${JSON.stringify(choice)}`);
+    if (text === "" || choiceLength(text) > MAX_CHOICE_LENGTH) throw new TypeError(`ctx.ask: each choice must be a string of 1 to ${MAX_CHOICE_LENGTH} characters, got ${JSON.stringify(choice)}`);
     return text;
   });
 }

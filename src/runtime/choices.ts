@@ -5,6 +5,17 @@ import type { TelegramUpdate } from "./context.ts";
 
 type Keyboard = { inline_keyboard: { text: string; callback_data: string }[][] };
 
+/** ctx.ask's limits for choices (the llm agent's ask_user has the same). */
+export const MAX_CHOICES = 100;
+export const MAX_CHOICE_LENGTH = 64;
+
+/** A choice's length in characters as a person counts them: an emoji is one, not its two UTF-16 units. */
+export function choiceLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
 /** Button data of a choice (at most 64 bytes): which run, which journal position, which choice. */
 export function choiceData(runId: number, seq: number, index: number): string {
   return `timbre:${runId}:${seq}:${index}`;
@@ -13,7 +24,7 @@ export function choiceData(runId: number, seq: number, index: number): string {
 /** One button per choice: a row of up to three short ones, else one a row. */
 export function choicesKeyboard(runId: number, seq: number, choices: string[]): Keyboard {
   const buttons = choices.map((text, index) => ({ text, callback_data: choiceData(runId, seq, index) }));
-  const oneRow = buttons.length <= 3 && choices.every((choice) => choice.length <= 16);
+  const oneRow = buttons.length <= 3 && choices.every((choice) => choiceLength(choice) <= 16);
   return { inline_keyboard: oneRow ? [buttons] : buttons.map((button) => [button]) };
 }
 

@@ -1,10 +1,8 @@
 /** The one tool the model gets, `ask_user`, and how its calls are read. */
+import { choiceLength, MAX_CHOICE_LENGTH, MAX_CHOICES } from "../../runtime/choices.ts";
 import type { FunctionTool, ToolCall } from "./wire.ts";
 
 export const ASK_USER = "ask_user";
-/** ctx.ask's limits for choices (src/runtime/agent-context.ts). */
-const MAX_CHOICES = 100;
-const MAX_CHOICE_LENGTH = 64;
 
 export const askUserTool: FunctionTool = {
   type: "function",
@@ -49,7 +47,7 @@ export function toolRequestOf(call: ToolCall): ToolRequest {
   const trimmed: string[] = [];
   for (const choice of choices) {
     const text = typeof choice === "string" ? choice.trim() : "";
-    if (text === "" || text.length > MAX_CHOICE_LENGTH) return { kind: "error", message: `Error: each choice must be a string of 1 to ${MAX_CHOICE_LENGTH} characters, got ${JSON.stringify(choice)}; ${USAGE}.` };
+    if (text === "" || choiceLength(text) > MAX_CHOICE_LENGTH) return { kind: "error", message: `Error: each choice must be a string of 1 to ${MAX_CHOICE_LENGTH} characters, got ${JSON.stringify(choice)}; ${USAGE}.` };
     trimmed.push(text);
   }
   return { kind: "ask", question: question.trim(), choices: trimmed };
