@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, isNotNull, isNull, lt, max, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/index.ts";
-import { sandboxChats, sandboxMessages, sandboxUpdates, updates } from "../db/schema.ts";
+import { sandboxChats, sandboxMessages, sandboxUpdates, settings, updates } from "../db/schema.ts";
+import { POLL_OFFSET_KEY } from "../ingest/poller.ts";
 import type { EmulatorSnapshot, EmulatorStore } from "./emulator-store.ts";
 import type { BotMessage, EmulatedChat, EmulatedUser, InlineKeyboard, Update, UserMessage } from "./emulator-types.ts";
 
@@ -23,6 +24,10 @@ export class SandboxStore implements EmulatorStore {
     const lastGiven = highest(db.select({ id: max(sandboxUpdates.updateId) }).from(sandboxUpdates).get());
     // The bot's own record too: ids it stored before this store existed (or from another emulator) are never reused.
     const lastStored = highest(db.select({ id: max(updates.updateId) }).from(updates).get());
+    // A bot that polled on this database asks for updates from its stored offset on: ids below it
+    // would never reach it, and its old rows may be pruned already.
+    const offset = Number(db.select({ value: settings.value }).from(settings).where(eq(settings.key, POLL_OFFSET_KEY)).get()?.value);
+    const lastPolled = Number.isSafeInteger(offset) ? offset - 1 : 0;
     // Updates the bot has are kept only as the high-water mark: the highest row is enough.
     db.delete(sandboxUpdates).where(and(isNull(sandboxUpdates.payload), lt(sandboxUpdates.updateId, lastGiven))).run();
 
@@ -40,7 +45,7 @@ export class SandboxStore implements EmulatorStore {
       }
     }
     return {
-      lastUpdateId: Math.max(lastGiven, lastStored),
+      lastUpdateId: Math.max(lastGiven, lastStored, lastPolled),
       pending: pending.map((row) => JSON.parse(row.payload!) as Update),
       chats: chats.filter((c) => c.removedAt === null).map((c) => JSON.parse(c.chat) as EmulatedChat),
       users: chats.filter((c) => c.removedAt === null && c.user !== null).map((c) => JSON.parse(c.user!) as EmulatedUser),
