@@ -36,7 +36,8 @@ const chatOfKey = (key: string): number | null | undefined => (key === "none" ? 
 
 /**
  * How an instance finds its work on PostgreSQL: it takes the lease of every chat that has work
- * (received updates, a run left running, a deadline passed (a question's, a sleep's, a step backoff's), messages to send, queued updates) and
+ * (received updates, a run left running, a deadline passed: a question's, a sleep's or a step
+ * backoff's; messages to send, queued updates) and
  * no live owner, when it stores an update itself, when another instance names the chat (NOTIFY),
  * and every SCAN_MS as the backstop. A chat taken over resumes as after a restart; a chat idle
  * here is let go, so a waiting run needs no owner until its answer or its timer.
