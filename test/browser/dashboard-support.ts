@@ -19,10 +19,11 @@ export const STEP_MS = 15_000; // a poll every 2 s, and the outbox's pace
 
 /** The coach, plus one text that uses every journal kind and one that fails while `crashOnPurpose()` says so. */
 export function dashboardAgent(crashOnPurpose: () => boolean = () => true): Agent {
+  // Outside the agent function: each attempt after a backoff comes from a fresh execution of it.
+  let tries = 0;
   return Object.assign(
     async (ctx: Parameters<Agent>[0]) => {
       if (ctx.text === "plan my week") {
-        let tries = 0;
         await ctx.step(
           "fetch the forecast",
           () => {

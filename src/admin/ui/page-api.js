@@ -27,3 +27,16 @@ export function api(path, init) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   return token ? request(path, token, init) : Promise.reject(new Refused("Sign in with the admin token."));
 }
+
+/** The newest `count` items of a list route (`path` with its query, newest first), in pages of at most 500 (the API's most). */
+export async function newest(path, count, cursor) {
+  const items = [];
+  while (items.length < count) {
+    const limit = Math.min(500, count - items.length);
+    const before = items.length ? `&before=${items.at(-1)[cursor]}` : "";
+    const page = await api(`${path}&limit=${limit}${before}`);
+    items.push(...page);
+    if (page.length < limit) break;
+  }
+  return items;
+}

@@ -73,3 +73,8 @@ export function cut(text, max) {
 export function json(value) {
   return el("pre", { class: "json" }, JSON.stringify(value, null, 2) ?? "undefined");
 }
+
+/** The message an update carries, whatever its kind (a message, an edit, a business or channel message). */
+export function updateMessage(update) {
+  return update?.message ?? update?.edited_message ?? update?.business_message ?? update?.edited_business_message ?? update?.channel_post ?? update?.edited_channel_post;
+}

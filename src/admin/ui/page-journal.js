@@ -1,6 +1,6 @@
 // A run's journal (GET /admin/runs/{id}) as a timeline: what started it, every reply, question,
 // step, sleep and memory write in order, timbre's own notices, and how it ended.
-import { badge, clock, duration, elapsed, el, json, relative, when } from "./page-dom.js";
+import { badge, clock, duration, elapsed, el, json, relative, when, updateMessage } from "./page-dom.js";
 
 const TITLES = { reply: "Reply", ask: "Question", step: "Step", sleep: "Sleep", remember: "Memory write" };
 const MARKS = { trigger: "▶", reply: "↩", ask: "?", step: "⚙", sleep: "☾", remember: "✎", notice: "i", end: "■" };
@@ -93,7 +93,7 @@ function entryItem(entry, onRetry) {
 
 function trigger(run) {
   const update = run.trigger_update;
-  const message = update.message ?? update.edited_message ?? update.business_message;
+  const message = updateMessage(update);
   const kind = Object.keys(update).find((key) => key !== "update_id") ?? "update";
   return item(
     "trigger",

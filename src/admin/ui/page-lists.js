@@ -1,6 +1,6 @@
 // The dashboard's lists, item by item: counts, runs, pending questions, failed updates and
 // messages, and what each says when it is empty. Actions come in as callbacks.
-import { badge, clock, cut, el, relative, when } from "./page-dom.js";
+import { badge, clock, cut, el, relative, updateMessage, when } from "./page-dom.js";
 
 const GROUPS = [
   ["updates", "Updates", ["received", "processing", "done", "failed"]],
@@ -88,7 +88,7 @@ export function failedUpdateItems(updates, onRetry) {
       "li",
       { class: "card-item failed-update", "data-update-id": u.update_id },
       el("p", { class: "row" }, el("strong", {}, `Update ${u.update_id}`), el("span", { class: "muted" }, `${u.kind}${u.chat_id !== null ? ` · chat ${u.chat_id}` : ""} · received `, when(u.received_at))),
-      typeof u.update?.message?.text === "string" ? el("p", { class: "said user" }, cut(u.update.message.text, 300)) : null,
+      typeof updateMessage(u.update)?.text === "string" ? el("p", { class: "said user" }, cut(updateMessage(u.update).text, 300)) : null,
       el("p", { class: "error-text" }, u.error ?? "failed"),
       el("div", { class: "actions" }, el("button", { type: "button", class: "small", "data-retry-update": u.update_id, onclick: () => onRetry(u.update_id) }, "Retry")),
     ),

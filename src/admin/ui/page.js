@@ -1,13 +1,15 @@
 // The operator's dashboard: every datum comes from the admin API with the bearer token, which is
 // asked for once and kept in sessionStorage only (this tab; never in a URL or localStorage).
 // Polls every few seconds; re-renders a part only when what it shows changed.
-import { api, Refused, request, TOKEN_KEY } from "./page-api.js";
+import { api, newest, Refused, request, TOKEN_KEY } from "./page-api.js";
 import { badge, clock, duration, el, show, when } from "./page-dom.js";
 import { timeline } from "./page-journal.js";
 import { failedMessageItems, failedUpdateItems, noRuns, questionItems, runItem, statCards } from "./page-lists.js";
 
 const POLL_MS = 2000;
 const PAGE_SIZE = 20;
+/** Failed updates and messages shown at first, and how many more each "Show older" adds. */
+const FAILED_SHOWN = 100;
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -16,6 +18,8 @@ const state = {
   /** `before` cursors of the newer pages (Newer pops one); undefined = the newest page. */
   newerPages: [],
   before: undefined,
+  /** How many of the newest failed updates and messages the Failed tab lists. */
+  shown: { "failed-updates": FAILED_SHOWN, "failed-messages": FAILED_SHOWN },
   openRun: null,
   /** The run whose Cancel waits for a confirmation. */
   confirming: null,
@@ -62,6 +66,8 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.openRun = null;
   state.confirming = null;
+  state.shown = { "failed-updates": FAILED_SHOWN, "failed-messages": FAILED_SHOWN };
+  for (const id of ["more-failed-updates", "more-failed-messages"]) $(id).hidden = true;
   for (const id of ["stats", "run-list", "run-detail", "question-list", "failed-updates", "failed-messages", "questions-count", "failed-count", "page-info"]) {
     $(id).replaceChildren();
     delete $(id).dataset.key;
@@ -82,7 +88,8 @@ function showLogin(message) {
 // ---- polling ----
 
 const runsPath = () => {
-  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  // One run more than a page: whether there is an older page to offer.
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE + 1) });
   if (state.filter.status) query.set("status", state.filter.status);
   if (state.filter.conversation) query.set("conversation", state.filter.conversation);
   if (state.before !== undefined) query.set("before", String(state.before));
@@ -102,8 +109,9 @@ async function poll() {
     const [runs, waiting, failedUpdates, failedMessages, run] = await Promise.all([
       api(runsPath()).catch((error) => (error instanceof Refused ? Promise.reject(error) : { error: error.message })),
       api("/admin/runs?status=waiting&limit=500"),
-      api("/admin/updates?status=failed&limit=100"),
-      api("/admin/outbox?status=failed&limit=100"),
+      // One more than shown: whether to offer older ones.
+      newest("/admin/updates?status=failed", state.shown["failed-updates"] + 1, "update_id"),
+      newest("/admin/outbox?status=failed", state.shown["failed-messages"] + 1, "id"),
       openRun === null ? null : api(`/admin/runs/${openRun}`).catch((error) => (error instanceof Refused ? Promise.reject(error) : { gone: openRun, error: error.message })),
     ]);
     if (session !== state.session) return;
@@ -164,13 +172,14 @@ const tick = (ms) => Math.floor(Date.now() / ms);
 const filtered = () => state.filter.status !== "" || state.filter.conversation !== "";
 
 function renderRuns(runs) {
-  const list = Array.isArray(runs) ? runs : [];
-  show($("run-list"), JSON.stringify([runs, state.openRun, tick(30_000)]), () => {
+  const more = Array.isArray(runs) && runs.length > PAGE_SIZE;
+  const list = Array.isArray(runs) ? runs.slice(0, PAGE_SIZE) : [];
+  show($("run-list"), JSON.stringify([list, runs.error, state.openRun, tick(30_000)]), () => {
     if (runs.error) return el("li", { class: "empty" }, runs.error);
     if (list.length === 0) return noRuns(filtered(), clearFilters);
     return list.map((run) => runItem(run, run.id === state.openRun, (id) => openRun(id)));
   });
-  $("older").disabled = list.length < PAGE_SIZE;
+  $("older").disabled = !more;
   $("newer").disabled = state.before === undefined;
   $("page-info").textContent = list.length ? `#${list[0].id} – #${list.at(-1).id}` : "";
   $("older").onclick = () => {
@@ -228,8 +237,20 @@ function render({ stats, runs, waiting, failedUpdates, failedMessages, run }) {
   show($("question-list"), JSON.stringify([waiting, state.confirming, tick(10_000)]), () => questionItems(waiting, (id) => openRun(id, true), cancelControl));
   const failed = stats.updates.failed + stats.outbox.failed;
   $("failed-count").textContent = failed ? String(failed) : "";
-  show($("failed-updates"), JSON.stringify(failedUpdates), () => failedUpdateItems(failedUpdates, retryUpdate));
-  show($("failed-messages"), JSON.stringify(failedMessages), () => failedMessageItems(failedMessages, retryMessage, (id) => openRun(id, true)));
+  showNewest("failed-updates", failedUpdates, (list) => failedUpdateItems(list, retryUpdate));
+  showNewest("failed-messages", failedMessages, (list) => failedMessageItems(list, retryMessage, (id) => openRun(id, true)));
+}
+
+/** The newest of a list, as many as `state.shown` says, and its "Show older" button while there are more. */
+function showNewest(id, items, build) {
+  const list = items.slice(0, state.shown[id]);
+  show($(id), JSON.stringify(list), () => build(list));
+  const more = $(`more-${id}`);
+  more.hidden = items.length <= list.length;
+  more.onclick = () => {
+    state.shown[id] += FAILED_SHOWN;
+    void poll();
+  };
 }
 
 // ---- navigation ----
