@@ -145,7 +145,8 @@ function publicUrl(env: Env): string | undefined {
   if (!TELEGRAM_WEBHOOK_PORTS.includes(port)) {
     fail("PUBLIC_URL", raw, `Telegram only calls webhooks on ports ${TELEGRAM_WEBHOOK_PORTS.join(", ")}`);
   }
-  if (url.search || url.hash) fail("PUBLIC_URL", raw, "expected a base URL without query or fragment");
+  // A bare "?" or "#" leaves url.search and url.hash empty: the raw text tells.
+  if (/[?#]/.test(raw)) fail("PUBLIC_URL", raw, "expected a base URL without query or fragment");
   return raw.replace(/\/+$/, "");
 }
 
@@ -180,6 +181,8 @@ function apiUrl(env: Env, token: string | undefined): string {
   } catch {
     fail("TELEGRAM_API_URL", raw, "expected an http(s) URL such as https://api.telegram.org");
   }
+  // Calls go to {root}/bot{token}/{method}: after a query or fragment that path would be no path.
+  if (/[?#]/.test(raw)) fail("TELEGRAM_API_URL", raw, "expected a root URL without query or fragment, such as https://api.telegram.org");
   return raw.replace(/\/+$/, "");
 }
 
