@@ -29,10 +29,10 @@ expect(Bun.spawnSync(["tar", "czf", join(dir.path, "pkg.tgz"), "-C", join(dir.pa
 const tarball = readFileSync(join(dir.path, "pkg.tgz"));
 
 const asked: string[] = [];
-const registry = Bun.serve({
+const registry: Bun.Server<undefined> = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
-  fetch(request) {
+  fetch(request): Response {
     const path = new URL(request.url).pathname;
     asked.push(path);
     if (path === `/${PKG}`) {
