@@ -3,7 +3,7 @@ import type { Logger } from "../observability/log.ts";
 import { RunDetail, runDetailAnswer } from "./run-detail.ts";
 import { NotFound, SECURITY, type NeedParts } from "./route-parts.ts";
 import { CancelAnswer, runAnswer, RunList } from "./run-schemas.ts";
-import { BadRequest, Before, ELSEWHERE, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, RUN_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized } from "./schemas.ts";
+import { BadRequest, Before, ELSEWHERE, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, NoBody, RUN_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized } from "./schemas.ts";
 
 /** /admin/runs: the runs, one run with its journal, cancel (mounted by adminRoutes, behind its token check). */
 export function runAdminRoutes(log: Logger, need: NeedParts) {
@@ -72,6 +72,7 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
       },
       {
         params: IdParam("run id"),
+        body: NoBody,
         response: {
           200: CancelAnswer,
           400: BadRequest,

@@ -81,3 +81,6 @@ export const statusQuery = <const S extends readonly [string, ...string[]]>(stat
 /** Row times (Unix ms) as the answers show them. */
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+/** A route that takes no body: a body field (a DELETE's `{"drop_pending_updates": true}`, which belongs in its query) is a 400, never ignored. */
+export const NoBody = t.Optional(t.Object({}, { additionalProperties: false, description: "No body." }));
