@@ -86,9 +86,10 @@ export function pollerOptions(config: Config, options: ServiceOptions): PollerOp
 
 /** `route`, except that a command addressed to some bot first waits until timbre knows its own name. */
 export function routeKnowingBotName(identity: BotIdentity, route: (update: StoredUpdate) => Promise<void>): UpdateHandler {
-  return async (update) => {
-    // A few seconds at most, and only after start: getMe runs in the background.
-    if (identity.username === undefined && needsBotUsername(update.update)) await identity.whenKnown();
+  return async (update, aside) => {
+    // A few seconds at most, and only after start: getMe runs in the background. The chat waits;
+    // the other chats' updates go on meanwhile.
+    if (identity.username === undefined && needsBotUsername(update.update)) await aside(identity.whenKnown());
     return route(update);
   };
 }

@@ -11,7 +11,13 @@ const STORAGE_RETRY_MS = 1_000;
 /** A chat's lane; updates with no chat share one. */
 const laneOf = (chatId: number | null): string => String(chatId ?? "none");
 
-export type UpdateHandler = (update: StoredUpdate) => void | Promise<void>;
+/**
+ * Waits for `waited` without taking one of the dispatcher's `concurrency` places meanwhile: the
+ * chat's lane stays held (its later updates still wait), other chats go on.
+ */
+export type Aside = <T>(waited: Promise<T>) => Promise<T>;
+
+export type UpdateHandler = (update: StoredUpdate, aside: Aside) => void | Promise<void>;
 
 /** What the dispatcher needs of the inbox, on either engine (SQLite's answers at once). */
 export interface DispatchInbox {
@@ -32,6 +38,8 @@ export class Dispatcher {
   private readonly ready: string[] = [];
   private readonly known = new Set<number>();
   private active = 0;
+  /** Handlers waiting aside (see Aside): not counted in `active`, still not done. */
+  private waitingAside = 0;
   private stopped = false;
   private readonly idle: (() => void)[] = [];
 
@@ -88,8 +96,24 @@ export class Dispatcher {
       this.active++;
       void this.drain(key);
     }
-    if (this.active === 0 && this.ready.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+    if (this.isIdle()) for (const resolve of this.idle.splice(0)) resolve();
   }
+
+  private isIdle(): boolean {
+    return this.active === 0 && this.waitingAside === 0 && this.ready.length === 0;
+  }
+
+  private readonly aside: Aside = async (waited) => {
+    this.active--;
+    this.waitingAside++;
+    this.pump();
+    try {
+      return await waited;
+    } finally {
+      this.waitingAside--;
+      this.active++;
+    }
+  };
 
   /** Runs one chat's updates in order until its lane is empty. */
   private async drain(key: string): Promise<void> {
@@ -97,7 +121,7 @@ export class Dispatcher {
     while (lane.length > 0 && !this.stopped) {
       const update = lane[0]!;
       try {
-        await this.handler(update);
+        await this.handler(update, this.aside);
       } catch (error) {
         if (isTransientStorageError(error) && !this.stopped) {
           const ids = { update_id: update.updateId, chat_id: update.chatId, ...errorFields(error) };
@@ -157,7 +181,7 @@ export class Dispatcher {
 
   /** Resolves when every handed-over update has been handled (tests, benchmarks, shutdown). */
   whenIdle(): Promise<void> {
-    if (this.active === 0 && this.ready.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
@@ -165,6 +189,6 @@ export class Dispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     const deadline = Date.now() + 10_000;
-    while (this.active > 0 && Date.now() < deadline) await Bun.sleep(5);
+    while (this.active + this.waitingAside > 0 && Date.now() < deadline) await Bun.sleep(5);
   }
 }
