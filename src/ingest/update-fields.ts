@@ -1,7 +1,7 @@
 import type { AgentUser, ReplyOptions } from "../runtime/context.ts";
 import type { StoredUpdate } from "./inbox.ts";
 import { bodyOf, isObject, updateTypeOf, usableId, type TelegramUpdate } from "./update-shape.ts";
-import { MESSAGE_UPDATE_TYPES } from "./update-types.ts";
+import { chatSourceOf, isUpdateType, MESSAGE_UPDATE_TYPES } from "./update-types.ts";
 
 /** Reading an update's fields as the runtime needs them: its text, its sender, its conversation, where replies go. */
 
@@ -73,8 +73,12 @@ export function replyTargetOf(update: TelegramUpdate): ReplyOptions {
 /** sendChatAction options for "typing" where the update came from (it takes no direct-messages topic); undefined in a chat that cannot show it. */
 export function chatActionTargetOf(update: TelegramUpdate): ReplyOptions | undefined {
   // sendChatAction: "Channel chats and channel direct messages chats aren't supported." The chat
-  // is the message's, or the update's own (my_chat_member, message_reaction, chat_boost...).
-  const chat = messageOf(update)?.chat ?? bodyOf(update)?.chat;
+  // is the message's, or the update's own (my_chat_member, message_reaction, chat_boost...);
+  // a join request's run talks to the applicant in private, whatever chat they asked to join.
+  const type = updateTypeOf(update);
+  const source = isUpdateType(type) ? chatSourceOf(type) : undefined;
+  const privately = source === "user_chat_id" || source === "sender";
+  const chat = privately ? undefined : (messageOf(update)?.chat ?? bodyOf(update)?.chat);
   if (isObject(chat) && (chat.type === "channel" || chat.is_direct_messages === true)) return undefined;
   const thread = threadOf(update);
   const business = businessConnectionOf(update);
