@@ -67,7 +67,11 @@ export function adminRoutes(options: AdminOptions) {
       })
 
       // Before validation, which would coerce " " to 0 and "0x10" to 16.
-      .onTransform(({ params, query }) => {
+      .onTransform(({ params, query, request }) => {
+        // Elysia keeps one value of a repeated query parameter: which one the caller meant is unknown.
+        const names = [...new URL(request.url).searchParams.keys()];
+        const repeated = names.find((name, i) => names.indexOf(name) !== i);
+        if (repeated !== undefined) throw status(400, { ok: false as const, error: `${repeated} is given more than once; give it once` });
         for (const [name, value] of [...Object.entries(params ?? {}), ...Object.entries(query ?? {})]) {
           const error = WHOLE_NUMBER_ERRORS[name];
           if (error !== undefined && typeof value === "string" && !(/^\d{1,16}$/.test(value) && Number(value) <= Number.MAX_SAFE_INTEGER)) throw status(400, { ok: false as const, error });
