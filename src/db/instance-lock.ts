@@ -1,11 +1,11 @@
 import { dlopen, FFIType, read } from "bun:ffi";
-import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, realpathSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { thrownMessage } from "../observability/log.ts";
 
 /**
  * One database, one instance: an OS lock (flock) on `${DATABASE_PATH}.lock`, a file beside the
- * database, held for the life of the service. The kernel drops it when the process dies, `kill -9`
+ * database (beside the file itself when DATABASE_PATH is a symlink to it), held for the life of the service. The kernel drops it when the process dies, `kill -9`
  * included, so a restart never needs a manual clean-up; the stale file left behind is simply
  * locked again. The database itself is not locked: readers (`timbre backup`, scripts opening the
  * SQLite file read-only) work beside the running service.
@@ -82,7 +82,7 @@ export function holdInstanceLock(databasePath: string): InstanceLock {
   const c = loadLibc();
   if (typeof c === "string") return { path: undefined, unsupported: `${c}: a second timbre on DATABASE_PATH=${databasePath} would not be stopped`, release() {} };
 
-  const path = `${databasePath}.lock`;
+  const path = `${realPathOf(databasePath)}.lock`;
   let fd: number;
   try {
     mkdirSync(dirname(path), { recursive: true });
@@ -117,6 +117,22 @@ export function holdInstanceLock(databasePath: string): InstanceLock {
       closeSync(fd);
     },
   };
+}
+
+/**
+ * The file the path names, through any symlink (of the file or its folders): two DATABASE_PATHs
+ * naming one database must take one lock. A file not created yet: its folder's real path.
+ */
+function realPathOf(databasePath: string): string {
+  try {
+    return realpathSync(databasePath);
+  } catch {
+    try {
+      return join(realpathSync(dirname(databasePath)), basename(databasePath));
+    } catch {
+      return databasePath;
+    }
+  }
 }
 
 /** The pid the holder wrote; "unknown" in the instant between its lock and its write. */
