@@ -56,5 +56,5 @@ test("compose.yaml and Caddyfile: timbre on a volume at /data behind Caddy on 80
   const caddyfile = read("Caddyfile");
   expect(caddyfile).toContain("{$DOMAIN} {");
   expect(caddyfile).toContain(`reverse_proxy timbre:${port}`);
-  expect(caddyfile).toMatch(/@private path \/admin \/admin\/\* \/swagger \/swagger\/\* \/metrics\n\s+respond @private 404/);
+  expect(caddyfile).toMatch(/@private path \/admin \/admin\/\* \/swagger \/swagger\/\* \/metrics \/metrics\/\*\n\s+respond @private 404/);
 });
