@@ -227,6 +227,13 @@ function llmSettings(env: Env, cwd: string): LlmSettings {
   } catch {
     fail("LLM_BASE_URL", baseUrl, "expected the http(s) root of an OpenAI-compatible API, such as https://api.openai.com/v1 or http://localhost:11434/v1");
   }
+  // Calls go to {root}/chat/completions: after a query or fragment that path would be no path.
+  if (/[?#]/.test(baseUrl)) fail("LLM_BASE_URL", baseUrl, "expected a root URL without query or fragment, such as https://api.openai.com/v1");
+  const apiKey = read(env, "LLM_API_KEY");
+  // Shorter, it could not be told from ordinary text in a log line or an error, so not redacted from them.
+  if (apiKey !== undefined && apiKey.length < 4) {
+    throw new ConfigError(`LLM_API_KEY is ${apiKey.length} character${apiKey.length === 1 ? "" : "s"} long: it must be at least 4, so that it can be redacted from every log line and error (give your local server a longer --api-key)`);
+  }
   const inline = read(env, "LLM_SYSTEM_PROMPT");
   const file = read(env, "LLM_SYSTEM_PROMPT_FILE");
   if (inline !== undefined && file !== undefined) fail("LLM_SYSTEM_PROMPT_FILE", file, "LLM_SYSTEM_PROMPT is set too; set one of them");
@@ -241,7 +248,7 @@ function llmSettings(env: Env, cwd: string): LlmSettings {
   }
   return {
     baseUrl: baseUrl.replace(/\/+$/, ""),
-    apiKey: read(env, "LLM_API_KEY"),
+    apiKey,
     model,
     systemPrompt,
     maxTurns: integer(env, "LLM_MAX_TURNS", LLM_DEFAULTS.maxTurns, 1, 100),

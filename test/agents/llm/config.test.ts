@@ -95,3 +95,18 @@ test("timbre --help names every LLM_* variable", async () => {
   expect(stdout).toContain("coach (default), echo, llm, or the path of an agent module");
   for (const name of ["LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "LLM_SYSTEM_PROMPT", "LLM_SYSTEM_PROMPT[_FILE]", "LLM_MAX_TURNS", "LLM_HISTORY_MESSAGES", "LLM_TIMEOUT_SECONDS"]) expect(stdout).toContain(name);
 });
+
+describe("AGENT=llm: values that could not work as given", () => {
+  test("LLM_BASE_URL with a query or fragment stops the start naming it (calls go to {root}/chat/completions; the Azure-style ?api-version= put that path in the query)", () => {
+    for (const value of ["http://127.0.0.1:9/v1?api-version=2024-06-01", "https://api.openai.com/v1#x", "https://api.openai.com/v1?"]) {
+      expect(errorOf({ LLM_MODEL: "m", LLM_BASE_URL: value })).toStartWith(`LLM_BASE_URL=${JSON.stringify(value)} is invalid: expected a root URL without query or fragment`);
+    }
+  });
+
+  test("an LLM_API_KEY under 4 characters stops the start without showing it (it could not be redacted from logs and errors); 4 are taken", () => {
+    const message = errorOf({ LLM_MODEL: "m", LLM_API_KEY: "k3y" });
+    expect(message).toStartWith("LLM_API_KEY is 3 characters long: it must be at least 4");
+    expect(message).not.toContain("k3y");
+    expect(llm({ LLM_API_KEY: "k3y!" }).apiKey).toBe("k3y!");
+  });
+});
