@@ -5,7 +5,8 @@ import { thrownMessage } from "../observability/log.ts";
 
 /**
  * One database, one instance: an OS lock (flock) on `${DATABASE_PATH}.lock`, a file beside the
- * database (beside the file itself when DATABASE_PATH is a symlink to it), held for the life of the service. The kernel drops it when the process dies, `kill -9`
+ * database (beside the file itself when DATABASE_PATH is a symlink to it), held for the life of
+ * the service. The kernel drops it when the process dies, `kill -9`
  * included, so a restart never needs a manual clean-up; the stale file left behind is simply
  * locked again. The database itself is not locked: readers (`timbre backup`, scripts opening the
  * SQLite file read-only) work beside the running service.
