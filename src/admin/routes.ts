@@ -1,7 +1,6 @@
 import { Elysia, status } from "elysia";
 import type { Config } from "../config.ts";
 import type { Logger } from "../observability/log.ts";
-import { MAX_UPDATE_DEPTH, nestsDeeperThan } from "../ingest/json-depth.ts";
 import { clientAddress } from "../ingest/trusted-ips.ts";
 import { checkAdminToken, type AuthAttemptGuard } from "./auth.ts";
 import { backupRoute } from "./backup-route.ts";
@@ -10,7 +9,7 @@ import { ADMIN_PREFIX, type AdminParts } from "./route-parts.ts";
 import { runAdminRoutes } from "./run-routes.ts";
 import { statsRoute } from "./stats-route.ts";
 import { WHOLE_NUMBER_ERRORS } from "./schemas.ts";
-import { UnusableBody } from "./validation-message.ts";
+import { jsonObjectBody } from "./json-body.ts";
 import { DASHBOARD_FILES } from "./ui/routes.ts";
 import { webhookAdminRoutes } from "./webhook-routes.ts";
 
@@ -53,18 +52,7 @@ export function adminRoutes(options: AdminOptions) {
         return new Response(JSON.stringify({ ok: false, error: refusal.error }), { status: refusal.status, headers });
       })
       // Bodies are JSON whatever their Content-Type; an empty body is no body.
-      .onParse(async ({ request }) => {
-        const text = await request.text();
-        if (text.trim() === "") return undefined;
-        const body = JSON.parse(text) as unknown;
-        // Validation errors quote the value, and a very deep one overflows the stack (a 500); refused as unparsable (400).
-        if (nestsDeeperThan(text, MAX_UPDATE_DEPTH)) throw new SyntaxError(`body nests arrays/objects more than ${MAX_UPDATE_DEPTH} levels deep`);
-        // Every admin body is an object of named fields; Elysia would read an array, a string or a number as {}.
-        if (typeof body !== "object" || body === null || Array.isArray(body)) {
-          throw new UnusableBody(`the body must be a JSON object of named fields (see /swagger), not ${Array.isArray(body) ? "an array" : body === null ? "null" : `a ${typeof body}`}`);
-        }
-        return body;
-      })
+      .onParse(jsonObjectBody)
 
       // Before validation, which would coerce " " to 0 and "0x10" to 16.
       .onTransform(({ params, query, request }) => {

@@ -9,6 +9,7 @@ import users from "./page-users.js" with { type: "text" };
 import view from "./page-view.js" with { type: "text" };
 import script from "./page.js" with { type: "text" };
 import { thrownMessage } from "../observability/log.ts";
+import { jsonObjectBody } from "../admin/json-body.ts";
 
 export type { WaitingChat } from "./event-stream.ts";
 export type { ChatHistory, ChatLine } from "./history.ts";
@@ -54,6 +55,8 @@ export function sandboxRoutes(deps: SandboxDependencies) {
   const events = new SandboxEventStream(deps);
 
   return new Elysia({ prefix: "/sandbox", detail: { hide: true } })
+    // JSON whatever the Content-Type (`curl -d` sends a form type); too deep a body is a 400.
+    .onParse(jsonObjectBody)
     .get("/", () => asset(page, "text/html"))
     .get("/page.css", () => asset(style, "text/css"))
     .get("/page-strings.js", () => asset(strings, "text/javascript"))
