@@ -91,5 +91,7 @@ export function listen(app: ReturnType<typeof httpApp>, config: Config): Listeni
   const server = app.server!;
   const scheme = tls ? "https" : "http";
   const localHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-  return { server, url: `${scheme}://${localHost}:${server.port}`, scheme, tls: tls !== undefined };
+  // An IPv6 address goes in brackets in a URL (http://[::1]:8080); the sandbox points its emulator at this one.
+  const urlHost = localHost.includes(":") ? `[${localHost}]` : localHost;
+  return { server, url: `${scheme}://${urlHost}:${server.port}`, scheme, tls: tls !== undefined };
 }
