@@ -40,8 +40,9 @@ export function userMessage(
 
 /** The inline button of `message` whose text or callback_data is `label`. */
 export function buttonOf(message: BotMessage, label: string): InlineButton {
-  const buttons = message.reply_markup?.inline_keyboard.flat() ?? [];
-  const button = buttons.find((b) => b.callback_data !== undefined && (b.text === label || b.callback_data === label));
+  const buttons = (message.reply_markup?.inline_keyboard.flat() ?? []).filter((b) => b.callback_data !== undefined);
+  // By its data first (what the page sends): a button's data may be another button's text.
+  const button = buttons.find((b) => b.callback_data === label) ?? buttons.find((b) => b.text === label);
   if (!button) {
     throw new Error(`message ${message.message_id} in chat ${message.chat_id} has no callback button "${label}" (its buttons: ${JSON.stringify(buttons.map((b) => b.text))})`);
   }
