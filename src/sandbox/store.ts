@@ -104,9 +104,12 @@ export class SandboxStore implements EmulatorStore {
     const now = this.clock.now();
     this.db.transaction((tx) => {
       tx.delete(sandboxMessages).where(eq(sandboxMessages.chatId, userId)).run();
+      // Only the marker that the id was removed stays (a message to it then fails as Telegram's
+      // "user is deactivated"): not their name, in the chat object nor the user.
+      const marker = JSON.stringify({ id: userId, type: "private" });
       tx.insert(sandboxChats)
-        .values({ chatId: userId, chat: JSON.stringify({ id: userId, type: "private" }), removedAt: now, createdAt: now })
-        .onConflictDoUpdate({ target: sandboxChats.chatId, set: { user: null, removedAt: now } })
+        .values({ chatId: userId, chat: marker, removedAt: now, createdAt: now })
+        .onConflictDoUpdate({ target: sandboxChats.chatId, set: { chat: marker, user: null, removedAt: now } })
         .run();
     });
   }
