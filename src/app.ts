@@ -115,6 +115,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         emulator,
         log,
         agent: loaded.name,
+        ...(config.llm ? { model: config.llm.model } : {}),
         // A sleeping run waits too, on no question: only those asking are "waiting for your answer".
         waitingChats: () => runtime.list({ status: "waiting", limit: 1000 }).flatMap((run) => (run.pendingQuestion ? [{ chatId: run.chatId, question: run.pendingQuestion.text }] : [])),
       }),

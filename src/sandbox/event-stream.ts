@@ -14,6 +14,8 @@ export interface EventStreamOptions {
   waitingChats: () => WaitingChat[];
   /** The running agent's name (a built-in's, or the module's path): the page's hint depends on it. */
   agent: string;
+  /** LLM_MODEL with AGENT=llm: the hint names it. */
+  model?: string;
   log: Logger;
   /** How often the waiting state is re-read while a page is open (an answer is recorded without a bot message). */
   refreshEveryMs?: number;
@@ -22,7 +24,7 @@ export interface EventStreamOptions {
 }
 
 export type StreamEvent =
-  | { event: "snapshot"; data: { agent: string; chats: ChatHistory[] } }
+  | { event: "snapshot"; data: { agent: string; model?: string; chats: ChatHistory[] } }
   | { event: "message"; data: { chat_id: number; user?: EmulatedUser; message: ChatLine } }
   /** A bot message changed (its text, or its keyboard: a chosen answer is marked). */
   | { event: "edited"; data: { chat_id: number; message: ChatLine } }
@@ -142,7 +144,7 @@ export class SandboxEventStream {
         this.clients.add(send);
         // Everything so far first, then live events (all in this turn, so none is missed or doubled).
         write("retry: 1000\n\n");
-        send({ event: "snapshot", data: { agent: this.options.agent, chats: sandboxHistory(this.options.emulator, this.waiting) } });
+        send({ event: "snapshot", data: { agent: this.options.agent, ...(this.options.model ? { model: this.options.model } : {}), chats: sandboxHistory(this.options.emulator, this.waiting) } });
         if (!this.refresher && !closed) {
           this.refresher = setInterval(() => this.refreshWaiting(), this.options.refreshEveryMs ?? 250);
           this.refresher.unref();

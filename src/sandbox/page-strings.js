@@ -51,8 +51,8 @@ export const PAGE_STRINGS = {
 /** The file name of an agent module's path (`/srv/bot/index.ts` -> `index.ts`). */
 const moduleName = (agent) => agent.split(/[\\/]/).filter(Boolean).pop() ?? agent;
 
-/** An empty chat's hint: what the running agent does, in the chat's language. */
-export function agentHint(agent, language) {
+/** An empty chat's hint: what the running agent does (naming `model`, LLM_MODEL, with AGENT=llm), in the chat's language. */
+export function agentHint(agent, language, model) {
   const es = language === "es";
   switch (agent) {
     case "coach":
@@ -63,8 +63,8 @@ export function agentHint(agent, language) {
       return es ? "Escribe lo que quieras: el agente echo repite cada mensaje." : "Write anything: the echo agent repeats each message.";
     case "llm":
       return es
-        ? "Saluda para empezar: responde el agente llm con el modelo configurado (LLM_MODEL); puede hacerte preguntas, a veces con botones. /cancel lo detiene."
-        : "Say hi to start: the llm agent answers with the configured model (LLM_MODEL) and may ask you questions, sometimes with buttons. /cancel stops it.";
+        ? `Saluda para empezar: responde el agente llm con el modelo ${model ?? "configurado (LLM_MODEL)"}; puede hacerte preguntas, a veces con botones. /cancel lo detiene.`
+        : `Say hi to start: the llm agent answers with the model ${model ?? "configured (LLM_MODEL)"} and may ask you questions, sometimes with buttons. /cancel stops it.`;
     default:
       return es
         ? `Saluda para empezar: responde tu agente ${moduleName(agent)}. /cancel detiene una conversación que espera.`

@@ -14,8 +14,9 @@ const $ = (id) => document.getElementById(id);
 /** chat id -> { id, user, messages: [{message_id, side, text, date, buttons?}], waiting, typingUntil, unread } */
 const chats = new Map();
 let current = Number(localStorage.getItem(CURRENT_KEY)) || null;
-/** The running agent's name, from the snapshot. */
+/** The running agent's name, and with AGENT=llm its model, from the snapshot. */
 let agent = "coach";
+let model;
 
 function chatFor(id, user) {
   let chat = chats.get(id);
@@ -28,6 +29,7 @@ function chatFor(id, user) {
 
 function applySnapshot(snapshot) {
   agent = snapshot.agent ?? agent;
+  model = snapshot.model;
   const seen = new Set();
   for (const entry of snapshot.chats) {
     seen.add(entry.chat_id);
@@ -197,7 +199,7 @@ function render() {
   $("chat-avatar").replaceWith(Object.assign(avatar(chat), { id: "chat-avatar" }));
   $("chat-name").textContent = nameOf(chat);
   const list = $("messages");
-  const hint = el("div", { class: "hint" }, agentHint(agent, languageOf(chat)));
+  const hint = el("div", { class: "hint" }, agentHint(agent, languageOf(chat), model));
   list.replaceChildren(...(chat.messages.length ? chat.messages.map((m) => nodeOf(chat, m)) : [hint]));
   list.scrollTop = list.scrollHeight;
   renderStrings(chat);

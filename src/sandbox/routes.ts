@@ -68,7 +68,7 @@ export function sandboxRoutes(deps: SandboxDependencies) {
       server?.timeout(request, 0);
       return events.connect(request);
     })
-    .get("/history", () => ({ ok: true as const, agent: deps.agent, chats: events.history() }))
+    .get("/history", () => ({ ok: true as const, agent: deps.agent, ...(deps.model ? { model: deps.model } : {}), chats: events.history() }))
     .post(
       "/send",
       ({ body }) => {
