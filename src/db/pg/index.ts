@@ -165,6 +165,9 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       types: { int8: INT8_AS_NUMBER },
       connection: {
         application_name: "timbre",
+        // A commit is on disk when it returns, whatever the database's or role's default (off
+        // would let a webhook answer 200 for an update a crash of the server loses).
+        synchronous_commit: "on",
         statement_timeout: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
         idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS,
         ...(options.readOnly ? { default_transaction_read_only: true } : {}),
