@@ -67,6 +67,11 @@ function fail(name: string, value: string, allowed: string): never {
   throw new ConfigError(`${name}=${JSON.stringify(value)} is invalid: ${allowed}`);
 }
 
+/** A root or base URL that paths are added to: a query or fragment (even a bare "?" or "#", which URL reads as none) would swallow them. */
+function refuseQueryOrFragment(name: string, raw: string, example: string): void {
+  if (/[?#]/.test(raw)) fail(name, raw, `expected a root URL without query or fragment, such as ${example}`);
+}
+
 /** Reads a variable; empty strings count as unset so `FOO=` in an env file means "default". */
 function read(env: Env, name: string): string | undefined {
   const value = env[name];
@@ -145,8 +150,7 @@ function publicUrl(env: Env): string | undefined {
   if (!TELEGRAM_WEBHOOK_PORTS.includes(port)) {
     fail("PUBLIC_URL", raw, `Telegram only calls webhooks on ports ${TELEGRAM_WEBHOOK_PORTS.join(", ")}`);
   }
-  // A bare "?" or "#" leaves url.search and url.hash empty: the raw text tells.
-  if (/[?#]/.test(raw)) fail("PUBLIC_URL", raw, "expected a base URL without query or fragment");
+  refuseQueryOrFragment("PUBLIC_URL", raw, "https://bot.example.com");
   return raw.replace(/\/+$/, "");
 }
 
@@ -181,8 +185,7 @@ function apiUrl(env: Env, token: string | undefined): string {
   } catch {
     fail("TELEGRAM_API_URL", raw, "expected an http(s) URL such as https://api.telegram.org");
   }
-  // Calls go to {root}/bot{token}/{method}: after a query or fragment that path would be no path.
-  if (/[?#]/.test(raw)) fail("TELEGRAM_API_URL", raw, "expected a root URL without query or fragment, such as https://api.telegram.org");
+  refuseQueryOrFragment("TELEGRAM_API_URL", raw, "https://api.telegram.org");
   return raw.replace(/\/+$/, "");
 }
 
@@ -227,8 +230,7 @@ function llmSettings(env: Env, cwd: string): LlmSettings {
   } catch {
     fail("LLM_BASE_URL", baseUrl, "expected the http(s) root of an OpenAI-compatible API, such as https://api.openai.com/v1 or http://localhost:11434/v1");
   }
-  // Calls go to {root}/chat/completions: after a query or fragment that path would be no path.
-  if (/[?#]/.test(baseUrl)) fail("LLM_BASE_URL", baseUrl, "expected a root URL without query or fragment, such as https://api.openai.com/v1");
+  refuseQueryOrFragment("LLM_BASE_URL", baseUrl, "https://api.openai.com/v1");
   const apiKey = read(env, "LLM_API_KEY");
   // Shorter, it could not be told from ordinary text in a log line or an error, so not redacted from them.
   if (apiKey !== undefined && apiKey.length < 4) {
