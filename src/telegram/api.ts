@@ -1,7 +1,7 @@
 import type { APIMethodParams, APIMethodReturn, APIMethods } from "@gramio/types";
 import { readBotApiAnswer, type ApiOutcome } from "./bot-api-answer.ts";
 import { unusableResult } from "./result-shape.ts";
-import { thrownMessage } from "../observability/log.ts";
+import { redactionVariants, thrownMessage } from "../observability/log.ts";
 
 export { isRetryable, type ApiFailure, type ApiOutcome } from "./bot-api-answer.ts";
 
@@ -31,9 +31,12 @@ export class TelegramApi {
   private readonly inFlight = new Set<AbortController>();
   private stopped = false;
   private readonly timeoutMs: number;
+  /** The token's forms, cut out of failure descriptions (an answer that quotes the URL it was sent to). */
+  private readonly tokenForms: string[];
 
   constructor(private readonly options: TelegramApiOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.tokenForms = redactionVariants([options.token]);
   }
 
   /** Ends every call in flight at once (a long poll among them); later calls fail fast. */
@@ -70,15 +73,22 @@ export class TelegramApi {
       const unusable = outcome.ok ? unusableResult(method, outcome.result) : undefined;
       if (unusable) outcome = { ok: false, code: 0, unusable: true, description: `HTTP ${response.status}: ${unusable}` };
       this.options.observe?.(method, outcome.ok ? "ok" : outcome.code === 0 ? "network" : "error");
+      // A failure's description goes to admin answers, the outbox's last_error and the CLI, not only the (redacted) log.
+      if (!outcome.ok) outcome = { ...outcome, description: this.withoutToken(outcome.description) };
       return outcome as ApiOutcome<APIMethodReturn<M>>;
     } catch (error) {
       this.options.observe?.(method, "network");
-      return { ok: false, code: 0, description: reasonText(controller.signal.aborted ? controller.signal.reason : error) };
+      return { ok: false, code: 0, description: this.withoutToken(reasonText(controller.signal.aborted ? controller.signal.reason : error)) };
     } finally {
       signal?.removeEventListener("abort", abortFromCaller);
       clearTimeout(timer);
       this.inFlight.delete(controller);
     }
+  }
+
+  private withoutToken(text: string): string {
+    for (const form of this.tokenForms) text = text.split(form).join("[redacted]");
+    return text;
   }
 }
 
