@@ -55,7 +55,8 @@ export function* writeOutcome(
     const waitMs = (outcome.retryAfter ?? 1) * 1000;
     yield* store.markRetry(row.id, row.attempts, at + waitMs, outcome.description, at);
     metrics?.outboxRetries.inc({ reason: "429" });
-    log.debug("outbox: rate limited by Telegram, pausing the chat", { ...ids, retry_after: outcome.retryAfter });
+    // A retry, as the 5xx ones are: shown at warn.
+    log.warn("outbox: rate limited by Telegram, pausing the chat", { ...ids, retry_after: outcome.retryAfter });
     return { kind: "again", notBefore: Math.max(spaced, at + waitMs) };
   }
   if ((outcome.code === 0 || outcome.code >= 500) && attempts < deps.maxAttempts) {
@@ -70,7 +71,7 @@ export function* writeOutcome(
     yield* store.markMoved(row.id, to, outcome.description, at);
     yield* store.moveQueued(row.chat_id, to, at);
     metrics?.outboxRetries.inc({ reason: "migrated" });
-    log.info("outbox: the group became a supergroup; sending its messages there", { outbox_id: row.id, chat_id: row.chat_id, migrate_to_chat_id: to, queued: queuedInChat });
+    log.info("outbox: the group became a supergroup; sending its messages there", { ...ids, migrate_to_chat_id: to, queued: queuedInChat });
     return { kind: "moved", to };
   }
   yield* store.markFailed(row.id, attempts, outcome.description, at);
