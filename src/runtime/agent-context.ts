@@ -21,6 +21,8 @@ import { choiceLength, MAX_CHOICE_LENGTH, MAX_CHOICES } from "./choices.ts";
 export const MEMORY_LIMIT_BYTES = 256 * 1024;
 /** The longest a question may wait (ASK_TIMEOUT_SECONDS has the same bound). */
 const MAX_ASK_TIMEOUT_SECONDS = 365 * 86_400;
+/** The longest sleep: ten years (a deadline must stay a date the journal and the admin API can show). */
+const MAX_SLEEP_SECONDS = 10 * 365 * 86_400;
 
 /** How new journal entries are committed, each with its effect (the runtime writes them). */
 export interface RunEffects {
@@ -33,6 +35,11 @@ export interface RunEffects {
   /** The sleep ends `ms` after it is recorded. */
   sleep(seq: number, ms: number): Promise<void>;
   remember(seq: number, json: string): Promise<void>;
+  /**
+   * A replay reached a position that still waits (a question not answered, a sleep not over, a
+   * step's next attempt not due): woken for something else, the run waits again, holding no slot.
+   */
+  waitAgain(): Promise<void>;
 }
 
 export interface ContextParts {
@@ -148,6 +155,7 @@ export function agentContext(parts: ContextParts): AgentContext {
       if (recorded.state === "answered") return recorded.answer ?? "";
       if (recorded.state === "timed_out") throw new AskTimeoutError(question);
       if (recorded.state === "cancelled") throw runCancelled();
+      await x.effect(own(effects.waitAgain()));
       return x.suspend();
     },
 
@@ -156,6 +164,11 @@ export function agentContext(parts: ContextParts): AgentContext {
       const retries = checkedStepOptions(name, options);
       const { seq, recorded } = await position("step", name);
       if (recorded && recorded.state !== "retrying") return replayedStep(name, recorded) as T;
+      // Woken before its next attempt is due (for a question or a sleep beside it): wait again.
+      if (recorded && (recorded.deadlineAt ?? 0) > clock.now() && (recorded.attempts ?? 0) <= retries.retries) {
+        await x.effect(own(effects.waitAgain()));
+        return x.suspend();
+      }
       // A step that was between attempts when the process stopped goes on from the attempts it made.
       const progress = {
         resumeFrom: recorded && { attempts: recorded.attempts ?? 0, retryAt: recorded.deadlineAt ?? 0, message: recorded.error ?? "", startedAt: recorded.createdAt },
@@ -176,7 +189,9 @@ export function agentContext(parts: ContextParts): AgentContext {
     },
 
     async sleep(seconds: number) {
-      if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) throw new TypeError(`ctx.sleep needs a number of seconds >= 0, got ${shown(seconds)}`);
+      if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_SLEEP_SECONDS) {
+        throw new TypeError(`ctx.sleep needs a number of seconds from 0 to ${MAX_SLEEP_SECONDS} (ten years), got ${shown(seconds)}`);
+      }
       const { seq, recorded } = await position("sleep", "sleep");
       if (!recorded) {
         await x.effect(own(effects.sleep(seq, Math.round(seconds * 1000))));
@@ -184,6 +199,7 @@ export function agentContext(parts: ContextParts): AgentContext {
       }
       if (recorded.state === "done") return;
       if (recorded.state === "cancelled") throw runCancelled();
+      await x.effect(own(effects.waitAgain()));
       return x.suspend();
     },
 

@@ -26,6 +26,8 @@ export interface ExecutorDeps {
   typing: { afterMs: number; everyMs: number };
   /** A question's timeout or a sleep's end was committed. */
   deadlineAdded(at: number): void;
+  /** A run went back to waiting on deadlines already journaled (see EffectDeps). */
+  deadlinesChanged(): void;
   fence(chatId: number): Op<void>;
   /** The run is being cancelled in the batch now being written (its execution hears of it after the commit). */
   isEnding(runId: number): boolean;
@@ -150,7 +152,7 @@ export class RunExecutor {
   private executeOnce(run: RunRow, update: TelegramUpdate, live: LiveRun): Promise<ExecutionOutcome> {
     const { store, batched, outbox, clock, agent } = this.deps;
     const aborted = () => live.abort.signal.aborted || this.deps.isEnding(run.id);
-    const effects = runEffects({ batched, store, outbox, clock, deadlineAdded: (at) => this.deps.deadlineAdded(at), fence: (chatId) => this.deps.fence(chatId) }, run, update, aborted);
+    const effects = runEffects({ batched, store, outbox, clock, deadlineAdded: (at) => this.deps.deadlineAdded(at), deadlinesChanged: () => this.deps.deadlinesChanged(), fence: (chatId) => this.deps.fence(chatId) }, run, update, aborted);
     const ctx = agentContext({
       run,
       update,

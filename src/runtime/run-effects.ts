@@ -15,8 +15,10 @@ export interface EffectDeps {
   store: RunStore;
   outbox: RunOutbox;
   clock: Clock;
-  /** A question's timeout, a sleep's end or a step's next attempt was committed. */
+  /** A question's timeout or a sleep's end was committed. */
   deadlineAdded(at: number): void;
+  /** A run went back to waiting with deadlines already in its journal: read them anew (one may be due). */
+  deadlinesChanged(): void;
   /** The chat's fence (ChatScope): its writes proceed only while the chat is this instance's. */
   fence(chatId: number): Op<void>;
 }
@@ -80,7 +82,13 @@ export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate
         yield* store.recordStep({ runId: run.id, seq, kind: "step", text: name, state: "retrying", deadlineAt: retryAt, error: message, attempts, startedAt, finishedAt: null }, now);
         yield* store.setRunStatus(run.id, "waiting", now);
       });
-      deps.deadlineAdded(retryAt);
+      // Not only retryAt: another step of the run may have come due while this one was trying.
+      deps.deadlinesChanged();
+    },
+
+    waitAgain: async () => {
+      await write((now) => store.setRunStatus(run.id, "waiting", now));
+      deps.deadlinesChanged();
     },
 
     sleep: async (seq, ms) => {

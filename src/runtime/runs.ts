@@ -77,6 +77,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
       askTimeoutMs: settings.askTimeoutSeconds * 1000,
       typing: { afterMs: settings.typingAfterMs ?? 1000, everyMs: settings.typingEveryMs ?? 4000 },
       deadlineAdded: (at) => this.timers.added(at),
+      deadlinesChanged: () => this.timers.rearm(),
       fence: (chatId) => this.scope.fence(chatId),
       isEnding: (runId) => this.cancelling.has(runId),
       finish: (run, update, outcome, aborted) => this.finish(run, update, outcome, aborted),
