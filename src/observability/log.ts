@@ -14,7 +14,8 @@ export interface Logger {
 /** Turns an Error into fields a log reader can use (message and stack, never the object itself). */
 export function errorFields(error: unknown): LogFields {
   if (error instanceof Error) return { error: error.message, error_name: error.name };
-  return { error: thrownMessage(error) };
+  // What was thrown instead of an Error: "String", "Object", "Null"... (never throws, unlike String()).
+  return { error: thrownMessage(error), error_name: Object.prototype.toString.call(error).slice(8, -1) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createLogger, redactionVariants } from "../../src/observability/log.ts";
+import { createLogger, errorFields, redactionVariants } from "../../src/observability/log.ts";
 import { BotApiEmulator } from "../../src/sandbox/emulator.ts";
 import { postUpdate, ROOT, spawnService, tempDir, textUpdate, waitFor } from "../helpers.ts";
 
@@ -188,4 +188,12 @@ test("the logger: level threshold, ids kept, every form of a secret redacted", (
     odd: "[redacted]",
   });
   expect(lines.every((line) => line.endsWith("\n") && !line.slice(0, -1).includes("\n"))).toBe(true);
+});
+
+test("an error's log fields name its kind, also for a thrown value that is no Error (docs: errors add `error` and `error_name`)", () => {
+  expect(errorFields(new TypeError("bad"))).toEqual({ error: "bad", error_name: "TypeError" });
+  expect(errorFields("a string thrown")).toEqual({ error: "a string thrown", error_name: "String" });
+  expect(errorFields({ code: 7 })).toEqual({ error: "[object Object]", error_name: "Object" });
+  expect(errorFields(Object.create(null))).toEqual({ error: "[object Object]", error_name: "Object" });
+  expect(errorFields(null)).toEqual({ error: "null", error_name: "Null" });
 });
