@@ -40,6 +40,13 @@ function asset(body: string, type: string): Response {
   return new Response(body, { headers: { "content-type": `${type}; charset=utf-8`, "cache-control": "no-cache" } });
 }
 
+/** What a schema cannot say: a name or text of blanks, which Telegram's apps never send. */
+function blankError(user: { first_name: string }, text?: string): Response | undefined {
+  if (user.first_name.trim() === "") return jsonError(400, "user.first_name must not be only spaces");
+  if (text !== undefined && text.trim() === "") return jsonError(400, "text must not be only spaces");
+  return undefined;
+}
+
 /** The user as the emulator keeps them (only the fields the page sets). */
 function userOf(body: { id: number; first_name: string; language_code?: string }): EmulatedUser {
   return { id: body.id, first_name: body.first_name, ...(body.language_code ? { language_code: body.language_code } : {}) };
@@ -72,6 +79,8 @@ export function sandboxRoutes(deps: SandboxDependencies) {
     .post(
       "/send",
       ({ body }) => {
+        const blank = blankError(body.user, body.text);
+        if (blank) return blank;
         const update = emulator.sendText(userOf(body.user), body.text);
         return { ok: true as const, update_id: update.update_id };
       },
@@ -93,6 +102,8 @@ export function sandboxRoutes(deps: SandboxDependencies) {
     .post(
       "/users",
       ({ body }) => {
+        const blank = blankError(body);
+        if (blank) return blank;
         emulator.addUser(userOf(body));
         return { ok: true as const, user: userOf(body) };
       },

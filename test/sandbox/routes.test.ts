@@ -182,6 +182,11 @@ describe("sandbox mode", () => {
     expect(badId.status).toBe(400);
     expect(badId.body.error).toContain("/user/id");
     expect((await bad("{not json")).status).toBe(400);
+    // Telegram's apps send no message that is only blanks, and a name of blanks shows as nothing.
+    const blankText = await bad(JSON.stringify({ user: { id: 1, first_name: "A" }, text: "   " }));
+    expect(blankText).toEqual({ status: 400, body: { ok: false, error: "text must not be only spaces" } });
+    const blankName = await bad(JSON.stringify({ user: { id: 1, first_name: " \t" }, text: "hi" }));
+    expect(blankName).toEqual({ status: 400, body: { ok: false, error: "user.first_name must not be only spaces" } });
   });
 });
 
