@@ -10,6 +10,7 @@ import type { Config } from "./config.ts";
 import type { IncomingUpdate, StoreResult } from "./ingest/inbox.ts";
 import { trustedSourceCheck } from "./ingest/trusted-ips.ts";
 import { jsonError, WEBHOOK_PATH, webhookHandler, webhookRoutes } from "./ingest/webhook.ts";
+import { isTransientStorageError } from "./db/storage-error.ts";
 import { listenError } from "./listen-error.ts";
 import { errorFields, type Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
@@ -51,6 +52,11 @@ export function httpApp(parts: HttpAppParts) {
       // A thrown status(...) (admin routes) answers as itself.
       if (typeof code === "number") return;
       if (code === "PARSE") return jsonError(400, parseErrorMessage(error));
+      // The database locked by another writer, full or read-only: a moment's trouble, not a bug.
+      if (isTransientStorageError(error)) {
+        log.warn("http: the database could not serve an admin request; it was answered 503", errorFields(error));
+        return jsonError(503, "the database is busy or unavailable right now (locked, full or read-only); try again shortly", { "retry-after": "5" });
+      }
       return unhandled(error);
     })
     .use(webhookRoutes(webhook))

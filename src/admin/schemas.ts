@@ -23,13 +23,13 @@ export const TelegramFailed = errorBody(
   "Telegram refused the call or could not be reached; `error` carries Telegram's description.",
   "Telegram refused setWebhook (400): Bad Request: bad webhook: HTTPS url must be provided for webhook",
 );
-export const Starting = errorBody("timbre is still starting.", "timbre is still starting; try again in a moment");
+export const Starting = errorBody("timbre is still starting, or its database is busy right now (locked, full, read-only); try again shortly.", "timbre is still starting; try again in a moment");
 
 /** An admin write for a chat another instance holds right now (several instances on PostgreSQL): nothing was written. */
 export const ELSEWHERE = (what: string) => `${what}: its chat is handled by another timbre instance right now; try again in a few seconds`;
 
 export const StartingOrElsewhere = errorBody(
-  "timbre is still starting, or (several instances) another instance holds the chat right now; nothing was written, try again shortly.",
+  "timbre is still starting, its database is busy right now, or (several instances) another instance holds the chat right now; nothing was written, try again shortly.",
   ELSEWHERE("run 42"),
 );
 

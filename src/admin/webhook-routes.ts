@@ -22,7 +22,7 @@ export function webhookAdminRoutes(config: Config, log: Logger, need: NeedParts)
         return info.result;
       },
       {
-        response: { 200: WebhookInfo, 401: Unauthorized, 409: SandboxOwnsWebhook, 502: TelegramFailed, 503: Starting },
+        response: { 200: WebhookInfo, 400: BadRequest, 401: Unauthorized, 409: SandboxOwnsWebhook, 502: TelegramFailed, 503: Starting },
         detail: {
           tags: ["webhook"],
           summary: "Show the webhook Telegram has",
