@@ -54,7 +54,7 @@ export function httpApp(parts: HttpAppParts) {
       if (code === "PARSE") return jsonError(400, parseErrorMessage(error));
       // The database locked by another writer, full or read-only: a moment's trouble, not a bug.
       if (isTransientStorageError(error)) {
-        log.warn("http: the database could not serve an admin request; it was answered 503", errorFields(error));
+        log.warn("http: the database could not serve a request; it was answered 503", errorFields(error));
         return jsonError(503, "the database is busy or unavailable right now (locked, full or read-only); try again shortly", { "retry-after": "5" });
       }
       return unhandled(error);
