@@ -4,6 +4,7 @@ import { pemFileProblem } from "./pem-file.ts";
 import { agentNames, isBuiltInAgent, type RegisteredAgent } from "./agents/index.ts";
 import { DEFAULT_SYSTEM_PROMPT, LLM_DEFAULTS, type LlmSettings } from "./agents/llm/settings.ts";
 import { UPDATE_TYPES, unknownUpdateType } from "./ingest/update-types.ts";
+import { ConfigError, fail, flag, integer, oneOf, positiveNumber, read, refuseQueryOrFragment, type Env } from "./config-values.ts";
 
 export type BotMode = "webhook" | "polling";
 /** A built-in agent's name: a key of the registry in src/agents/index.ts. */
@@ -56,63 +57,7 @@ export const TELEGRAM_WEBHOOK_PORTS = [443, 80, 88, 8443];
 export const DEFAULT_API_URL = "https://api.telegram.org";
 const SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 
-/** A bad environment value; the message is the one line printed before exiting. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-type Env = Record<string, string | undefined>;
-
-function fail(name: string, value: string, allowed: string): never {
-  throw new ConfigError(`${name}=${JSON.stringify(value)} is invalid: ${allowed}`);
-}
-
-/** A root or base URL that paths are added to: a query or fragment (even a bare "?" or "#", which URL reads as none) would swallow them. */
-function refuseQueryOrFragment(name: string, raw: string, example: string): void {
-  if (/[?#]/.test(raw)) fail(name, raw, `expected a root URL without query or fragment, such as ${example}`);
-}
-
-/** Reads a variable; empty strings count as unset so `FOO=` in an env file means "default". */
-function read(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === "" ? undefined : value.trim();
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^-?\d+$/.test(raw)) fail(name, raw, `expected a whole number from ${min} to ${max}`);
-  const value = Number(raw);
-  if (value < min || value > max) fail(name, raw, `expected a whole number from ${min} to ${max}`);
-  return value;
-}
-
-function positiveNumber(env: Env, name: string, fallback: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0) || value > max) {
-    fail(name, raw, `expected a number greater than 0 and at most ${max}`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const value = raw.toLowerCase() as T;
-  if (!allowed.includes(value)) fail(name, raw, `expected one of ${allowed.join(", ")}`);
-  return value;
-}
-
-function flag(env: Env, name: string): boolean {
-  const raw = read(env, name);
-  if (raw === undefined) return false;
-  const value = raw.toLowerCase();
-  if (["1", "true", "on", "yes"].includes(value)) return true;
-  if (["0", "false", "off", "no"].includes(value)) return false;
-  return fail(name, raw, "expected on or off (also true/false, 1/0, yes/no)");
-}
+export { ConfigError } from "./config-values.ts";
 
 function isCidr(value: string): boolean {
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(value);
