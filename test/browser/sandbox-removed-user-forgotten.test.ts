@@ -8,40 +8,18 @@
  * conflict it leaves the `chat` column as it was: the chat object with the user's first_name
  * stays in `sandbox_chats`.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import type { Page } from "playwright-core";
-import { startService, type Service } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
-import { silentLogger } from "../../src/observability/log.ts";
-import { tempDir, waitFor } from "../helpers.ts";
-import { hasChromium, launchBrowser, type LaunchedBrowser } from "./launch.ts";
+import { waitFor } from "../helpers.ts";
+import { hasChromium } from "./launch.ts";
+import { openChatWithNewUser, sandboxWithPage } from "./sandbox-support.ts";
 
-const dir = tempDir();
-const databasePath = `${dir.path}/timbre.db`;
 const NAME = "Zebulon";
-let service: Service;
-let browser: LaunchedBrowser;
-let page: Page;
-
-beforeAll(async () => {
-  if (!hasChromium) return;
-  service = await startService(loadConfig({ DATABASE_PATH: databasePath, PORT: "0", HOST: "127.0.0.1", AGENT: "echo", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }), {
-    logger: silentLogger,
-  });
-  browser = await launchBrowser();
-  page = await browser.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-  dir.cleanup();
-});
+const sandbox = sandboxWithPage({ AGENT: "echo", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
 
 /** Every row of the sandbox's tables that mentions `needle` anywhere, as "table: row". */
 function sandboxRowsMentioning(needle: string): string[] {
-  const db = new Database(databasePath, { readonly: true });
+  const db = new Database(sandbox.databasePath, { readonly: true });
   try {
     const found: string[] = [];
     for (const table of ["sandbox_chats", "sandbox_messages", "sandbox_updates"]) {
@@ -57,12 +35,8 @@ function sandboxRowsMentioning(needle: string): string[] {
 }
 
 test.skipIf(!hasChromium)("after the bin removes a user, the sandbox's tables no longer hold their chat", async () => {
-  await page.goto(`${service.url}/sandbox`);
-  await page.locator("#connection", { hasText: "online" }).waitFor();
-  await page.click("#new-user");
-  await page.fill("#user-name", NAME);
-  await page.click("#create-user");
-  await page.locator("#chat-name", { hasText: NAME }).waitFor();
+  await openChatWithNewUser(sandbox, NAME);
+  const { page, service } = sandbox;
   const id = Number(await page.locator(".chat-item.active").getAttribute("data-chat-id"));
   await page.fill("#input", "hello from me");
   await page.press("#input", "Enter");

@@ -9,26 +9,16 @@
  * callback_data ("2") to /sandbox/tap, and the emulator picks the first button whose text OR
  * callback_data is "2": button "2", whose data is "1". The bot hears the wrong button.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import type { Page } from "playwright-core";
-import { startService, type Service } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
-import { silentLogger } from "../../src/observability/log.ts";
-import { tempDir, waitFor } from "../helpers.ts";
-import { hasChromium, launchBrowser, type LaunchedBrowser } from "./launch.ts";
+import { waitFor } from "../helpers.ts";
+import { hasChromium } from "./launch.ts";
+import { openChatWithNewUser, sandboxWithPage } from "./sandbox-support.ts";
 
-const dir = tempDir();
-const agentPath = `${dir.path}/numbers.ts`;
-let service: Service;
-let browser: LaunchedBrowser;
-let page: Page;
-
-beforeAll(async () => {
-  if (!hasChromium) return;
+const sandbox = sandboxWithPage((dir) => {
   // A bot that offers three numbered buttons and says which callback_data it received.
   writeFileSync(
-    agentPath,
+    `${dir}/numbers.ts`,
     `export default async (ctx) => {
   const query = ctx.update.callback_query;
   if (query) return ctx.reply("tapped data " + query.data);
@@ -38,27 +28,12 @@ beforeAll(async () => {
 };
 `,
   );
-  service = await startService(
-    loadConfig({ DATABASE_PATH: `${dir.path}/timbre.db`, PORT: "0", HOST: "127.0.0.1", AGENT: agentPath, SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }),
-    { logger: silentLogger },
-  );
-  browser = await launchBrowser();
-  page = await browser.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-  dir.cleanup();
+  return { AGENT: `${dir}/numbers.ts`, SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" };
 });
 
 test.skipIf(!hasChromium)("tapping the button labelled 3 sends button 3's callback_data, not another button's", async () => {
-  await page.goto(`${service.url}/sandbox`);
-  await page.locator("#connection", { hasText: "online" }).waitFor();
-  await page.click("#new-user");
-  await page.fill("#user-name", "Ana");
-  await page.click("#create-user");
-  await page.locator("#chat-name", { hasText: "Ana" }).waitFor();
+  await openChatWithNewUser(sandbox, "Ana");
+  const { page } = sandbox;
 
   await page.fill("#input", "hi");
   await page.press("#input", "Enter");
