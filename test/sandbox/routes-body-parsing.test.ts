@@ -1,13 +1,12 @@
 /**
- * SPEC.md, HTTP routes: "Every error body is JSON `{"ok":false,"error":"..."}` with a message a
- * person can act on." (README, Sandbox: `POST /sandbox/send` with
- * `{"user":{"id":1,"first_name":"Ana","language_code":"en"},"text":"hi"}`, `POST /sandbox/users` ...)
+ * How the sandbox routes read their bodies. SPEC, HTTP routes: "Every error body is JSON
+ * `{"ok":false,"error":"..."}` with a message a person can act on"; README, Sandbox: "For
+ * scripts: ... `POST /sandbox/send` with `{"user":{...},"text":"hi"}`".
  *
- * A body that is valid JSON but nests arrays 10,000 deep where `text` (or the user) belongs is
- * bad input: a 400 naming the field. The sandbox routes answer 500 "internal error; see the
- * service log" instead (the validation error quotes the value and overflows the stack). The
- * admin API guards against exactly this (src/admin/routes.ts onParse, nestsDeeperThan); the
- * sandbox routes (src/sandbox/routes.ts) have no such guard.
+ * A body nested 10,000 or 100,000 levels deep got a 500 "internal error" (the admin API refused
+ * it; the sandbox routes had no such guard), and the README's JSON posted the way `curl -d` posts
+ * it (a form Content-Type, or text/plain) was told "/user: Expected required property": Elysia
+ * parsed by Content-Type. Both routes now read bodies as the admin API does (src/admin/json-body.ts).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startService, type Service } from "../../src/app.ts";
@@ -47,4 +46,13 @@ test("a deeply nested JSON body to the sandbox routes is a 400, not a 500", asyn
   }
   // The service is still fine afterwards.
   expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+});
+
+const README_BODY = '{"user":{"id":1,"first_name":"Ana","language_code":"en"},"text":"hi"}';
+
+test("POST /sandbox/send with the README's JSON but curl's default Content-Type is sent", async () => {
+  for (const type of ["application/x-www-form-urlencoded", "text/plain"]) {
+    const response = await fetch(`${service.url}/sandbox/send`, { method: "POST", headers: { "content-type": type }, body: README_BODY });
+    expect({ type, status: response.status, ok: ((await response.json()) as { ok: boolean }).ok }).toEqual({ type, status: 200, ok: true });
+  }
 });
