@@ -11,27 +11,16 @@
 import { expect, test } from "bun:test";
 import type { Agent } from "../../src/runtime/context.ts";
 import { serviceRig, connectWebhook, serviceEnv, startInProcess, waitFor } from "../helpers.ts";
-import { newUser, Person, readDb, ShiftableClock } from "./support.ts";
+import { failsOnce, newUser, Person, readDb, ShiftableClock } from "./support.ts";
 
 const { emulator, apiUrl, dir, services } = serviceRig();
 
 test("with MAX_CONCURRENCY=1, a run whose sleep ended while its step is still in backoff keeps no slot from another chat", async () => {
   const clock = new ShiftableClock();
-  let attempts = 0;
+  const charge = failsOnce("receipt-1");
   const agent: Agent = async (ctx) => {
     if (ctx.text !== "pay") return ctx.reply(`echo ${ctx.text}`);
-    const [receipt] = await Promise.all([
-      ctx.step(
-        "charge",
-        () => {
-          attempts++;
-          if (attempts === 1) throw new Error("payment service down");
-          return "receipt-1";
-        },
-        { retries: 3, backoffSeconds: 60 },
-      ),
-      ctx.sleep(1),
-    ]);
+    const [receipt] = await Promise.all([ctx.step("charge", charge.fn, { retries: 3, backoffSeconds: 60 }), ctx.sleep(1)]);
     await ctx.reply(`charged: ${receipt}`);
   };
   const env = serviceEnv(emulator, apiUrl, `${dir.path}/sleep-and-backoff.db`, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000", MAX_CONCURRENCY: "1" });
@@ -53,5 +42,5 @@ test("with MAX_CONCURRENCY=1, a run whose sleep ended while its step is still in
 
   const other = new Person(emulator, newUser("Other"));
   expect(await other.say("hi", 5_000)).toBe("echo hi");
-  expect(attempts).toBe(1);
+  expect(charge.attempts).toBe(1);
 }, 20_000);

@@ -6,24 +6,16 @@
 import { expect, test } from "bun:test";
 import type { Agent } from "../../src/runtime/context.ts";
 import { serviceRig, connectWebhook, serviceEnv, startInProcess, waitFor } from "../helpers.ts";
-import { newUser, Person, readDb, ShiftableClock } from "./support.ts";
+import { failsOnce, newUser, Person, readDb, ShiftableClock } from "./support.ts";
 
 const { emulator, apiUrl, dir, services } = serviceRig();
 
 test("with MAX_CONCURRENCY=1 another chat is answered during a step's backoff, and the step is tried again when the backoff ends", async () => {
   const clock = new ShiftableClock();
-  let attempts = 0;
+  const charge = failsOnce("receipt-1");
   const agent: Agent = async (ctx) => {
     if (ctx.text !== "pay") return ctx.reply(`echo ${ctx.text}`);
-    const receipt = await ctx.step(
-      "charge",
-      () => {
-        attempts++;
-        if (attempts === 1) throw new Error("payment service down");
-        return "receipt-1";
-      },
-      { retries: 3, backoffSeconds: 60 },
-    );
+    const receipt = await ctx.step("charge", charge.fn, { retries: 3, backoffSeconds: 60 });
     await ctx.reply(`charged: ${receipt}`);
   };
   const env = serviceEnv(emulator, apiUrl, `${dir.path}/backoff-slot.db`, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000", MAX_CONCURRENCY: "1" });
@@ -39,13 +31,13 @@ test("with MAX_CONCURRENCY=1 another chat is answered during a step's backoff, a
 
   const other = new Person(emulator, newUser("Other"));
   expect(await other.say("hi")).toBe("echo hi");
-  expect(attempts).toBe(1);
+  expect(charge.attempts).toBe(1);
 
   clock.advance(59_000);
   expect(service.runtime.counts().waiting).toBe(1);
   clock.advance(1_000);
   expect(await payer.hear()).toBe("charged: receipt-1");
-  expect(attempts).toBe(2);
+  expect(charge.attempts).toBe(2);
   expect(readDb(db, "SELECT state, attempts FROM run_steps WHERE text = 'charge'")).toEqual([{ state: "done", attempts: 2 }]);
   expect(service.runtime.list({ limit: 2 }).map((run) => run.status)).toEqual(["done", "done"]);
 });

@@ -12,25 +12,14 @@
 import { expect, test } from "bun:test";
 import type { Agent } from "../../src/runtime/context.ts";
 import { serviceRig, connectWebhook, serviceEnv, startInProcess, waitFor } from "../helpers.ts";
-import { newUser, Person, readDb } from "./support.ts";
+import { failsOnce, newUser, Person, readDb } from "./support.ts";
 
 const { emulator, apiUrl, dir, services } = serviceRig();
 
 function agentWith(choices?: string[]): Agent {
-  let attempts = 0;
+  const charge = failsOnce("receipt-1");
   return async (ctx) => {
-    const [receipt, name] = await Promise.all([
-      ctx.step(
-        "charge",
-        () => {
-          attempts++;
-          if (attempts === 1) throw new Error("payment service down");
-          return "receipt-1";
-        },
-        { retries: 3, backoffSeconds: 1 },
-      ),
-      ctx.ask("name?", choices ? { choices } : {}),
-    ]);
+    const [receipt, name] = await Promise.all([ctx.step("charge", charge.fn, { retries: 3, backoffSeconds: 1 }), ctx.ask("name?", choices ? { choices } : {})]);
     await ctx.reply(`${receipt} for ${name}`);
   };
 }

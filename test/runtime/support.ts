@@ -157,3 +157,22 @@ export default async function survey(ctx) {
   await ctx.reply("thanks");
 }
 `;
+
+/**
+ * A step function that throws "payment service down" on its first call and returns `value` after:
+ * a payment API that was down once. Counted outside the agent, since each attempt after a
+ * backoff comes from a fresh execution of it.
+ */
+export function failsOnce<T>(value: T): { fn: () => T; readonly attempts: number } {
+  let attempts = 0;
+  return {
+    fn: () => {
+      attempts++;
+      if (attempts === 1) throw new Error("payment service down");
+      return value;
+    },
+    get attempts() {
+      return attempts;
+    },
+  };
+}
