@@ -24,35 +24,29 @@ function agentWith(choices?: string[]): Agent {
   };
 }
 
-test("a typed answer to a question asked beside a step that was retried is the answer", async () => {
-  const env = serviceEnv(emulator, apiUrl, `${dir.path}/ask-beside-step.db`, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
-  const service = await startInProcess(env, { agent: agentWith() });
+/** A run that asked beside a step, once that step's second attempt succeeded and the question still waits. */
+async function askedBesideRetriedStep(name: string, choices?: string[]) {
+  const env = serviceEnv(emulator, apiUrl, `${dir.path}/${name}.db`, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
+  const service = await startInProcess(env, { agent: agentWith(choices) });
   services.push(service);
   await connectWebhook(emulator, service.url);
   const db = service.config.databasePath;
-
   const person = new Person(emulator, newUser("Ann"));
   expect(await person.say("go")).toBe("name?");
   // The backoff ends, the step's second attempt succeeds; the question still waits.
   await waitFor(() => readDb(db, "SELECT 1 FROM run_steps WHERE text = 'charge' AND state = 'done'").length === 1, "the step's second attempt", 10_000);
   await waitFor(() => service.runtime.executing === 0, "the execution to suspend on the question");
+  return { db, person };
+}
 
+test("a typed answer to a question asked beside a step that was retried is the answer", async () => {
+  const { db, person } = await askedBesideRetriedStep("ask-beside-step");
   const heard = await person.say("Ann", 5_000).catch((error: Error) => `${error.message}; run status ${JSON.stringify(readDb(db, "SELECT status FROM runs"))}, parked ${JSON.stringify(readDb(db, "SELECT update_id FROM parked_updates"))}`);
   expect(heard).toBe("receipt-1 for Ann");
 }, 30_000);
 
 test("a tap on a choice of a question asked beside a step that was retried is the answer", async () => {
-  const env = serviceEnv(emulator, apiUrl, `${dir.path}/tap-beside-step.db`, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" });
-  const service = await startInProcess(env, { agent: agentWith(["Ann", "Bob"]) });
-  services.push(service);
-  await connectWebhook(emulator, service.url);
-  const db = service.config.databasePath;
-
-  const person = new Person(emulator, newUser("Ann"));
-  expect(await person.say("go")).toBe("name?");
-  await waitFor(() => readDb(db, "SELECT 1 FROM run_steps WHERE text = 'charge' AND state = 'done'").length === 1, "the step's second attempt", 10_000);
-  await waitFor(() => service.runtime.executing === 0, "the execution to suspend on the question");
-
+  const { person } = await askedBesideRetriedStep("tap-beside-step", ["Ann", "Bob"]);
   const question = emulator.sentTo(person.chatId).find((message) => message.text === "name?")!;
   emulator.tapButton(person.user, question, "Bob");
   expect(await person.hear(5_000)).toBe("receipt-1 for Bob");
