@@ -23,7 +23,7 @@ export interface StepProgress {
   resumeFrom?: FailedAttempts;
   /** Records a failed attempt, its run waiting until `retryAt` (as a sleep does). */
   failed(failed: FailedAttempts): Promise<void>;
-  /** Aborts when the service stops: a backoff ends there, and no attempt starts that could not be recorded. */
+  /** Aborts when the service stops: no attempt starts that could not be recorded. */
   stopping?: AbortSignal;
 }
 
@@ -59,33 +59,6 @@ function serialise(name: string, value: unknown): { json: string | null } | { un
   }
 }
 
-/** Waits `ms`; a cancel rejects, the service stopping ends the wait early (the caller then checks `stopping`). */
-function wait(clock: Clock, ms: number, signal: AbortSignal, stopping: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(runCancelled());
-    const done = () => {
-      signal.removeEventListener("abort", onAbort);
-      stopping?.removeEventListener("abort", onStop);
-    };
-    const onAbort = () => {
-      timer.cancel();
-      done();
-      reject(runCancelled());
-    };
-    const onStop = () => {
-      timer.cancel();
-      done();
-      resolve();
-    };
-    const timer = clock.setTimeout(() => {
-      done();
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-    stopping?.addEventListener("abort", onStop, { once: true });
-  });
-}
-
 /**
  * Calls a step's function until it returns or one attempt fails. A failed attempt with retries
  * left is recorded with the backoff's end (`backoffSeconds`, doubling, capped at 60 s) and ends
@@ -106,9 +79,7 @@ export async function runStepFunction<T>(
   if (resumed) {
     // The code may have lowered `retries` since: attempts already spent are not made again.
     if (resumed.attempts > retries) return { ok: false, message: resumed.message, attempts: resumed.attempts, startedAt };
-    // Woken at the backoff's end, this waits for nothing; a run left running by an older
-    // version in its backoff waits out the rest here.
-    await wait(clock, Math.max(0, resumed.retryAt - clock.now()), signal, stopping);
+    // A next attempt not due yet never gets here: ctx.step makes the run wait for it (waitAgain).
   }
   const attempt = (resumed?.attempts ?? 0) + 1;
   // An attempt started while the service stops could end after the process does, unrecorded.
