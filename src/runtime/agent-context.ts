@@ -165,7 +165,8 @@ export function agentContext(parts: ContextParts): AgentContext {
       const { seq, recorded } = await position("step", name);
       if (recorded && recorded.state !== "retrying") return replayedStep(name, recorded) as T;
       // Woken before its next attempt is due (for a question or a sleep beside it): wait again.
-      if (recorded && (recorded.deadlineAt ?? 0) > clock.now() && (recorded.attempts ?? 0) <= retries.retries) {
+      // A check (replay-check) makes no attempt: the journal ends there.
+      if (recorded && (x.mode === "check" || ((recorded.deadlineAt ?? 0) > clock.now() && (recorded.attempts ?? 0) <= retries.retries))) {
         await x.effect(own(effects.waitAgain()));
         return x.suspend();
       }

@@ -73,8 +73,9 @@ export class Execution {
       this.end({ kind: "mismatch", error: error as ReplayMismatchError });
       return never();
     }
-    // A step recorded between attempts is where the journal ends too: the live run makes its next attempt.
-    if ((!taken.recorded || taken.recorded.state === "retrying") && this.mode === "check") {
+    // (A step recorded between attempts waits in check mode as an unanswered question does:
+    // ctx.step suspends after its siblings in a Promise.all have taken their positions.)
+    if (!taken.recorded && this.mode === "check") {
       this.end({ kind: "caught-up" });
       return never();
     }

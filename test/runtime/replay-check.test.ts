@@ -90,3 +90,28 @@ test("a run between a step's attempts replays fine, and the check makes no attem
   expect(await replayCheck(dbPath, charging)).toEqual({ checked: 1, problems: [] });
   expect(attempts).toBe(1);
 });
+
+test("a mismatch in a step started beside one between attempts (one Promise.all) is found", async () => {
+  const dbPath = `${dir.path}/retrying-beside.db`;
+  const charging =
+    (secondStep: string): Agent =>
+    async (ctx) => {
+      await ctx.reply("charging");
+      await Promise.all([
+        ctx.step("charge", () => {
+          throw new Error("declined");
+        }, { retries: 5, backoffSeconds: 60 }),
+        ctx.step(secondStep, () => "receipt"),
+      ]);
+    };
+  const service = await startInProcess(serviceEnv(emulator, apiUrl, dbPath, { SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "1000" }), { agent: charging("receipt") });
+  services.push(service);
+  await connectWebhook(emulator, service.url);
+  expect(await new Person(emulator, newUser("Twin")).say("go")).toBe("charging");
+  const sqlite = new Database(dbPath, { readonly: true });
+  await waitFor(() => (sqlite.query("SELECT count(*) AS n FROM run_steps WHERE kind = 'step'").get() as { n: number }).n === 2, "both steps to be journaled");
+  sqlite.close();
+  expect(await replayCheck(dbPath, charging("receipt"))).toEqual({ checked: 1, problems: [] });
+  const changed = await replayCheck(dbPath, charging("invoice"));
+  expect(changed.problems.map((p) => p.problem)).toEqual([`step 2: the journal has step "receipt" but the agent now makes step "invoice"`]);
+});
