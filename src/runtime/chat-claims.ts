@@ -198,9 +198,10 @@ export class ChatClaims {
         UNION SELECT chat_id FROM outbox WHERE status IN ('queued', 'sending')
         UNION SELECT u.chat_id FROM parked_updates p JOIN updates u ON u.update_id = p.update_id
       ) w
-      WHERE NOT EXISTS (
-        SELECT 1 FROM leases l WHERE l.name = 'chat:' || coalesce(w.chat_id::text, 'none') AND l.expires_at > ${now} AND l.holder <> ${holder}
-      )
+      LEFT JOIN leases l ON l.name = 'chat:' || coalesce(w.chat_id::text, 'none') AND l.expires_at > ${now}
+      WHERE l.holder IS NULL OR l.holder = ${holder}
+      -- Chats no one holds first: with more than SCAN_LIMIT of our own busy, a dead instance's still come in.
+      ORDER BY l.holder IS NOT NULL
       LIMIT ${SCAN_LIMIT}`;
     const withWork = rows.map((row) => row.chatId);
     const owned = withWork.filter((chatId) => chats.owns(chatId));
