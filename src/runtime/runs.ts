@@ -132,7 +132,7 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
     const routed: { cancelled?: number } = {};
     try {
       const done = await this.batched.run(() => routeUpdate(this.routing, stored, routed), stored.chatId);
-      if (done) this.afterRoute(done);
+      if (done) this.afterRoute(done, stored);
     } finally {
       // Committed (the execution is aborted by now) or rolled back (the run goes on): either way done.
       if (routed.cancelled !== undefined) this.cancelling.delete(routed.cancelled);
@@ -140,11 +140,11 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
   }
 
   /** What follows a routed update's commit: the run it started or woke executes, a cancelled run ends. */
-  private afterRoute({ after, callbackQueryId, notice }: Routed): void {
+  private afterRoute({ after, callbackQueryId, notice }: Routed, stored: StoredUpdate): void {
     if (after.kind === "cancelled" || after.processed) this.deps.metrics?.updatesProcessed.inc();
     if (after.kind === "cancelled") this.afterEndInBackground(after.run, "cancelled");
     if (after.kind === "execute") void this.executor.execute(after.runId, after.fresh);
-    if (callbackQueryId !== undefined) void this.deps.outbox.answerCallbackQuery(callbackQueryId, notice);
+    if (callbackQueryId !== undefined) void this.deps.outbox.answerCallbackQuery(callbackQueryId, notice, { update_id: stored.updateId, chat_id: stored.chatId });
   }
 
   /** Cancels a run (admin API): ends it and its pending question, tells the user. */

@@ -2,6 +2,12 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../observability/log.ts";
 import { isRetryable, type ApiOutcome, type TelegramApi } from "./api.ts";
 
+/** Which tap an answer is for, for its log line. */
+export interface TapIds {
+  update_id?: number;
+  chat_id?: number | null;
+}
+
 export interface CallbackAnswerOptions {
   /** Attempts in all before giving up (default 3): a tap's spinner only waits about 15 s. */
   attempts?: number;
@@ -29,8 +35,11 @@ export class CallbackAnswers {
     this.maxWaitMs = options.maxWaitMs ?? 5_000;
   }
 
-  /** Answers a callback query (with `text` as a short notice, when given); resolves with the last outcome. */
-  async answer(callbackQueryId: string, text?: string): Promise<ApiOutcome<true>> {
+  /**
+   * Answers a callback query (with `text` as a short notice, when given); resolves with the last
+   * outcome. `tap` names the update and chat in the failure's log line.
+   */
+  async answer(callbackQueryId: string, text?: string, tap: TapIds = {}): Promise<ApiOutcome<true>> {
     const { api, clock, log } = this.deps;
     const params = { callback_query_id: callbackQueryId, ...(text !== undefined ? { text } : {}) };
     for (let attempt = 1; ; attempt++) {
@@ -39,6 +48,7 @@ export class CallbackAnswers {
       if (!isRetryable(outcome) || attempt >= this.attempts) {
         log.warn("telegram: could not answer a callback query; the button may spin until Telegram gives up", {
           callback_query_id: callbackQueryId,
+          ...tap,
           code: outcome.code,
           attempts: attempt,
           error: outcome.description,

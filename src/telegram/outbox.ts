@@ -4,7 +4,7 @@ import type { OutboxStatus } from "../db/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Logger } from "../observability/log.ts";
 import type { ApiOutcome, TelegramApi } from "./api.ts";
-import { CallbackAnswers } from "./callback-answers.ts";
+import { CallbackAnswers, type TapIds } from "./callback-answers.ts";
 import { ChatQueues } from "./chat-queues.ts";
 import { OutboxSender } from "./outbox-sender.ts";
 import { splitText } from "./split-text.ts";
@@ -196,8 +196,8 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
    * notice when given; retried a few times on network errors, 5xx and 429, and logged when it
    * finally fails. Resolves with the last outcome.
    */
-  answerCallbackQuery(callbackQueryId: string, text?: string): Promise<ApiOutcome<true>> {
-    return this.callbackAnswers.answer(callbackQueryId, text);
+  answerCallbackQuery(callbackQueryId: string, text?: string, tap?: TapIds): Promise<ApiOutcome<true>> {
+    return this.callbackAnswers.answer(callbackQueryId, text, tap);
   }
 
   /** Resolves when nothing is queued or in flight (tests and benchmarks). */

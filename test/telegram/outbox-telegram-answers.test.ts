@@ -168,7 +168,7 @@ describe("keyboards and taps", () => {
   });
 
   test("a tap is answered even when the first answerCallbackQuery meets a proxy's 502; answers can carry a notice", async () => {
-    const { emulator, service } = await setup({}, menuAgent);
+    const { emulator, service, log } = await setup({}, menuAgent);
     emulator.faults.methods = ["answerCallbackQuery"];
     emulator.faults.rawAnswers.push({ status: 502, body: "<html>Bad Gateway</html>" });
     const fay = newUser("Fay");
@@ -181,6 +181,18 @@ describe("keyboards and taps", () => {
       [id, 502],
       [id, 200],
     ]);
+
+    // An answer Telegram refuses for good is logged with the tap's update and chat, to find it.
+    emulator.faults.rawAnswers.push({ status: 400, body: JSON.stringify({ ok: false, error_code: 400, description: "Bad Request: query is too old" }) });
+    const late = emulator.tapButton(fay, menu, "A");
+    await waitFor(() => log.lines.find((line) => line.msg.startsWith("telegram: could not answer a callback query")), "the refused answer to be logged");
+    expect(log.lines.find((line) => line.msg.startsWith("telegram: could not answer a callback query"))).toMatchObject({
+      level: "warn",
+      callback_query_id: (late.callback_query as { id: string }).id,
+      update_id: late.update_id,
+      chat_id: fay.id,
+      code: 400,
+    });
 
     emulator.callbackQueries.set("direct-1", { answered: false });
     expect(await service.outbox.answerCallbackQuery("direct-1", "Noted")).toEqual({ ok: true, result: true });
