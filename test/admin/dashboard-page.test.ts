@@ -49,7 +49,7 @@ test("every file the page and its scripts load is served from here, without the 
     // Module imports of the scripts, followed like the browser does.
     for (const [, name] of body.matchAll(/from "\.\/([^"]+)"/g)) pending.push(`/admin/ui/${name}`);
   }
-  expect([...seen].sort()).toEqual(["/admin/ui/page-api.js", "/admin/ui/page-dom.js", "/admin/ui/page-journal.js", "/admin/ui/page-lists.js", "/admin/ui/page.css", "/admin/ui/page.js"]);
+  expect([...seen].sort()).toEqual(["/admin/ui/page-api.js", "/admin/ui/page-detail.js", "/admin/ui/page-dom.js", "/admin/ui/page-journal.js", "/admin/ui/page-lists.js", "/admin/ui/page.css", "/admin/ui/page.js"]);
 });
 
 test("only the page's own files skip the token: anything else under /admin/ui, and every admin route, still needs it", async () => {

@@ -5,6 +5,11 @@ declare module "*/page-api.js" {
   export default text;
 }
 
+declare module "*/page-detail.js" {
+  const text: string;
+  export default text;
+}
+
 declare module "*/page-dom.js" {
   const text: string;
   export default text;

@@ -2,8 +2,8 @@
 // asked for once and kept in sessionStorage only (this tab; never in a URL or localStorage).
 // Polls every few seconds; re-renders a part only when what it shows changed.
 import { api, newest, Refused, request, TOKEN_KEY } from "./page-api.js";
-import { badge, clock, duration, el, show, when } from "./page-dom.js";
-import { timeline } from "./page-journal.js";
+import { cancelControl as cancelOrConfirm, detailPlaceholder, runDetail } from "./page-detail.js";
+import { clock, duration, el, show } from "./page-dom.js";
 import { failedMessageItems, failedUpdateItems, noRuns, questionItems, runItem, statCards } from "./page-lists.js";
 
 const POLL_MS = 2000;
@@ -189,43 +189,15 @@ function renderRuns(runs) {
   };
 }
 
-function cancelControl(runId) {
-  if (state.confirming !== runId) return el("button", { type: "button", class: "danger", "data-cancel-run": runId, onclick: () => confirmCancel(runId) }, "Cancel run");
-  return el(
-    "span",
-    { class: "confirm" },
-    `Cancel run #${runId}? It ends now and the user is told. `,
-    el("button", { type: "button", class: "danger", "data-confirm-cancel": runId, onclick: () => cancelRun(runId) }, "Yes, cancel it"),
-    el("button", { type: "button", class: "ghost", onclick: () => confirmCancel(null) }, "Keep it"),
-  );
-}
+const cancelControl = (runId) => cancelOrConfirm(runId, state.confirming, { confirm: confirmCancel, cancel: cancelRun });
 
 function renderDetail(run) {
   const pane = $("run-detail");
   $("view-runs").classList.toggle("has-run", state.openRun !== null);
-  if (state.openRun === null) {
-    return show(pane, "none", () =>
-      el("div", { class: "placeholder" }, el("strong", {}, "Pick a run to see its journal."), el("p", {}, "Every reply (with its Telegram message id), question and answer, step with its result or error, sleep and memory write, in order, updated live.")),
-    );
-  }
+  if (state.openRun === null) return show(pane, "none", detailPlaceholder);
   // Just opened, or opened while a poll was under way: the next poll brings it.
   if (run === undefined) return show(pane, `loading-${state.openRun}`, () => el("p", { class: "placeholder" }, `Loading run #${state.openRun}…`));
-  show(pane, JSON.stringify([run, state.confirming, tick(10_000)]), () => {
-    const back = el("button", { type: "button", class: "ghost back", onclick: () => openRun(null) }, "← Runs");
-    if (run.gone !== undefined) return [back, el("p", { class: "placeholder" }, `Run #${run.gone} cannot be shown: ${run.error}. Ended runs are kept 7 days.`)];
-    const conversation = el("button", { type: "button", class: "link", title: "Show only this conversation's runs", onclick: () => filterConversation(run.conversation) }, `chat ${run.conversation}`);
-    return [
-      el(
-        "header",
-        { class: "detail-head" },
-        back,
-        el("h2", {}, `Run #${run.id} `, badge(run.status)),
-        el("p", { class: "meta" }, conversation, " · started ", when(run.created_at), run.ended_at ? [" · ended ", when(run.ended_at)] : null),
-        run.status === "running" || run.status === "waiting" ? cancelControl(run.id) : null,
-      ),
-      timeline(run, retryMessage),
-    ];
-  });
+  show(pane, JSON.stringify([run, state.confirming, tick(10_000)]), () => runDetail(run, { back: () => openRun(null), filterConversation, cancelControl, retryMessage }));
 }
 
 function render({ stats, runs, waiting, failedUpdates, failedMessages, run }) {

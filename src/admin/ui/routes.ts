@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import pageImport from "./page.html" with { type: "text" };
 import style from "./page.css" with { type: "text" };
 import apiClient from "./page-api.js" with { type: "text" };
+import detail from "./page-detail.js" with { type: "text" };
 import dom from "./page-dom.js" with { type: "text" };
 import journal from "./page-journal.js" with { type: "text" };
 import lists from "./page-lists.js" with { type: "text" };
@@ -17,6 +18,7 @@ const FILES: Record<string, { body: string; type: string }> = {
   [`${DASHBOARD_PATH}/page.css`]: { body: style, type: "text/css" },
   [`${DASHBOARD_PATH}/page.js`]: { body: script, type: "text/javascript" },
   [`${DASHBOARD_PATH}/page-api.js`]: { body: apiClient, type: "text/javascript" },
+  [`${DASHBOARD_PATH}/page-detail.js`]: { body: detail, type: "text/javascript" },
   [`${DASHBOARD_PATH}/page-dom.js`]: { body: dom, type: "text/javascript" },
   [`${DASHBOARD_PATH}/page-journal.js`]: { body: journal, type: "text/javascript" },
   [`${DASHBOARD_PATH}/page-lists.js`]: { body: lists, type: "text/javascript" },
