@@ -211,6 +211,8 @@ function select(id) {
   localStorage.setItem(CURRENT_KEY, String(id));
   chats.get(id).unread = 0;
   $("error").hidden = true;
+  // A tap's notice is about the chat it was tapped in.
+  $("notice").hidden = true;
   render();
   $("input").focus();
 }
@@ -223,11 +225,16 @@ function showError(text) {
   if (text !== null) error.textContent = text;
 }
 
-async function send(text) {
+/** Sends as the chat's user; a refused text goes back into an empty composer, to fix and send again. */
+async function send(text, composed = false) {
   const chat = chats.get(current);
   if (!chat?.user || text.trim() === "") return;
   const answer = await post("/sandbox/send", { user: chat.user, text });
   showError(answer.ok ? null : `${stringsOf(chat).notSent}${answer.error}`);
+  if (!answer.ok && composed && chat.id === current && input.value === "") {
+    input.value = text;
+    input.dispatchEvent(new Event("input"));
+  }
 }
 
 /** Taps an inline button as the chat's user: a callback query reaches the bot. */
@@ -265,7 +272,7 @@ $("composer").addEventListener("submit", (event) => {
   const text = input.value;
   input.value = "";
   input.dispatchEvent(new Event("input"));
-  void send(text);
+  void send(text, true);
 });
 $("cancel").addEventListener("click", () => void send("/cancel"));
 document.addEventListener("visibilitychange", () => {
