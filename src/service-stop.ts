@@ -62,8 +62,11 @@ async function stopAll(parts: StoppingParts, engine: EngineStopSteps): Promise<v
   await parts.dispatcher.stop();
   // One budget for every wait, so the process exits within SPEC's 10 s (main.ts forces it at 10 s).
   const left = () => Math.max(0, stopDeadline - performance.now());
+  // The outbox starts no new send from here (what is queued goes out after the next start) and
+  // has the whole budget to record the sends in flight, however long a run takes to stop.
+  const outboxStopped = parts.outbox.stop(left());
   await parts.runtime.stop(left());
-  await parts.outbox.stop(left());
+  await outboxStopped;
   parts.api.abortAll();
   // Updates already past the shutting-down check finish their group commit before the database closes.
   await parts.inbox.settle();
