@@ -6,9 +6,8 @@
 //
 // A clean SIGTERM is not a crash. Here one chat's run sits in a long step (so the runtime uses its
 // whole shutdown wait) while other chats' replies are being sent to a Telegram that takes 1.5 s per
-// call. The outbox keeps starting sends during the runtime's wait and is then given no time left to
-// record them: their answers are dropped, the rows stay `sending`, and the next start sends those
-// replies a second time.
+// call. The outbox used to go on starting sends during the runtime's wait and then had no time
+// left to record them: the rows stayed `sending` and the next start sent those replies again.
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
