@@ -29,6 +29,12 @@ export function turnLimitNotice(maxTurns: number): string {
  * The model's answer as its step journals it: the first choice's message, with every tool call
  * given an id and string arguments (servers differ), and an empty final answer made visible.
  */
+/** A call's arguments as the JSON text the API defines them as; an object (or null, an array) some servers send, as JSON. */
+function argumentsText(value: unknown): string {
+  if (value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
 function assistantMessageOf(completion: AcceptedCompletion, turn: number): AssistantMessage {
   const { content, refusal, tool_calls } = completion.choices[0]!.message;
   const calls = (tool_calls ?? []).map((call, index) => ({
@@ -36,7 +42,7 @@ function assistantMessageOf(completion: AcceptedCompletion, turn: number): Assis
     type: "function" as const,
     function: {
       name: call.function?.name ?? "",
-      arguments: typeof call.function?.arguments === "object" ? JSON.stringify(call.function.arguments) : (call.function?.arguments ?? ""),
+      arguments: argumentsText(call.function?.arguments),
     },
   }));
   if (calls.length > 0) return { role: "assistant", content: content ?? null, tool_calls: calls };

@@ -37,12 +37,13 @@ export interface ChatRequest {
 
 /**
  * What timbre accepts as an answer: every field it reads, loosely where servers differ (a missing
- * tool call id or type, arguments as an object), everything else ignored.
+ * or null tool call id or type, arguments as an object), everything else ignored.
  */
 const AcceptedToolCall = t.Object({
-  id: t.Optional(t.String()),
-  type: t.Optional(t.String()),
-  function: t.Optional(t.Object({ name: t.String(), arguments: t.Optional(t.Union([t.String(), t.Record(t.String(), t.Unknown())])) })),
+  id: t.Optional(t.Union([t.String(), t.Null()])),
+  type: t.Optional(t.Union([t.String(), t.Null()])),
+  // Any arguments and a missing name pass here: a bad call goes back to the model as a tool error, for it to fix.
+  function: t.Optional(t.Object({ name: t.Optional(t.Union([t.String(), t.Null()])), arguments: t.Optional(t.Unknown()) })),
 });
 export const AcceptedCompletion = t.Object({
   choices: t.Array(

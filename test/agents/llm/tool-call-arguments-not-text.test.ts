@@ -1,0 +1,83 @@
+/**
+ * README (An LLM bot in one command): "a call to an unknown tool or with bad arguments goes back
+ * to the model as a tool error (`Error: ...`) so it can correct itself."
+ *
+ * A tool call whose `arguments` is JSON null or an array (not the string the API defines), or one
+ * with a null id and no function name, is such a call: the model hears of it and goes on. timbre
+ * used to refuse the whole completion, fail the run and tell the user something went wrong.
+ */
+import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
+import { serviceRig, waitFor, type Service } from "../../helpers.ts";
+import { newUser, Person, readDb } from "../../runtime/support.ts";
+import { FakeModelServer, textAnswer } from "./fake-model.ts";
+
+const model = new FakeModelServer();
+const rig = serviceRig();
+const { emulator } = rig;
+let service: Service;
+
+beforeAll(async () => {
+  service = await rig.start({
+    AGENT: "llm",
+    LLM_MODEL: "fake-model",
+    LLM_BASE_URL: model.baseUrl,
+    LLM_MAX_TURNS: "3",
+    SEND_RATE_PER_CHAT: "1000",
+    SEND_RATE_GLOBAL: "1000",
+  });
+});
+afterAll(() => model.stop());
+beforeEach(() => model.reset());
+
+const runsOf = (chatId: number) => readDb<{ status: string; error: string | null }>(service.config.databasePath, "SELECT status, error FROM runs WHERE chat_id = ? ORDER BY id", chatId);
+
+/** A completion calling ask_user with `arguments` as given (not a JSON string). */
+function callWithArguments(args: unknown) {
+  return {
+    body: {
+      id: "chatcmpl-fake",
+      object: "chat.completion",
+      created: 1_700_000_000,
+      model: "fake-model",
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: null, tool_calls: [{ id: "call_bad", type: "function", function: { name: "ask_user", arguments: args } }] },
+          finish_reason: "tool_calls",
+        },
+      ],
+    },
+  };
+}
+
+for (const [what, args] of [
+  ["null", null],
+  ["a JSON array", ["Where to?"]],
+] as const) {
+  test(`a tool call whose arguments are ${what} goes back to the model as a tool error, and the run goes on`, async () => {
+    const person = new Person(emulator, newUser(`Args ${what}`));
+    model.answer(callWithArguments(args), textAnswer("Let me just answer: Lisbon."));
+    const said = await person.say("plan a trip");
+    await waitFor(() => runsOf(person.chatId).length === 1 && runsOf(person.chatId)[0]!.status !== "running", "the run to end");
+    expect({ said, runs: runsOf(person.chatId), calls: model.requests.length }).toEqual({
+      said: "Let me just answer: Lisbon.",
+      runs: [{ status: "done", error: null }],
+      calls: 2,
+    });
+    const toolResult = model.requests[1]!.body.messages.at(-1)!;
+    expect(toolResult).toMatchObject({ role: "tool", tool_call_id: "call_bad" });
+    expect(String((toolResult as { content: string }).content)).toStartWith("Error:");
+  });
+}
+
+test("a tool call with a null id and no function name goes back to the model as a call to no such tool", async () => {
+  const person = new Person(emulator, newUser("Nameless"));
+  const call = callWithArguments("{}");
+  const message = call.body.choices[0]!.message as { tool_calls: Record<string, unknown>[] };
+  message.tool_calls = [{ id: null, type: "function", function: { arguments: "{}" } }];
+  model.answer(call, textAnswer("Fine."));
+  expect(await person.say("hello")).toBe("Fine.");
+  const toolResult = model.requests[1]!.body.messages.at(-1)! as { role: string; tool_call_id: string; content: string };
+  expect(toolResult).toMatchObject({ role: "tool", tool_call_id: "call_1_1" });
+  expect(toolResult.content).toStartWith("Error: there is no tool named");
+});
