@@ -35,10 +35,11 @@ function argumentsText(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function assistantMessageOf(completion: AcceptedCompletion, turn: number): AssistantMessage {
+function assistantMessageOf(completion: AcceptedCompletion, runId: number, turn: number): AssistantMessage {
   const { content, refusal, tool_calls } = completion.choices[0]!.message;
   const calls = (tool_calls ?? []).map((call, index) => ({
-    id: call.id ?? `call_${turn}_${index + 1}`,
+    // Unique across the remembered history too, where earlier runs' calls stay beside this one's.
+    id: call.id ?? `call_${runId}_${turn}_${index + 1}`,
     type: "function" as const,
     function: {
       name: call.function?.name ?? "",
@@ -79,7 +80,7 @@ export function llmAgent(settings: LlmSettings, deps: LlmAgentDeps): Agent<LlmMe
       // retries: 0: the client retries what may pass (429, 5xx, network) and fails the rest at once.
       const answer = await ctx.step(
         `model call ${turn}`,
-        async () => assistantMessageOf(await client.complete({ model: settings.model, messages, tools: [askUserTool] }, ctx.signal, { ...fields, call: turn }), turn),
+        async () => assistantMessageOf(await client.complete({ model: settings.model, messages, tools: [askUserTool] }, ctx.signal, { ...fields, call: turn }), ctx.runId, turn),
         { retries: 0 },
       );
       run.push(answer);
