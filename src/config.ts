@@ -149,7 +149,8 @@ function agent(env: Env, cwd: string): string {
   if (isBuiltInAgent(raw.toLowerCase())) return raw.toLowerCase();
   const path = resolve(cwd, raw);
   if (!existsSync(path) || !statSync(path).isFile()) {
-    fail("AGENT", raw, `expected one of ${agentNames.join(", ")}, or the path of an agent module such as ./bot.ts (no file at ${path})`);
+    const found = existsSync(path) ? `${path} is a folder, not a file` : `no file at ${path}`;
+    fail("AGENT", raw, `expected one of ${agentNames.join(", ")}, or the path of an agent module such as ./bot.ts (${found})`);
   }
   return path;
 }
