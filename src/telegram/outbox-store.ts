@@ -54,7 +54,7 @@ export interface OutboxStore {
   requeueSending(at: number, chatId?: number): Op<number>;
   /** Queued rows, oldest first, of one chat or all. */
   queued(chatId?: number): Op<QueuedRow[]>;
-  /** When the chat's newest sent message was answered (a chat taken over keeps its spacing); undefined: none. */
+  /** When a message to the chat was last answered as sent (a chat taken over keeps its spacing); undefined: none. */
   lastSentAt(chatId: number): Op<number | undefined>;
   /** Every chat whose newest sent message was answered at `since` or later, with when (a restart keeps their spacing). */
   sentSince(since: number): Op<{ chatId: number; at: number }[]>;
@@ -100,8 +100,8 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
   const status = sqlite.prepare<{ status: OutboxStatus }, [number]>(`SELECT status FROM outbox WHERE id = ?`);
   // Among the newest 10,000 rows (through outbox_status_idx): a send older than that is long past any spacing,
   // and a chat never sent to would otherwise walk every sent row (SQLite has no index by chat).
-  const lastSentAt = sqlite.prepare<{ at: number }, [number]>(
-    `SELECT updated_at AS at FROM outbox WHERE status = 'sent' AND id > (SELECT coalesce(max(id), 0) - 10000 FROM outbox) AND chat_id = ? ORDER BY id DESC LIMIT 1`,
+  const lastSentAt = sqlite.prepare<{ at: number | null }, [number]>(
+    `SELECT max(updated_at) AS at FROM outbox WHERE status = 'sent' AND id > (SELECT coalesce(max(id), 0) - 10000 FROM outbox) AND chat_id = ?`,
   );
 
   // Bounded like lastSentAt: a message answered moments ago is among the newest rows.
@@ -129,7 +129,7 @@ export function sqliteOutboxStore(sqlite: Database): OutboxStore {
     queued: (chatId) => done(chatId === undefined ? queued.all() : queuedOfChat.all(chatId)),
     requeueFailed: (id, at) => done(requeueFailed.get(at, id) ?? undefined),
     status: (id) => done(status.get(id)?.status),
-    lastSentAt: (chatId) => done(lastSentAt.get(chatId)?.at),
+    lastSentAt: (chatId) => done(lastSentAt.get(chatId)?.at ?? undefined),
     sentSince: (since) => done(sentSince.all(since)),
   };
 }

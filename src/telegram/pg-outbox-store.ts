@@ -49,7 +49,8 @@ export function pgOutboxStore(session: PgSession): OutboxStore {
     requeueFailed: (id, at) =>
       first<OutboxRow>(`UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, updated_at = $2 WHERE id = $1 AND status = 'failed' RETURNING ${ROW_COLUMNS}`, [id, at]),
     *lastSentAt(chatId) {
-      return (yield* first<{ at: number }>(`SELECT updated_at AS at FROM outbox WHERE chat_id = $1 AND status = 'sent' ORDER BY id DESC LIMIT 1`, [chatId]))?.at;
+      // The latest answer, not the highest id: a failed message retried by the operator keeps its lower id.
+      return (yield* first<{ at: number | null }>(`SELECT max(updated_at) AS at FROM outbox WHERE chat_id = $1 AND status = 'sent'`, [chatId]))?.at ?? undefined;
     },
     sentSince: (since) => rows<{ chatId: number; at: number }>(`SELECT chat_id AS "chatId", max(updated_at) AS at FROM outbox WHERE status = 'sent' AND updated_at >= $1 GROUP BY chat_id`, [since]),
     *status(id) {
