@@ -176,11 +176,19 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   } catch (error) {
     throw describePostgresError(url, error);
   }
+  let schemaInUse: string | null;
   try {
-    await client`SELECT 1`;
+    [{ schemaInUse }] = await client<[{ schemaInUse: string | null }]>`SELECT current_schema() AS "schemaInUse"`;
   } catch (error) {
     await client.end({ timeout: 0 }).catch(() => {});
     throw describePostgresError(url, error);
+  }
+  // Its migrations and lease sequence live in public; a search_path elsewhere would split them.
+  if (schemaInUse !== "public") {
+    await client.end({ timeout: 0 }).catch(() => {});
+    throw new DatabaseError(
+      `DATABASE_URL=${JSON.stringify(redactedUrl(url))}: timbre keeps its tables in the schema public, but this connection's search_path puts them in ${schemaInUse === null ? "no schema (none of its schemas exists)" : JSON.stringify(schemaInUse)}: remove search_path from the URL (or the role's default), and give each bot a database of its own`,
+    );
   }
   const db = drizzle({ client, schema }) as PgDb;
   try {
