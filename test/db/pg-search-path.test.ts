@@ -28,7 +28,8 @@ test("?search_path=bot (a schema that exists) stops the start, and nothing is cr
     await sql`CREATE SCHEMA bot`;
     const output = oneLineNamingDatabaseUrl(await start(`${url}?search_path=bot`));
     expect(output).toContain(`timbre keeps its tables in the schema public, but this connection's search_path puts them in "bot"`);
-    expect(await sql`SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`).toEqual([]);
+    const tables = await sql`SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`;
+    expect([...tables]).toEqual([]);
   } finally {
     await sql.end();
   }
