@@ -7,7 +7,7 @@ import type { ApiOutcome, TelegramApi } from "./api.ts";
 import { CallbackAnswers, type TapIds } from "./callback-answers.ts";
 import { ChatQueues } from "./chat-queues.ts";
 import { OutboxSender } from "./outbox-sender.ts";
-import { splitText } from "./split-text.ts";
+import { messageParts, optionsJson } from "./message-parts.ts";
 import { localSendRate } from "./send-rate.ts";
 import { EVERY_CHAT, type ChatScope } from "../runtime/chat-scope.ts";
 import type { AnyOutboxRows, SqliteOutboxRows } from "./outbox-rows.ts";
@@ -162,16 +162,12 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
     const now = this.clock.now();
     const edit = message.method === "editMessageReplyMarkup";
     const fields = edit ? { ...message.options, ...(message.replyMarkup !== undefined ? { reply_markup: message.replyMarkup } : {}) } : message.options;
-    const options = optionsJson(fields);
-    const parts = edit ? [""] : splitText(message.text);
-    // A keyboard goes under the last part of a long message only: each button once, below the whole text.
-    const earlierOptions = parts.length > 1 ? optionsJson(withoutKeyboard(fields)) : options;
+    const parts = edit ? [{ text: "", options: optionsJson(fields) }] : messageParts(message.text, fields);
     const method = edit ? "editMessageReplyMarkup" : "sendMessage";
     const messageId = edit ? message.messageId : null;
     const ids: number[] = [];
-    for (const [i, text] of parts.entries()) {
-      const partOptions = i === parts.length - 1 ? options : earlierOptions;
-      ids.push(yield* this.store.insert({ chatId: message.chatId, method, text, options: partOptions, messageId, runId: message.runId ?? null, updateId: message.updateId ?? null }, now));
+    for (const { text, options } of parts) {
+      ids.push(yield* this.store.insert({ chatId: message.chatId, method, text, options, messageId, runId: message.runId ?? null, updateId: message.updateId ?? null }, now));
     }
     this.storage.afterCommit(() => {
       for (const id of ids) this.queues.track(message.chatId, id, now);
@@ -255,14 +251,4 @@ export class Outbox<Rows extends AnyOutboxRows = SqliteOutboxRows> {
   prune(olderThanMs = 48 * 3_600_000): ReturnType<Rows["prune"]> {
     return this.storage.rows.prune(this.clock.now(), olderThanMs) as ReturnType<Rows["prune"]>;
   }
-}
-
-function optionsJson(values: Record<string, unknown> | undefined): string | null {
-  return values && Object.keys(values).length ? JSON.stringify(values) : null;
-}
-
-function withoutKeyboard(values: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!values) return values;
-  const { reply_markup: _keyboard, ...rest } = values;
-  return rest;
 }

@@ -1,4 +1,4 @@
-/** What an enqueued message becomes: a long echo split in ordered parts of at most 4096, options kept on every part, nothing sent when its transaction rolls back. */
+/** What an enqueued message becomes: a long echo split in ordered parts of at most 4096, options kept on every part (entities cut to each part), nothing sent when its transaction rolls back. */
 import { describe, expect, test } from "bun:test";
 import { TELEGRAM_TEXT_LIMIT } from "../../src/telegram/split-text.ts";
 import { postUpdate, textUpdate, waitFor } from "../helpers.ts";
@@ -58,6 +58,24 @@ describe("enqueue", () => {
     expect(calls.map((c) => [c.params.message_thread_id, c.params.parse_mode, String(c.params.text).length])).toEqual([
       [7, "HTML", 4000],
       [7, "HTML", 200],
+    ]);
+  });
+
+  test("a long message's entities go to the parts they fall in, counted from each part's start; one across the cut is cut too", async () => {
+    const { emulator, service } = await setup();
+    const first = `${"a".repeat(3990)} bold!`;
+    const second = `${"b".repeat(100)} link`;
+    const entities = [
+      { type: "bold", offset: 3991, length: 5 },
+      { type: "italic", offset: 3995, length: 12 }, // "!", the newline at the cut, then ten b: across the cut
+      { type: "text_link", offset: first.length + 1 + 101, length: 4, url: "https://example.com/" },
+    ];
+    service.outbox.enqueue({ chatId: -100_814, text: `${first}\n${second}`, options: { entities } });
+    await allSent(service, 2);
+    const calls = sendsTo(emulator, -100_814);
+    expect(calls.map((c) => [String(c.params.text).length, c.params.entities])).toEqual([
+      [first.length, [{ type: "bold", offset: 3991, length: 5 }, { type: "italic", offset: 3995, length: 1 }]],
+      [second.length, [{ type: "italic", offset: 0, length: 10 }, { type: "text_link", offset: 101, length: 4, url: "https://example.com/" }]],
     ]);
   });
 });
