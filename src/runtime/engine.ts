@@ -73,8 +73,9 @@ export class Execution {
       this.end({ kind: "mismatch", error: error as ReplayMismatchError });
       return never();
     }
-    // (A step recorded between attempts waits in check mode as an unanswered question does:
-    // ctx.step suspends after its siblings in a Promise.all have taken their positions.)
+    // A check ends where the journal does. A step recorded between attempts ends it too, in
+    // ctx.step, as an unanswered question does: after the calls beside it (one Promise.all)
+    // have taken their positions, so a mismatch among them is still found.
     if (!taken.recorded && this.mode === "check") {
       this.end({ kind: "caught-up" });
       return never();

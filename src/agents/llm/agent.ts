@@ -25,16 +25,16 @@ export function turnLimitNotice(maxTurns: number): string {
   return `Sorry, I could not finish this: I reached my limit of ${maxTurns} model calls for one message. Please try again, perhaps one step at a time.`;
 }
 
-/**
- * The model's answer as its step journals it: the first choice's message, with every tool call
- * given an id and string arguments (servers differ), and an empty final answer made visible.
- */
 /** A call's arguments as the JSON text the API defines them as; an object (or null, an array) some servers send, as JSON. */
 function argumentsText(value: unknown): string {
   if (value === undefined) return "";
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+/**
+ * The model's answer as its step journals it: the first choice's message, with every tool call
+ * given an id and string arguments (servers differ), and an empty final answer made visible.
+ */
 function assistantMessageOf(completion: AcceptedCompletion, runId: number, turn: number): AssistantMessage {
   const { content, refusal, tool_calls } = completion.choices[0]!.message;
   const calls = (tool_calls ?? []).map((call, index) => ({
