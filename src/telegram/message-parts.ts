@@ -52,6 +52,7 @@ function entitiesWithin(entities: unknown[], start: number, end: number): Entity
   return within;
 }
 
+/** A row's options column: the options as JSON, or null when there are none. */
 export function optionsJson(values: Record<string, unknown> | undefined): string | null {
   return values && Object.keys(values).length ? JSON.stringify(values) : null;
 }
