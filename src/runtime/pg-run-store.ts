@@ -60,7 +60,7 @@ export function pgRunStore(session: PgSession): RunStore {
     journal: (runId: number) => rows<JournalEntry>(`SELECT ${ENTRY_COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY seq`, [runId]),
     steps: (runId: number) => rows<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY seq`, [runId]),
     stepAt: (runId: number, seq: number) => first<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 AND seq = $2`, [runId, seq]),
-    pendingStep: (runId: number) => first<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 AND state = 'waiting' LIMIT 1`, [runId]),
+    pendingQuestion: (runId: number) => first<StepRow>(`SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 AND kind = 'ask' AND state = 'waiting' ORDER BY seq LIMIT 1`, [runId]),
     insertStep: (step: NewStep, now: number) => run(INSERT_STEP, stepValues(step, now)),
     *recordStep(step: NewStep, now: number): Op<void> {
       const changed = yield* count(
@@ -102,6 +102,9 @@ export function pgRunStore(session: PgSession): RunStore {
       ),
     *wakeRun(id: number, now: number): Op<boolean> {
       return (yield* count(`UPDATE runs SET status = 'running', updated_at = $2 WHERE id = $1 AND status = 'waiting'`, [id, now])) > 0;
+    },
+    *runAgain(id: number, now: number): Op<boolean> {
+      return (yield* count(`UPDATE runs SET status = 'running', updated_at = $2 WHERE id = $1 AND status IN ('running', 'waiting')`, [id, now])) > 0;
     },
     activeRunsOfChat: (chatId: number) => rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE chat_id = $1 AND status IN ('running', 'waiting') ORDER BY id`, [chatId]),
     *activeConversations(): Op<string[]> {

@@ -29,7 +29,7 @@ export type Route =
 /** What routing reads (inside the routing transaction). */
 export interface RouteReads {
   activeRun(conversation: string): Op<RunRow | undefined>;
-  pendingStep(runId: number): Op<StepRow | undefined>;
+  pendingQuestion(runId: number): Op<StepRow | undefined>;
   hasParked(conversation: string): Op<boolean>;
   runById(runId: number): Op<RunRow | undefined>;
   stepAt(runId: number, seq: number): Op<StepRow | undefined>;
@@ -44,7 +44,7 @@ export function withActiveRun(reads: RouteReads, conversation: string, active: R
 export function storeRouteReads(store: RunStore, parkedHint: ConversationHint<ParkedRow>): RouteReads {
   return {
     activeRun: (conversation) => store.activeRun(conversation),
-    pendingStep: (runId) => store.pendingStep(runId),
+    pendingQuestion: (runId) => store.pendingQuestion(runId),
     *hasParked(conversation) {
       return (yield* parkedHint.find(conversation)) !== undefined;
     },
@@ -115,7 +115,7 @@ export function* routeOf(
   // turn. Older by both its id and when it was stored: after a week without updates Telegram
   // picks the next update_id at random, so a lower id alone may be a fresh answer.
   const older = active !== undefined && stored.updateId < active.triggerUpdateId && stored.receivedAt !== undefined && stored.receivedAt < active.createdAt;
-  const pending = active?.status === "waiting" && text !== undefined && !older ? yield* reads.pendingStep(active.id) : undefined;
+  const pending = active?.status === "waiting" && text !== undefined && !older ? yield* reads.pendingQuestion(active.id) : undefined;
   if (text !== undefined) {
     const busy = active ? pending?.kind !== "ask" : (parked ??= yield* reads.hasParked(conversation));
     const reply = busy ? undefined : instantReply(text);

@@ -60,7 +60,9 @@ export function* settleDueWrites({ store, scope }: EndWriteDeps, due: DueStep[],
       if (!(yield* store.wakeRun(step.runId, now))) continue;
     } else {
       if (!(yield* store.settleStep(step.runId, step.seq, step.kind === "ask" ? "timed_out" : "done", now))) continue;
-      yield* store.setRunStatus(step.runId, "running", now);
+      // An ended run stays ended: a sleep or question it never awaited, left waiting by a timbre
+      // from before run ends cancelled them, is settled and nothing runs.
+      if (!(yield* store.runAgain(step.runId, now))) continue;
     }
     settled.push(step);
   }

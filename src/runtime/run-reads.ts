@@ -16,7 +16,7 @@ const ENDED: RunStatus[] = ["done", "failed", "cancelled"];
 /** The admin's reads of the runs (and the janitor's prune): synchronous on SQLite. */
 export function sqliteRunReads(db: Db, store: RunStore) {
   const withQuestion = (run: RunRow): ListedRun => {
-    const pending = run.status === "waiting" ? runSync(store.pendingStep(run.id)) : undefined;
+    const pending = run.status === "waiting" ? runSync(store.pendingQuestion(run.id)) : undefined;
     return { ...run, pendingQuestion: pending?.kind === "ask" ? pending : null };
   };
   return {
@@ -75,7 +75,7 @@ export function pgRunReads(session: PgSession, store: RunStore) {
       const rows = (await sql.unsafe(`SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $1`, params as never[])) as unknown as RunRow[];
       const listed: ListedRun[] = [];
       for (const run of rows) {
-        const pending = run.status === "waiting" ? await runAsync(store.pendingStep(run.id)) : undefined;
+        const pending = run.status === "waiting" ? await runAsync(store.pendingQuestion(run.id)) : undefined;
         listed.push({ ...run, pendingQuestion: pending?.kind === "ask" ? pending : null });
       }
       return listed;

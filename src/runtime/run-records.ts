@@ -59,8 +59,8 @@ export class RunRecords {
     const { store, inbox, clock } = this.deps;
     // Ended already (an admin cancel and the run's own end, each in its own transaction): the first end stands.
     if (!(yield* store.endRun(run.id, status, error, clock.now()))) return false;
-    // A run that returned has none (its steps all ended before it did): spared the write.
-    if (status !== "done") yield* store.cancelWaitingSteps(run.id);
+    // A run that returned may still have one: a sleep or question it never awaited.
+    yield* store.cancelWaitingSteps(run.id);
     yield* inbox.writeStatus(run.triggerUpdateId, status === "failed" ? "failed" : "done", error);
     return true;
   }

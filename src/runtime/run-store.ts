@@ -110,8 +110,8 @@ export function prepareRunStore(sqlite: Database) {
   const stepAt: Statement<StepRow, [{ runId: number; seq: number }]> = sqlite.prepare(
     `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $runId AND seq = $seq`,
   );
-  const pendingStep: Statement<StepRow, [{ runId: number }]> = sqlite.prepare(
-    `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $runId AND state = 'waiting' LIMIT 1`,
+  const pendingQuestion: Statement<StepRow, [{ runId: number }]> = sqlite.prepare(
+    `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $runId AND kind = 'ask' AND state = 'waiting' ORDER BY seq LIMIT 1`,
   );
   const insertStep: Statement<unknown, [StepParams]> = sqlite.prepare(
     `INSERT INTO run_steps (run_id, seq, kind, text, state, deadline_at, result, error, attempts, choices, created_at, answered_at)
@@ -146,6 +146,7 @@ export function prepareRunStore(sqlite: Database) {
      WHERE s.state IN ('waiting', 'retrying') AND s.deadline_at <= $now AND (s.state = 'waiting' OR r.status = 'waiting') ORDER BY s.deadline_at LIMIT $limit`,
   );
   const wakeRun: Statement<unknown, [{ id: number; now: number }]> = sqlite.prepare(`UPDATE runs SET status = 'running', updated_at = $now WHERE id = $id AND status = 'waiting'`);
+  const runAgain: Statement<unknown, [{ id: number; now: number }]> = sqlite.prepare(`UPDATE runs SET status = 'running', updated_at = $now WHERE id = $id AND status IN ('running', 'waiting')`);
   const activeRunsOfChat: Statement<RunRow, [{ chatId: number }]> = sqlite.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE chat_id = $chatId AND status IN ('running', 'waiting') ORDER BY id`);
   const parkedOfChat: Statement<{ conversation: string }, [{ chatId: number }]> = sqlite.prepare(
     `SELECT DISTINCT p.conversation FROM parked_updates p JOIN updates u ON u.update_id = p.update_id WHERE u.chat_id = $chatId`,
@@ -200,7 +201,8 @@ export function prepareRunStore(sqlite: Database) {
     journal: (runId: number): Op<JournalEntry[]> => done(journal.all({ runId })),
     steps: (runId: number): Op<StepRow[]> => done(steps.all({ runId })),
     stepAt: (runId: number, seq: number): Op<StepRow | undefined> => done(stepAt.get({ runId, seq }) ?? undefined),
-    pendingStep: (runId: number): Op<StepRow | undefined> => done(pendingStep.get({ runId }) ?? undefined),
+    /** The question a waiting run waits on (the first, when it asked several at once): not a sleep or a step beside it. */
+    pendingQuestion: (runId: number): Op<StepRow | undefined> => done(pendingQuestion.get({ runId }) ?? undefined),
     insertStep: (step: NewStep, now: number): Op<void> => done(void insertStep.run(stepParams(step, now))),
     /** A ctx.step's record (retrying between attempts, then done or failed), replacing its retrying one. */
     // eslint-disable-next-line require-yield
@@ -213,6 +215,8 @@ export function prepareRunStore(sqlite: Database) {
     cancelWaitingSteps: (runId: number): Op<void> => done(void cancelWaitingSteps.run({ runId })),
     /** A waiting run runs again (its step's backoff ended); false when it was no longer waiting. */
     wakeRun: (id: number, now: number): Op<boolean> => done(wakeRun.run({ id, now }).changes > 0),
+    /** A run whose question timed out or whose sleep ended runs again; false when it has ended (a sleep it never awaited). */
+    runAgain: (id: number, now: number): Op<boolean> => done(runAgain.run({ id, now }).changes > 0),
     /** The earliest deadline of a waiting question, sleep or step backoff (`chats`: only theirs; SQLite's one instance has them all). */
     nextDeadline: (_chats?: readonly number[]): Op<number | undefined> => done(nextDeadline.get()?.at ?? undefined),
     dueSteps: (now: number, limit: number, _chats?: readonly number[]): Op<DueStep[]> => done(dueSteps.all({ now, limit })),

@@ -88,11 +88,11 @@ for (const engineName of ENGINES) {
         { seq: 1, kind: "ask", key: "Goal?", state: "waiting", result: null, answer: null, error: null, attempts: null, deadlineAt: 9_000, createdAt: 1_100 },
       ]);
       expect(await engine.run(store.stepAt(run.id, 0))).toMatchObject({ createdAt: 1_050, answeredAt: 1_090 });
-      expect(await engine.run(store.pendingStep(run.id))).toMatchObject({ seq: 1, deadlineAt: 9_000, choices: '["a","b"]', answeredAt: null });
+      expect(await engine.run(store.pendingQuestion(run.id))).toMatchObject({ seq: 1, deadlineAt: 9_000, choices: '["a","b"]', answeredAt: null });
       expect(await engine.run(store.settleStep(run.id, 1, "answered", 2_000, { text: "a", updateId: 201 }))).toBe(true);
       expect(await engine.run(store.settleStep(run.id, 1, "timed_out", 2_500))).toBe(false);
       expect(await engine.run(store.stepAt(run.id, 1))).toMatchObject({ state: "answered", answer: "a", answerUpdateId: 201, answeredAt: 2_000 });
-      expect(await engine.run(store.pendingStep(run.id))).toBeUndefined();
+      expect(await engine.run(store.pendingQuestion(run.id))).toBeUndefined();
       expect((await engine.run(store.steps(run.id))).map((s) => s.seq)).toEqual([0, 1]);
     });
 
