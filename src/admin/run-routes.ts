@@ -3,7 +3,7 @@ import type { Logger } from "../observability/log.ts";
 import { RunDetail, runDetailAnswer } from "./run-detail.ts";
 import { NotFound, SECURITY, type NeedParts } from "./route-parts.ts";
 import { CancelAnswer, runAnswer, RunList } from "./run-schemas.ts";
-import { BadRequest, Before, ELSEWHERE, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, NoBody, RUN_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized } from "./schemas.ts";
+import { BadRequest, Before, ELSEWHERE, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, NoBody, oneOf, RUN_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized } from "./schemas.ts";
 
 /** /admin/runs: the runs, one run with its journal, cancel (mounted by adminRoutes, behind its token check). */
 export function runAdminRoutes(log: Logger, need: NeedParts) {
@@ -17,6 +17,7 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
           ...(query.status !== undefined ? { status: query.status } : {}),
           ...(query.conversation !== undefined ? { conversation: query.conversation } : {}),
           ...(query.before !== undefined ? { beforeId: query.before } : {}),
+          ...(query.asking === "true" ? { asking: true } : {}),
         });
         return rows.map(runAnswer);
       },
@@ -26,13 +27,19 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
           conversation: t.Optional(ConversationQuery),
           limit: t.Optional(Limit),
           before: t.Optional(Before),
+          asking: t.Optional(
+            oneOf(["true", "false"], {
+              description: "`true`: only waiting runs with a pending question (leaving out those that sleep or wait out a step's backoff).",
+              error: "asking must be true or false",
+            }),
+          ),
         }),
         response: { 200: RunList, 400: BadRequest, 401: Unauthorized, 503: Starting },
         detail: {
           tags: ["runs"],
           summary: "List agent runs, newest first",
           description:
-            "Runs of the agent, newest first, optionally only one status (`waiting` = runs with a pending question) and one `conversation`. A waiting run carries its `pending_question` (text, when it was asked, when it times out). Page with `limit` and `before` (the last id of the previous page).",
+            "Runs of the agent, newest first, optionally only one status (`waiting`: runs waiting on a question, a sleep or a step's backoff; `asking=true`: only those with a pending question) and one `conversation`. A waiting run carries its `pending_question` (text, when it was asked, when it times out). Page with `limit` and `before` (the last id of the previous page).",
           security: SECURITY,
         },
       },

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { countByStatus } from "../db/count-by-status.ts";
 import type { Db } from "../db/index.ts";
 import { relaxedTransaction } from "../db/index.ts";
@@ -7,7 +7,11 @@ import type { PgSession } from "../db/pg/session.ts";
 import { runs, runSteps, type RunStatus } from "../db/schema.ts";
 import type { RunRow, RunStore, StepRow } from "./run-store.ts";
 
-export type RunListFilter = { status?: RunStatus; conversation?: string; limit: number; beforeId?: number };
+/** `asking`: only waiting runs with a pending question (not those that sleep or wait out a step's backoff). */
+export type RunListFilter = { status?: RunStatus; conversation?: string; limit: number; beforeId?: number; asking?: boolean };
+
+/** A run waits on a question: the condition `asking` adds, on either engine (`runs` and `run_steps` by these names). */
+const ASKING = `runs.status = 'waiting' AND EXISTS (SELECT 1 FROM run_steps s WHERE s.run_id = runs.id AND s.kind = 'ask' AND s.state = 'waiting')`;
 export type ListedRun = RunRow & { pendingQuestion: StepRow | null };
 
 const NO_RUNS: Record<RunStatus, number> = { running: 0, waiting: 0, done: 0, failed: 0, cancelled: 0 };
@@ -27,6 +31,7 @@ export function sqliteRunReads(db: Db, store: RunStore) {
         filter.status ? eq(runs.status, filter.status) : undefined,
         filter.conversation !== undefined ? eq(runs.conversation, filter.conversation) : undefined,
         filter.beforeId !== undefined ? lt(runs.id, filter.beforeId) : undefined,
+        filter.asking ? sql.raw(ASKING) : undefined,
       ].filter((c) => c !== undefined);
       return db.select().from(runs).where(conditions.length ? and(...conditions) : undefined).orderBy(desc(runs.id)).limit(filter.limit).all().map(withQuestion);
     },
@@ -72,6 +77,7 @@ export function pgRunReads(session: PgSession, store: RunStore) {
       if (filter.status) where.push(`status = $${params.push(filter.status)}`);
       if (filter.conversation !== undefined) where.push(`conversation = $${params.push(filter.conversation)}`);
       if (filter.beforeId !== undefined) where.push(`id < $${params.push(filter.beforeId)}`);
+      if (filter.asking) where.push(ASKING);
       const rows = (await sql.unsafe(`SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $1`, params as never[])) as unknown as RunRow[];
       const listed: ListedRun[] = [];
       for (const run of rows) {

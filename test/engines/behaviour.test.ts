@@ -2,6 +2,7 @@
 // Bot API calls it makes, the admin API) with real processes: SQLite (DATABASE_PATH) and
 // PostgreSQL (DATABASE_URL, a fresh database on the test cluster).
 import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { coachText } from "../../src/agents/coach.ts";
 import { connectWebhook, postUpdate, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor, type SpawnedService } from "../helpers.ts";
 import { freshDatabase } from "../pg/cluster.ts";
@@ -89,6 +90,26 @@ for (const engine of ["sqlite", "postgres"] as const) {
       expect(await quitter.hear()).toContain("ancel");
       expect((await admin(second, `/runs/${open!.id}/cancel`, { method: "POST" })).status).toBe(409);
       expect(await second.terminate()).toBe(0);
+    }, 45_000);
+
+    test("GET /admin/runs?asking=true lists the runs waiting on a question, not those that sleep", async () => {
+      const agent = `${dir.path}/ask-or-nap.ts`;
+      writeFileSync(agent, `export default async (ctx) => { if (ctx.text === "nap") await ctx.sleep(3600); else await ctx.ask("which day?"); };\n`);
+      const child = await spawn({ AGENT: agent });
+      const asker = new Person(emulator, newUser("Asker"));
+      const napper = new Person(emulator, newUser("Napper"));
+      expect(await asker.say("plan")).toBe("which day?");
+      const stats = async () => ((await (await admin(child, "/stats")).json()) as { runs: { waiting: number } }).runs.waiting;
+      const before = await stats();
+      expect((await postUpdate(child.url, textUpdate({ id: napper.chatId, first_name: "Napper" }, "nap", 5_100_001))).status).toBe(200);
+      await waitFor(async () => (await stats()) === before + 1, "the nap to wait");
+      const list = async (query: string) => ((await (await admin(child, `/runs?${query}`)).json()) as { chat_id: number; pending_question: { text: string } | null }[]).filter((r) => [asker.chatId, napper.chatId].includes(r.chat_id));
+      expect((await list("status=waiting")).map((r) => r.chat_id)).toEqual([napper.chatId, asker.chatId]);
+      expect((await list("asking=true")).map((r) => [r.chat_id, r.pending_question?.text])).toEqual([[asker.chatId, "which day?"]]);
+      expect((await list("asking=false")).map((r) => r.chat_id)).toEqual([napper.chatId, asker.chatId]);
+      const refused = await admin(child, "/runs?asking=yes");
+      expect({ status: refused.status, body: await refused.json() }).toEqual({ status: 400, body: { ok: false, error: expect.stringContaining("asking must be true or false") } });
+      await child.kill9();
     }, 45_000);
   });
 }

@@ -59,8 +59,8 @@ export function noRuns(filtered, onClear) {
 }
 
 /** The waiting runs' questions with their deadlines; `cancelControl(runId)` builds the cancel button. */
-export function questionItems(waiting, onOpen, cancelControl) {
-  const questions = waiting.filter((run) => run.pending_question);
+/** The runs waiting on a question, and a line for the `others` that wait on something else. */
+export function questionItems(questions, others, onOpen, cancelControl) {
   const items = questions.map((run) => {
     const q = run.pending_question;
     return el(
@@ -74,8 +74,7 @@ export function questionItems(waiting, onOpen, cancelControl) {
   if (items.length === 0) {
     items.push(el("li", { class: "empty" }, el("strong", {}, "No question is waiting for an answer."), " When an agent calls ctx.ask, its question shows here with its deadline until the user answers."));
   }
-  const sleeping = waiting.length - questions.length;
-  if (sleeping > 0) items.push(el("li", { class: "muted" }, `${sleeping} more waiting run${sleeping === 1 ? " sleeps" : "s sleep"} on ctx.sleep.`));
+  if (others > 0) items.push(el("li", { class: "muted" }, `${others} more waiting run${others === 1 ? " waits" : "s wait"} on ctx.sleep or a step's next attempt.`));
   return items;
 }
 

@@ -10,6 +10,8 @@ const POLL_MS = 2000;
 const PAGE_SIZE = 20;
 /** Failed updates and messages shown at first, and how many more each "Show older" adds. */
 const FAILED_SHOWN = 100;
+/** Pending questions shown at first, and how many more "Show older" adds. */
+const QUESTIONS_SHOWN = 100;
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -19,7 +21,7 @@ const state = {
   newerPages: [],
   before: undefined,
   /** How many of the newest failed updates and messages the Failed tab lists. */
-  shown: { "failed-updates": FAILED_SHOWN, "failed-messages": FAILED_SHOWN },
+  shown: { questions: QUESTIONS_SHOWN, "failed-updates": FAILED_SHOWN, "failed-messages": FAILED_SHOWN },
   openRun: null,
   /** The run whose Cancel waits for a confirmation. */
   confirming: null,
@@ -106,16 +108,17 @@ async function poll() {
     // The counts first: a token that stopped working costs one refused request, not six.
     const stats = await api("/admin/stats");
     const openRun = state.openRun;
-    const [runs, waiting, failedUpdates, failedMessages, run] = await Promise.all([
+    const [runs, asking, failedUpdates, failedMessages, run] = await Promise.all([
       api(runsPath()).catch((error) => (error instanceof Refused ? Promise.reject(error) : { error: error.message })),
-      api("/admin/runs?status=waiting&limit=500"),
+      // Only runs that ask: those that sleep or wait out a backoff never crowd a question out.
+      newest("/admin/runs?asking=true", state.shown.questions + 1, "id"),
       // One more than shown: whether to offer older ones.
       newest("/admin/updates?status=failed", state.shown["failed-updates"] + 1, "update_id"),
       newest("/admin/outbox?status=failed", state.shown["failed-messages"] + 1, "id"),
       openRun === null ? null : api(`/admin/runs/${openRun}`).catch((error) => (error instanceof Refused ? Promise.reject(error) : { gone: openRun, error: error.message })),
     ]);
     if (session !== state.session) return;
-    render({ stats, runs, waiting, failedUpdates, failedMessages, run: openRun === state.openRun ? run : undefined });
+    render({ stats, runs, asking, failedUpdates, failedMessages, run: openRun === state.openRun ? run : undefined });
     setLive(`live · ${stats.mode} · up ${duration(stats.uptime_seconds * 1000)} · updated ${clock(new Date().toISOString())}`);
   } catch (error) {
     if (session !== state.session) return;
@@ -200,13 +203,17 @@ function renderDetail(run) {
   show(pane, JSON.stringify([run, state.confirming, tick(10_000)]), () => runDetail(run, { back: () => openRun(null), filterConversation, cancelControl, retryMessage }));
 }
 
-function render({ stats, runs, waiting, failedUpdates, failedMessages, run }) {
+function render({ stats, runs, asking, failedUpdates, failedMessages, run }) {
   show($("stats"), JSON.stringify([stats.updates, stats.runs, stats.outbox]), () => statCards(stats));
   renderRuns(runs);
   renderDetail(run);
-  const questions = waiting.filter((r) => r.pending_question).length;
-  $("questions-count").textContent = questions ? String(questions) : "";
-  show($("question-list"), JSON.stringify([waiting, state.confirming, tick(10_000)]), () => questionItems(waiting, (id) => openRun(id, true), cancelControl));
+  const questions = asking.slice(0, state.shown.questions);
+  const all = asking.length <= questions.length;
+  $("questions-count").textContent = questions.length ? `${questions.length}${all ? "" : "+"}` : "";
+  // The other waiting runs sleep or wait out a step's backoff (counted once every question is listed).
+  const others = all ? Math.max(0, stats.runs.waiting - questions.length) : 0;
+  show($("question-list"), JSON.stringify([questions, others, state.confirming, tick(10_000)]), () => questionItems(questions, others, (id) => openRun(id, true), cancelControl));
+  showOlderButton("questions", !all);
   const failed = stats.updates.failed + stats.outbox.failed;
   $("failed-count").textContent = failed ? String(failed) : "";
   showNewest("failed-updates", failedUpdates, (list) => failedUpdateItems(list, retryUpdate));
@@ -217,10 +224,15 @@ function render({ stats, runs, waiting, failedUpdates, failedMessages, run }) {
 function showNewest(id, items, build) {
   const list = items.slice(0, state.shown[id]);
   show($(id), JSON.stringify(list), () => build(list));
-  const more = $(`more-${id}`);
-  more.hidden = items.length <= list.length;
-  more.onclick = () => {
-    state.shown[id] += FAILED_SHOWN;
+  showOlderButton(id, items.length > list.length);
+}
+
+/** A list's "Show older" button: shown while the list has more, each press shows 100 more. */
+function showOlderButton(id, more) {
+  const button = $(`more-${id}`);
+  button.hidden = !more;
+  button.onclick = () => {
+    state.shown[id] += id === "questions" ? QUESTIONS_SHOWN : FAILED_SHOWN;
     void poll();
   };
 }
