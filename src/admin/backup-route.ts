@@ -1,7 +1,7 @@
 import { Elysia, status, t } from "elysia";
 import { BackupError } from "../db/backup.ts";
 import { SECURITY, type NeedParts } from "./route-parts.ts";
-import { BadRequest, Starting, Unauthorized, errorBody } from "./schemas.ts";
+import { BadRequest, NoQuery, Starting, Unauthorized, errorBody } from "./schemas.ts";
 
 /** POST /admin/backup: an online copy of the database (mounted by adminRoutes, behind its token check). */
 export function backupRoute(need: NeedParts) {
@@ -22,6 +22,7 @@ export function backupRoute(need: NeedParts) {
         }
       },
       {
+        query: NoQuery,
         body: t.Object(
           { path: t.String({ minLength: 1, description: "Path of the new backup file, absolute or relative to timbre's working directory; it must not exist." }) },
           { additionalProperties: false, example: { path: "/var/lib/timbre/backups/timbre-2024-06-01.db" } },

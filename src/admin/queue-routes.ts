@@ -2,7 +2,7 @@ import { Elysia, status, t } from "elysia";
 import type { Logger } from "../observability/log.ts";
 import { NotFound, SECURITY, type NeedParts } from "./route-parts.ts";
 import { outboxAnswer, OutboxList, OutboxRetried, RetryAnswer, updateAnswer, UpdateList } from "./queue-schemas.ts";
-import { BadRequest, Before, ELSEWHERE, DEFAULT_PAGE, errorBody, IdParam, Limit, NoBody, OUTBOX_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized, UPDATE_STATUSES } from "./schemas.ts";
+import { BadRequest, Before, ELSEWHERE, DEFAULT_PAGE, errorBody, IdParam, Limit, NoBody, NoQuery, OUTBOX_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized, UPDATE_STATUSES } from "./schemas.ts";
 
 /** /admin/updates and /admin/outbox: what is stored and queued, dead letters and their retry (mounted by adminRoutes, behind its token check). */
 export function queueAdminRoutes(log: Logger, need: NeedParts) {
@@ -47,6 +47,7 @@ export function queueAdminRoutes(log: Logger, need: NeedParts) {
       },
       {
         params: IdParam("update_id"),
+        query: NoQuery,
         body: NoBody,
         response: {
           200: RetryAnswer,
@@ -102,6 +103,7 @@ export function queueAdminRoutes(log: Logger, need: NeedParts) {
       },
       {
         params: IdParam("message id (`id` in GET /admin/outbox)"),
+        query: NoQuery,
         body: NoBody,
         response: {
           200: OutboxRetried,

@@ -3,7 +3,7 @@ import type { Logger } from "../observability/log.ts";
 import { RunDetail, runDetailAnswer } from "./run-detail.ts";
 import { NotFound, SECURITY, type NeedParts } from "./route-parts.ts";
 import { CancelAnswer, runAnswer, RunList } from "./run-schemas.ts";
-import { BadRequest, Before, ELSEWHERE, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, NoBody, oneOf, RUN_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized } from "./schemas.ts";
+import { BadRequest, Before, ELSEWHERE, ConversationQuery, DEFAULT_PAGE, errorBody, IdParam, Limit, NoBody, NoQuery, oneOf, RUN_STATUSES, Starting, StartingOrElsewhere, statusQuery, Unauthorized } from "./schemas.ts";
 
 /** /admin/runs: the runs, one run with its journal, cancel (mounted by adminRoutes, behind its token check). */
 export function runAdminRoutes(log: Logger, need: NeedParts) {
@@ -54,6 +54,7 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
       },
       {
         params: IdParam("run id"),
+        query: NoQuery,
         response: { 200: RunDetail, 400: BadRequest, 401: Unauthorized, 404: NotFound("run", "no run with id 42; see GET /admin/runs"), 503: Starting },
         detail: {
           tags: ["runs"],
@@ -79,6 +80,7 @@ export function runAdminRoutes(log: Logger, need: NeedParts) {
       },
       {
         params: IdParam("run id"),
+        query: NoQuery,
         body: NoBody,
         response: {
           200: CancelAnswer,

@@ -82,5 +82,8 @@ export const statusQuery = <const S extends readonly [string, ...string[]]>(stat
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
+/** A route that takes no query: a query parameter (`PUT /admin/webhook?drop_pending_updates=true`) is a 400, never ignored. */
+export const NoQuery = t.Object({}, { additionalProperties: false });
+
 /** A route that takes no body: a body field (a DELETE's `{"drop_pending_updates": true}`, which belongs in its query) is a 400, never ignored. */
 export const NoBody = t.Optional(t.Object({}, { additionalProperties: false, description: "No body." }));

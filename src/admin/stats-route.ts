@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { Config } from "../config.ts";
 import { SECURITY, type NeedParts } from "./route-parts.ts";
-import { BadRequest, oneOf, Starting, Unauthorized } from "./schemas.ts";
+import { BadRequest, NoQuery, oneOf, Starting, Unauthorized } from "./schemas.ts";
 
 const Stats = t.Object(
   {
@@ -39,6 +39,7 @@ export function statsRoute(config: Config, need: NeedParts) {
         };
       },
       {
+        query: NoQuery,
         response: { 200: Stats, 400: BadRequest, 401: Unauthorized, 503: Starting },
         detail: {
           tags: ["monitoring"],

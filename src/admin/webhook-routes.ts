@@ -5,7 +5,7 @@ import type { Logger } from "../observability/log.ts";
 import { SANDBOX_OWNS_WEBHOOK } from "../sandbox/owns-webhook.ts";
 import { deleteWebhook, desiredWebhook, getWebhookInfo, setWebhook } from "../telegram/webhook-control.ts";
 import { SECURITY, telegramError, type NeedParts } from "./route-parts.ts";
-import { BadRequest, errorBody, NoBody, Starting, TelegramFailed, Unauthorized } from "./schemas.ts";
+import { BadRequest, errorBody, NoBody, NoQuery, Starting, TelegramFailed, Unauthorized } from "./schemas.ts";
 import { DeleteWebhookQuery, OkAnswer, SetWebhookAnswer, SetWebhookBody, WebhookInfo } from "./webhook-schemas.ts";
 
 const SandboxOwnsWebhook = errorBody("Sandbox mode (no TELEGRAM_BOT_TOKEN): the sandbox owns its webhook.", SANDBOX_OWNS_WEBHOOK);
@@ -22,6 +22,7 @@ export function webhookAdminRoutes(config: Config, log: Logger, need: NeedParts)
         return info.result;
       },
       {
+        query: NoQuery,
         response: { 200: WebhookInfo, 400: BadRequest, 401: Unauthorized, 409: SandboxOwnsWebhook, 502: TelegramFailed, 503: Starting },
         detail: {
           tags: ["webhook"],
@@ -59,6 +60,7 @@ export function webhookAdminRoutes(config: Config, log: Logger, need: NeedParts)
         };
       },
       {
+        query: NoQuery,
         body: SetWebhookBody,
         response: { 200: SetWebhookAnswer, 400: BadRequest, 401: Unauthorized, 409: SandboxOwnsWebhook, 502: TelegramFailed, 503: Starting },
         detail: {
