@@ -33,6 +33,8 @@ export class BackupError extends Error {
 /** Resolves `target` (relative: against `cwd`) and checks it can be written without replacing anything. */
 function prepareTarget(target: string, cwd: string): string {
   if (target.trim() === "") throw new BackupError("path", "the backup path is empty: give the path of a new file, such as /var/lib/timbre/backups/timbre-2024-06-01.db");
+  // No file system takes one, and SQLite would cut the name there and write another file.
+  if (target.includes("\0")) throw new BackupError("path", "the backup path holds a NUL character: give the path of a new file, such as /var/lib/timbre/backups/timbre-2024-06-01.db");
   const path = resolve(cwd, target);
   if (existsSync(path)) throw new BackupError("exists", `${path} already exists; a backup never replaces a file: choose a new name or remove the old one`);
   try {
