@@ -83,6 +83,9 @@ async function serve(agentModule?: string): Promise<void> {
   const config = loadConfig(agentModule === undefined ? process.env : { ...process.env, AGENT: agentModule });
   let service: { stop(): Promise<void> } | undefined;
   let stopping = false;
+  // Until the agent module has loaded nothing is open: a signal then exits at once (a top-level
+  // await that never settles would otherwise hold the start, and the exit, for good).
+  let opening = false;
   const stopAndExit = async () => {
     try {
       await service!.stop();
@@ -100,6 +103,10 @@ async function serve(agentModule?: string): Promise<void> {
       process.stderr.write(`timbre: ${signal} again: exiting at once; work in flight is redone on the next start\n`);
       process.exit(1);
     }
+    if (!service && !opening) {
+      process.stderr.write(`timbre: ${signal} while the agent module loads: nothing is open yet; exiting\n`);
+      process.exit(0);
+    }
     stopping = true;
     // SPEC: exit within 10 s. stop() keeps its waits under that; this only catches a hang (or a start that hangs).
     setTimeout(() => {
@@ -112,7 +119,8 @@ async function serve(agentModule?: string): Promise<void> {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   // DATABASE_URL: PostgreSQL, shared with any other instance of the same bot.
-  service = config.databaseUrl ? await startPgService(config) : await startService(config);
+  const options = { onAgentLoaded: () => (opening = true) };
+  service = config.databaseUrl ? await startPgService(config, options) : await startService(config, options);
   if (stopping) await stopAndExit();
 }
 

@@ -28,6 +28,8 @@ export interface ServiceOptions {
   backoffCapMs?: number;
   /** Polling retry timing (tests shorten it). */
   pollTiming?: Partial<PollerTiming>;
+  /** The agent is loaded and the database is about to be opened (a signal before this has nothing to close). */
+  onAgentLoaded?: () => void;
 }
 
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -38,10 +40,11 @@ const PRUNE_EVERY_MS = 10 * 60_000;
  * `log()`, the service's logger, which is made later (it redacts the webhook secret).
  */
 export async function loadServiceAgent(config: Config, options: ServiceOptions, parts: { log: () => Logger; metrics: Metrics; clock: Clock }): Promise<LoadedAgent> {
-  if (options.agent) return agentFromCode(config.agent, options.agent);
   const { log, metrics, clock } = parts;
   const throughLog: Logger = { debug: (m, f) => log().debug(m, f), info: (m, f) => log().info(m, f), warn: (m, f) => log().warn(m, f), error: (m, f) => log().error(m, f) };
-  return loadAgent(config.agent, { llm: () => llmAgent(config.llm!, { log: throughLog, metrics, clock }) });
+  const loaded = options.agent ? agentFromCode(config.agent, options.agent) : await loadAgent(config.agent, { llm: () => llmAgent(config.llm!, { log: throughLog, metrics, clock }) });
+  options.onAgentLoaded?.();
+  return loaded;
 }
 
 /** options.logger, else one at LOG_LEVEL that never prints the token, the secrets or the LLM key. */

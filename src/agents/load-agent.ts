@@ -82,8 +82,15 @@ async function loadAgentModule(path: string): Promise<LoadedAgent> {
   }
   provideTimbreModule();
   let module: Record<string, unknown>;
+  // A promise its top-level code left rejected (`void connect()`) is a failed load too, not a crash.
+  const rejected: unknown[] = [];
+  const onRejection = (reason: unknown) => void rejected.push(reason);
+  process.on("unhandledRejection", onRejection);
   try {
     module = (await import(path)) as Record<string, unknown>;
+    // Rejections nothing handled are reported once the microtasks have run.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (rejected.length > 0) throw rejected[0];
   } catch (error) {
     // Bun rejects with a BuildMessage (syntax) or a ResolveMessage (an import it cannot find);
     // anything else was thrown by the module's own top-level code.
@@ -91,10 +98,14 @@ async function loadAgentModule(path: string): Promise<LoadedAgent> {
     const message = error instanceof Error || bunMessage ? (error as { message: string }).message : String(error);
     const cause = oneLine(`${message}${bunMessage ? positionOf(error) : ""}`);
     throw new AgentLoadError(bunMessage ? `${named} could not be loaded: ${cause}` : `${named} threw while loading: ${error instanceof Error ? `${error.name}: ` : ""}${cause}`);
+  } finally {
+    process.off("unhandledRejection", onRejection);
   }
   const agent = module.default;
-  if (typeof agent !== "function") {
-    const found = "default" in module ? `its default export is ${describe(agent)}` : "it has no default export";
+  // A class is a function to typeof, but calling it without `new` throws in every run.
+  const isClass = typeof agent === "function" && /^class[\s{]/.test(Function.prototype.toString.call(agent));
+  if (typeof agent !== "function" || isClass) {
+    const found = isClass ? "its default export is a class" : "default" in module ? `its default export is ${describe(agent)}` : "it has no default export";
     throw new AgentLoadError(`${named} is invalid: ${found}; expected the agent function, as in export default async (ctx) => { await ctx.reply("hi"); }`);
   }
   const instantReply = (agent as Agent).instantReply;

@@ -102,7 +102,7 @@ declare module "timbre" {
      * \`version\` names this agent's code in each run it starts (see /admin/runs); without it timbre
      * uses a hash of the agent's source.
      */
-    export type Agent<Memory = any> = ((ctx: AgentContext<Memory>) => Promise<void>) & {
+    export type Agent<Memory = any> = ((ctx: AgentContext<Memory>) => Promise<void> | void) & {
         instantReply?: (text: string, user: AgentUser | undefined) => string | undefined;
         version?: string;
     };

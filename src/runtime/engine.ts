@@ -115,7 +115,7 @@ export class Execution {
   }
 
   /** Runs `fn` until it returns, throws, or the execution ends early. */
-  async run(fn: () => Promise<void>): Promise<ExecutionOutcome> {
+  async run(fn: () => Promise<void> | void): Promise<ExecutionOutcome> {
     // An agent module may export a plain function: one that throws, or returns no promise, ends as an async one would.
     let started: Promise<void>;
     try {

@@ -5,6 +5,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { postUpdate, ROOT, serviceEnv, spawnService, startEmulator, tempDir, textUpdate, waitFor } from "../helpers.ts";
 
@@ -128,21 +129,26 @@ test("SIGTERM in polling mode ends the 25 s long poll at once and exits 0", asyn
   db.close();
 }, 30_000);
 
-test("SIGTERM while timbre is still starting (a slow agent module) stops it once started, and exits 0", async () => {
-  const slowAgent = `${dir.path}/slow-start-agent.ts`;
-  // The module takes 1.5 s to load and says when it begins, so the signal lands mid-start.
-  await Bun.write(slowAgent, 'console.log("agent module loading");\nawait Bun.sleep(1500);\nexport default async (ctx) => { await ctx.reply("hi"); };\n');
-  const env = serviceEnv(emulator, apiUrl, `${dir.path}/slow-start.db`, { AGENT: slowAgent, LOG_LEVEL: "info" });
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts")], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
-  const stderr = new Response(proc.stderr).text();
-  let seen = "";
-  void (async () => {
-    for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) seen += new TextDecoder().decode(chunk);
-  })();
-  await waitFor(() => seen.includes("agent module loading"), "the agent module to begin loading");
-  expect(seen).not.toContain("timbre is serving");
-  proc.kill("SIGTERM");
-  expect(await proc.exited).toBe(0);
-  expect(await stderr).toContain("SIGTERM during start-up");
-  expect(seen).toContain("timbre is serving");
+test("SIGTERM while the agent module still loads (slow, or a top-level await that never settles) exits 0 at once: nothing is open yet", async () => {
+  for (const [name, source] of [
+    ["slow", 'console.log("agent module loading");\nawait Bun.sleep(1500);\nexport default async (ctx) => { await ctx.reply("hi"); };\n'],
+    ["hung", 'console.log("agent module loading");\nawait new Promise(() => {});\nexport default async () => {};\n'],
+  ] as const) {
+    const agent = `${dir.path}/${name}-start-agent.ts`;
+    await Bun.write(agent, source);
+    const database = `${dir.path}/${name}-start/timbre.db`;
+    const env = serviceEnv(emulator, apiUrl, database, { AGENT: agent, LOG_LEVEL: "info" });
+    const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts")], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
+    const stderr = new Response(proc.stderr).text();
+    let seen = "";
+    void (async () => {
+      for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) seen += new TextDecoder().decode(chunk);
+    })();
+    await waitFor(() => seen.includes("agent module loading"), "the agent module to begin loading");
+    proc.kill("SIGTERM");
+    expect({ name, code: await proc.exited }).toEqual({ name, code: 0 });
+    expect((await stderr).trim()).toBe("timbre: SIGTERM while the agent module loads: nothing is open yet; exiting");
+    expect(seen).not.toContain("timbre is serving");
+    expect(existsSync(database)).toBe(false);
+  }
 }, 20_000);
