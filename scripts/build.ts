@@ -72,6 +72,8 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuiltBina
       // An agent module's packages resolve as from source: without it, a package whose entry is
       // in a subfolder ("main": "dist/index.js", an "exports" map) cannot be imported.
       autoloadPackageJson: true,
+      // And their folder's tsconfig.json "paths" (`import … from "@lib/greet.ts"`), as from source.
+      autoloadTsconfig: true,
     },
     minify: true,
     // With compile, the source map is embedded: stack traces name src/... lines.
