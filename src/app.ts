@@ -117,7 +117,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         agent: loaded.name,
         ...(config.llm ? { model: config.llm.model } : {}),
         // A sleeping run waits too, on no question: only those asking are "waiting for your answer".
-        waitingChats: () => runtime.list({ status: "waiting", limit: 1000 }).flatMap((run) => (run.pendingQuestion ? [{ chatId: run.chatId, question: run.pendingQuestion.text }] : [])),
+        waitingChats: () => runtime.list({ asking: true, limit: 1000 }).flatMap((run) => (run.pendingQuestion ? [{ chatId: run.chatId, question: run.pendingQuestion.text }] : [])),
       }),
     );
   }
