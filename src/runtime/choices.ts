@@ -9,10 +9,12 @@ type Keyboard = { inline_keyboard: { text: string; callback_data: string }[][] }
 export const MAX_CHOICES = 100;
 export const MAX_CHOICE_LENGTH = 64;
 
-/** A choice's length in characters as a person counts them: an emoji is one, not its two UTF-16 units. */
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** A choice's length in characters as a person counts them: an emoji is one (a flag, a skin tone, a ZWJ family too). */
 export function choiceLength(text: string): number {
   let n = 0;
-  for (const _ of text) n++;
+  for (const _ of GRAPHEMES.segment(text)) n++;
   return n;
 }
 

@@ -45,7 +45,9 @@ export class JournalCursor {
   next(kind: EntryKind, key: string): { seq: number; recorded: JournalEntry | undefined } {
     const seq = this.position++;
     const recorded = this.bySeq.get(seq);
-    if (recorded && (recorded.kind !== kind || recorded.key !== key)) {
+    // The journal's text columns keep UTF-8: a lone surrogate (a title cut inside an emoji) is
+    // stored as U+FFFD, so the key is compared as it was stored.
+    if (recorded && (recorded.kind !== kind || recorded.key !== key.toWellFormed())) {
       throw new ReplayMismatchError(`step ${seq}: the journal has ${describe(recorded.kind, recorded.key)} but the agent now makes ${describe(kind, key)}`);
     }
     return { seq, recorded };

@@ -89,7 +89,8 @@ export async function runStepFunction<T>(
     value = await fn();
   } catch (error) {
     if (signal.aborted) throw runCancelled();
-    const message = thrownMessage(error);
+    // As the journal will keep it (UTF-8: a lone surrogate becomes U+FFFD), so a replay throws the same.
+    const message = thrownMessage(error).toWellFormed();
     if (attempt > retries) return { ok: false, message, attempts: attempt, startedAt };
     const retryAt = clock.now() + Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1));
     await progress.failed({ attempts: attempt, retryAt, message, startedAt });
