@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
-const benches = ["fsync.ts", "floor.ts", "ingest.ts", "versus-gramio.ts", "worker-floors.ts", "echo-stages.ts", "latency.ts", "pipeline.ts", "statement-timing.ts", "echo-throughput.ts", "waiting-runs.ts", "memory.ts", "memory-floor.ts", "binary.ts"];
+const benches = ["fsync.ts", "floor.ts", "ingest.ts", "versus-gramio.ts", "worker-floors.ts", "echo-stages.ts", "latency.ts", "pipeline.ts", "statement-timing.ts", "echo-throughput.ts", "waiting-runs.ts", "memory.ts", "memory-floor.ts", "binary.ts", "instances.ts"];
 let failed = 0;
 for (const file of benches) {
   const path = join(import.meta.dir, file);
