@@ -117,11 +117,11 @@ export function* routeOf(
   const older = active !== undefined && stored.updateId < active.triggerUpdateId && stored.receivedAt !== undefined && stored.receivedAt < active.createdAt;
   const pending = active?.status === "waiting" && text !== undefined && !older ? yield* reads.pendingQuestion(active.id) : undefined;
   if (text !== undefined) {
-    const busy = active ? pending?.kind !== "ask" : (parked ??= yield* reads.hasParked(conversation));
+    const busy = active ? pending === undefined : (parked ??= yield* reads.hasParked(conversation));
     const reply = busy ? undefined : instantReply(text);
     if (reply !== undefined) return { kind: "instant", reply };
   }
-  if (active && pending?.kind === "ask" && text !== undefined) return { kind: "answer", run: active, step: pending, text };
+  if (active && pending && text !== undefined) return { kind: "answer", run: active, step: pending, text };
   if (active || (parked ??= yield* reads.hasParked(conversation))) return { kind: "park" };
   return { kind: "start" };
 }

@@ -21,7 +21,7 @@ const ENDED: RunStatus[] = ["done", "failed", "cancelled"];
 export function sqliteRunReads(db: Db, store: RunStore) {
   const withQuestion = (run: RunRow): ListedRun => {
     const pending = run.status === "waiting" ? runSync(store.pendingQuestion(run.id)) : undefined;
-    return { ...run, pendingQuestion: pending?.kind === "ask" ? pending : null };
+    return { ...run, pendingQuestion: pending ?? null };
   };
   return {
     counts: (): Record<RunStatus, number> => countByStatus(db, runs, runs.status, { running: 0, waiting: 0, done: 0, failed: 0, cancelled: 0 }),
@@ -82,7 +82,7 @@ export function pgRunReads(session: PgSession, store: RunStore) {
       const listed: ListedRun[] = [];
       for (const run of rows) {
         const pending = run.status === "waiting" ? await runAsync(store.pendingQuestion(run.id)) : undefined;
-        listed.push({ ...run, pendingQuestion: pending?.kind === "ask" ? pending : null });
+        listed.push({ ...run, pendingQuestion: pending ?? null });
       }
       return listed;
     },

@@ -58,8 +58,10 @@ export function noRuns(filtered, onClear) {
   );
 }
 
-/** The waiting runs' questions with their deadlines; `cancelControl(runId)` builds the cancel button. */
-/** The runs waiting on a question, and a line for the `others` that wait on something else. */
+/**
+ * The runs waiting on a question, with their deadlines, and a line for the `others` that wait on
+ * something else; `cancelControl(runId)` builds the cancel button.
+ */
 export function questionItems(questions, others, onOpen, cancelControl) {
   const items = questions.map((run) => {
     const q = run.pending_question;
