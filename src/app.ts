@@ -13,6 +13,7 @@ import { sqlitePollInbox } from "./ingest/poll-inbox.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
 import { WEBHOOK_PATH } from "./ingest/webhook.ts";
 import { Metrics } from "./observability/metrics.ts";
+import type { Logger } from "./observability/log.ts";
 import { serviceIdleCollector } from "./memory/service-collector.ts";
 import { Dispatcher } from "./runtime/dispatcher.ts";
 import { Runtime } from "./runtime/runs.ts";
@@ -60,6 +61,8 @@ export interface Service {
   emulator: BotApiEmulator | undefined;
   /** The getUpdates loop (BOT_MODE=polling only). */
   poller: Poller | undefined;
+  /** The service's logger (it never prints the token or the secrets). */
+  log: Logger;
   /** Graceful stop: refuse new updates, let work in flight reach a stored state, close the database. */
   stop(): Promise<void>;
 }
@@ -205,5 +208,5 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
   );
 
-  return { url, port: server.port!, config, secret, database, inbox, dispatcher, runtime, outbox, api, identity, metrics, emulator, poller, stop };
+  return { url, port: server.port!, config, secret, database, inbox, dispatcher, runtime, outbox, api, identity, metrics, emulator, poller, log, stop };
 }

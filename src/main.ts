@@ -8,7 +8,7 @@ import { migrateToPostgresCommand } from "./cli/migrate-to-postgres.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DatabaseError } from "./db/index.ts";
 import { BackupError, backupFile } from "./db/backup.ts";
-import { thrownMessage } from "./observability/log.ts";
+import { errorFields, thrownMessage } from "./observability/log.ts";
 import { InstanceLockError } from "./db/instance-lock.ts";
 import { ListenError } from "./listen-error.ts";
 import { versionLine } from "./build-info.ts";
@@ -120,7 +120,13 @@ async function serve(agentModule?: string): Promise<void> {
   process.on("SIGINT", onSignal);
   // DATABASE_URL: PostgreSQL, shared with any other instance of the same bot.
   const options = { onAgentLoaded: () => (opening = true) };
-  service = config.databaseUrl ? await startPgService(config, options) : await startService(config, options);
+  const started = config.databaseUrl ? await startPgService(config, options) : await startService(config, options);
+  service = started;
+  // A promise the agent's code left unawaited that rejects (a ctx call from a timer after its run
+  // ended) must not take every chat down with it: Bun's default is to exit. Logged; serving on.
+  process.on("unhandledRejection", (reason) => {
+    started.log.error("a promise rejected and nothing handled it (a promise the agent's code did not await?); serving on", errorFields(reason));
+  });
   if (stopping) await stopAndExit();
 }
 

@@ -15,7 +15,7 @@ import { pgPollInbox } from "./ingest/poll-inbox.ts";
 import { PollLeadership } from "./ingest/poll-leadership.ts";
 import { Poller } from "./ingest/poller.ts";
 import { resolveWebhookSecret } from "./ingest/webhook-secret.ts";
-import { errorFields } from "./observability/log.ts";
+import { errorFields, type Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { serviceIdleCollector } from "./memory/service-collector.ts";
 import { ChatClaims } from "./runtime/chat-claims.ts";
@@ -66,6 +66,8 @@ export interface PgService {
   metrics: Metrics;
   /** The getUpdates loop (BOT_MODE=polling only): it polls while this instance leads. */
   poller: Poller | undefined;
+  /** The service's logger (it never prints the token or the secrets). */
+  log: Logger;
   stop(): Promise<void>;
 }
 
@@ -210,5 +212,5 @@ export async function startPgService(config: Config, options: ServiceOptions = {
     },
   );
 
-  return { url, port: server.port!, config, secret, holder, inbox, runtime, outbox, dispatcher, api, metrics, poller, stop };
+  return { url, port: server.port!, config, secret, holder, inbox, runtime, outbox, dispatcher, api, metrics, poller, log, stop };
 }
