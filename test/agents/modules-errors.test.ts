@@ -29,9 +29,13 @@ const cases: [string, string, string, RegExp][] = [
   ["an import of a package not installed", "missing-package.ts", 'import "left-pad-nowhere";\nexport default async () => {};\n', /^timbre: AGENT=".*\/missing-package\.ts" could not be loaded: Cannot find package 'left-pad-nowhere'/],
   ["an import of a sibling that is not there", "missing-sibling.ts", 'import { x } from "./nowhere.ts";\nexport default async () => { x; };\n', /^timbre: AGENT=".*\/missing-sibling\.ts" could not be loaded: Cannot find module '\.\/nowhere\.ts'/],
   ["a throw on import", "throws.ts", 'throw new TypeError("no API key in ./secrets");\nexport default async () => {};\n', /^timbre: AGENT=".*\/throws\.ts" threw while loading: TypeError: no API key in \.\/secrets$/],
+  // A promise the top-level code starts and never awaits, which rejects (a failed connect): it used to print Bun's stack, log "serving", then die.
+  ["a rejected promise left unhandled on import", "rejects.ts", 'async function connect(): Promise<void> {\n  throw new Error("no API key in ./secrets");\n}\nvoid connect();\nexport default async () => {};\n', /^timbre: AGENT=".*\/rejects\.ts" threw while loading: Error: no API key in \.\/secrets$/],
   ["a throw of a non-error on import", "throws-string.ts", 'throw "plain\\nstring";\nexport default async () => {};\n', /^timbre: AGENT=".*\/throws-string\.ts" threw while loading: plain string$/],
   ["no default export", "no-default.ts", "export const agent = async () => {};\n", /^timbre: AGENT=".*\/no-default\.ts" is invalid: it has no default export; expected the agent function/],
   ["a default export that is not a function", "object.ts", "export default { reply: true };\n", /^timbre: AGENT=".*\/object\.ts" is invalid: its default export is an object; expected the agent function/],
+  // A class is a function to typeof: it used to start, and every run failed ("Cannot call a class constructor").
+  ["a default export that is a class", "class.ts", 'export default class Bot {\n  async run(ctx: { reply(text: string): Promise<void> }) {\n    await ctx.reply("hi");\n  }\n}\n', /^timbre: AGENT=".*\/class\.ts" is invalid: its default export is a class; expected the agent function/],
   ["a version that is not a string", "version.ts", "export const version = 3;\nexport default async () => {};\n", /^timbre: AGENT=".*\/version\.ts" is invalid: its version is a number; expected a non-empty string/],
   ["an instantReply that is not a function", "instant.ts", 'export default Object.assign(async () => {}, { instantReply: "hi" });\n', /^timbre: AGENT=".*\/instant\.ts" is invalid: its instantReply is a string; expected a function/],
 ];
