@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
 import { serviceRig, waitFor, type Service } from "../../helpers.ts";
 import { newUser, Person, readDb } from "../../runtime/support.ts";
-import { FakeModelServer, textAnswer } from "./fake-model.ts";
+import { FakeModelServer, textAnswer, toolCallAnswer, type ScriptedAnswer } from "./fake-model.ts";
 
 const model = new FakeModelServer();
 const rig = serviceRig();
@@ -31,24 +31,15 @@ beforeEach(() => model.reset());
 
 const runsOf = (chatId: number) => readDb<{ status: string; error: string | null }>(service.config.databasePath, "SELECT status, error FROM runs WHERE chat_id = ? ORDER BY id", chatId);
 
-/** A completion calling ask_user with `arguments` as given (not a JSON string). */
-function callWithArguments(args: unknown) {
-  return {
-    body: {
-      id: "chatcmpl-fake",
-      object: "chat.completion",
-      created: 1_700_000_000,
-      model: "fake-model",
-      choices: [
-        {
-          index: 0,
-          message: { role: "assistant", content: null, tool_calls: [{ id: "call_bad", type: "function", function: { name: "ask_user", arguments: args } }] },
-          finish_reason: "tool_calls",
-        },
-      ],
-    },
-  };
+/** toolCallAnswer's completion with its one tool call exactly as given (fields the API types otherwise, as some servers send them). */
+function answerCalling(call: Record<string, unknown>): ScriptedAnswer {
+  const answer = toolCallAnswer({ name: "ask_user", args: {} });
+  (answer.body as { choices: { message: { tool_calls: unknown[] } }[] }).choices[0]!.message.tool_calls = [call];
+  return answer;
 }
+
+/** A completion calling ask_user with `arguments` as given (not a JSON string). */
+const callWithArguments = (args: unknown) => answerCalling({ id: "call_bad", type: "function", function: { name: "ask_user", arguments: args } });
 
 for (const [what, args] of [
   ["null", null],
@@ -72,9 +63,7 @@ for (const [what, args] of [
 
 test("a tool call with a null id and no function name goes back to the model as a call to no such tool", async () => {
   const person = new Person(emulator, newUser("Nameless"));
-  const call = callWithArguments("{}");
-  const message = call.body.choices[0]!.message as { tool_calls: Record<string, unknown>[] };
-  message.tool_calls = [{ id: null, type: "function", function: { arguments: "{}" } }];
+  const call = answerCalling({ id: null, type: "function", function: { arguments: "{}" } });
   model.answer(call, textAnswer("Fine."));
   expect(await person.say("hello")).toBe("Fine.");
   const toolResult = model.requests[1]!.body.messages.at(-1)! as { role: string; tool_call_id: string; content: string };
