@@ -122,6 +122,11 @@ export function agentContext(parts: ContextParts): AgentContext {
       throw error;
     }
   };
+  // A replay reached a position that still waits (woken for something else): the run waits again.
+  const waitAgain = async (): Promise<never> => {
+    await x.effect(own(effects.waitAgain()));
+    return x.suspend();
+  };
   return {
     runId: parts.run.id,
     text: parts.text,
@@ -155,8 +160,7 @@ export function agentContext(parts: ContextParts): AgentContext {
       if (recorded.state === "answered") return recorded.answer ?? "";
       if (recorded.state === "timed_out") throw new AskTimeoutError(question);
       if (recorded.state === "cancelled") throw runCancelled();
-      await x.effect(own(effects.waitAgain()));
-      return x.suspend();
+      return waitAgain();
     },
 
     async step<T>(name: string, fn: () => T | Promise<T>, options: StepOptions = {}): Promise<T> {
@@ -167,8 +171,7 @@ export function agentContext(parts: ContextParts): AgentContext {
       // Woken before its next attempt is due (for a question or a sleep beside it): wait again.
       // A check (replay-check) makes no attempt: the journal ends there.
       if (recorded && (x.mode === "check" || ((recorded.deadlineAt ?? 0) > clock.now() && (recorded.attempts ?? 0) <= retries.retries))) {
-        await x.effect(own(effects.waitAgain()));
-        return x.suspend();
+        return waitAgain();
       }
       // A step that was between attempts when the process stopped goes on from the attempts it made.
       const progress = {
@@ -200,8 +203,7 @@ export function agentContext(parts: ContextParts): AgentContext {
       }
       if (recorded.state === "done") return;
       if (recorded.state === "cancelled") throw runCancelled();
-      await x.effect(own(effects.waitAgain()));
-      return x.suspend();
+      return waitAgain();
     },
 
     async remember(value: unknown) {
