@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { postUpdate, serviceRig, waitFor, type Service } from "../helpers.ts";
 import { hasChromium, launchBrowser, type LaunchedBrowser } from "./launch.ts";
+import { signInAt } from "./dashboard-support.ts";
 
 const ADMIN_TOKEN = "admin-token-for-dashboard-tests_0123456789";
 const rig = serviceRig();
@@ -44,9 +45,7 @@ afterAll(async () => {
 
 describe.skipIf(!hasChromium)("the dashboard's Failed tab", () => {
   test("a failed edited message shows its error and the text it threw on", async () => {
-    await page.goto(`${service.url}/admin/ui`);
-    await page.fill("#token", ADMIN_TOKEN);
-    await page.click("#sign-in");
+    await signInAt(page, service.url, ADMIN_TOKEN);
     await page.click('.tab[data-tab="failed"]');
     const item = page.locator('.failed-update[data-update-id="70001"]');
     await item.waitFor({ timeout: 15_000 });

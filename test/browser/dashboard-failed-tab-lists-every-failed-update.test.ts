@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { postUpdate, serviceRig, textUpdate, waitFor, type Service } from "../helpers.ts";
 import { hasChromium, launchBrowser, type LaunchedBrowser } from "./launch.ts";
+import { signInAt } from "./dashboard-support.ts";
 
 const ADMIN_TOKEN = "admin-token-for-dashboard-tests_0123456789";
 const FAILED = 101;
@@ -43,9 +44,7 @@ afterAll(async () => {
 
 describe.skipIf(!hasChromium)("the dashboard's Failed tab", () => {
   test("with 101 failed updates, the newest 100 are listed and Show older lists the last one, with its Retry", async () => {
-    await page.goto(`${service.url}/admin/ui`);
-    await page.fill("#token", ADMIN_TOKEN);
-    await page.click("#sign-in");
+    await signInAt(page, service.url, ADMIN_TOKEN);
     await page.locator("#live", { hasText: "live" }).waitFor({ timeout: 15_000 });
     await page.click('.tab[data-tab="failed"]');
     await page.locator("#failed-count", { hasText: String(FAILED) }).waitFor({ timeout: 15_000 });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { postUpdate, serviceRig, textUpdate, waitFor, type Service } from "../helpers.ts";
 import { hasChromium, launchBrowser, type LaunchedBrowser } from "./launch.ts";
+import { signInAt } from "./dashboard-support.ts";
 
 const ADMIN_TOKEN = "admin-token-for-dashboard-tests_0123456789";
 const RUNS = 20; // the page's PAGE_SIZE
@@ -35,9 +36,7 @@ afterAll(async () => {
 
 describe.skipIf(!hasChromium)("the dashboard's run pages", () => {
   test("with exactly one full page of runs, Older never leads to a page saying there are no runs", async () => {
-    await page.goto(`${service.url}/admin/ui`);
-    await page.fill("#token", ADMIN_TOKEN);
-    await page.click("#sign-in");
+    await signInAt(page, service.url, ADMIN_TOKEN);
     await page.locator(".run-item").first().waitFor({ timeout: 15_000 });
     expect(await page.locator(".run-item").count()).toBe(RUNS);
     let shown = "Older disabled";

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { hasChromium, launchBrowser, type LaunchedBrowser } from "./launch.ts";
+import { signInAt } from "./dashboard-support.ts";
 import { postUpdate, serviceRig, textUpdate, waitFor, type Service } from "../helpers.ts";
 
 const ADMIN_TOKEN = "admin-token-for-the-questions-tab_0123456789";
@@ -52,9 +53,7 @@ afterAll(async () => {
 
 describe.skipIf(!hasChromium)("the dashboard's Questions tab", () => {
   test("lists the waiting question even when 500 newer runs sleep", async () => {
-    await page.goto(`${service.url}/admin/ui`);
-    await page.fill("#token", ADMIN_TOKEN);
-    await page.click("#sign-in");
+    await signInAt(page, service.url, ADMIN_TOKEN);
     await page.locator("#live", { hasText: "live" }).waitFor({ timeout: 15_000 });
     await page.click('.tab[data-tab="questions"]');
     // Rendered from the waiting runs once their line about the sleeping ones shows.

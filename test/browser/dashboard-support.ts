@@ -114,6 +114,13 @@ export async function signIn(token: string): Promise<void> {
   await page.click("#sign-in");
 }
 
+/** For a test with its own service and page: opens the dashboard of the service at `url` and signs in with `token`. */
+export async function signInAt(tab: Page, url: string, token: string): Promise<void> {
+  await tab.goto(`${url}/admin/ui`);
+  await tab.fill("#token", token);
+  await tab.click("#sign-in");
+}
+
 export async function openRun(runId: number): Promise<void> {
   await page.locator(`.run-item[data-run-id="${runId}"]`).click();
   await page.locator(".detail-head h2", { hasText: `Run #${runId}` }).waitFor({ timeout: STEP_MS });

@@ -11,6 +11,7 @@ import { loadConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { tempDir, waitFor } from "../helpers.ts";
 import { hasChromium, launchBrowser, type LaunchedBrowser } from "./launch.ts";
+import { signInAt } from "./dashboard-support.ts";
 
 const ADMIN_TOKEN = "audit-token_0123456789abcdef";
 const STEP_MS = 15_000;
@@ -72,9 +73,7 @@ test("GET /admin/runs/{id}: a run finished by tapping a level button has no noti
 
 test.skipIf(!hasChromium)("the dashboard's journal of that run shows no 'timbre told the user' entry", async () => {
   expect(ready).toBe(true);
-  await page.goto(`${service.url}/admin/ui`);
-  await page.fill("#token", ADMIN_TOKEN);
-  await page.click("#sign-in");
+  await signInAt(page, service.url, ADMIN_TOKEN);
   await page.locator(`.run-item[data-run-id="${runId}"]`).click({ timeout: STEP_MS });
   await page.locator("#timeline li.entry[data-kind='end']", { hasText: "Ended done" }).waitFor({ timeout: STEP_MS });
   expect(await page.locator("#timeline li.entry[data-kind='notice']").allInnerTexts()).toEqual([]);
