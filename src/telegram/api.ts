@@ -1,5 +1,6 @@
 import type { APIMethodParams, APIMethodReturn, APIMethods } from "@gramio/types";
 import { readBotApiAnswer, type ApiOutcome } from "./bot-api-answer.ts";
+import { CallDeadlines, type Deadline } from "./call-deadlines.ts";
 import { unusableResult } from "./result-shape.ts";
 import { redactionVariants, thrownMessage } from "../observability/log.ts";
 
@@ -27,8 +28,10 @@ export interface TelegramApiOptions {
  * failure means depends on the HTTP status as well as the body (a proxy's 502 has no error_code).
  */
 export class TelegramApi {
-  /** The calls in flight, each with its own controller: abortAll ends them all. */
+  /** The calls in flight with a caller's signal, each with its own controller: abortAll ends them too. */
   private readonly inFlight = new Set<AbortController>();
+  /** The time limits of the calls without one (the outbox's sends): shared by calls that start close together. */
+  private readonly deadlines = new CallDeadlines(noAnswerWithin);
   private stopped = false;
   private readonly timeoutMs: number;
   /** The token's forms, cut out of failure descriptions (an answer that quotes the URL it was sent to). */
@@ -44,6 +47,7 @@ export class TelegramApi {
     this.stopped = true;
     const reason = new Error("timbre is shutting down");
     for (const call of this.inFlight) call.abort(reason);
+    this.deadlines.abortAll(reason);
   }
 
   /**
@@ -54,20 +58,13 @@ export class TelegramApi {
     if (this.stopped) return { ok: false, code: 0, description: "timbre is shutting down" };
     if (signal?.aborted) return { ok: false, code: 0, description: reasonText(signal.reason) };
     const limitMs = this.timeoutMs + extraTimeoutMs;
-    // One controller per call, for its time limit and for shutdown alike: a signal combined with
-    // AbortSignal.any per call cost a few percent of the sender's CPU under load.
-    const controller = new AbortController();
-    this.inFlight.add(controller);
-    const timer = setTimeout(() => controller.abort(new Error(`no answer from Telegram within ${limitMs / 1000} s`)), limitMs);
-    // A listener only when asked for: the outbox's sends pass no signal and pay nothing.
-    const abortFromCaller = () => controller.abort(signal!.reason);
-    signal?.addEventListener("abort", abortFromCaller, { once: true });
+    const deadline = signal ? this.ownDeadline(limitMs, signal) : this.deadlines.take(limitMs);
     try {
       const values = (params ?? {}) as NonNullable<APIMethodParams<M>>;
       // JSON unless a parameter is a file (setWebhook's certificate): no await on the common path.
       const init: RequestInit = hasFile(values)
-        ? { method: "POST", ...(await fileBody(method, values)), signal: controller.signal }
-        : { method: "POST", body: JSON.stringify(values), headers: JSON_HEADERS, signal: controller.signal };
+        ? { method: "POST", ...(await fileBody(method, values)), signal: deadline.signal }
+        : { method: "POST", body: JSON.stringify(values), headers: JSON_HEADERS, signal: deadline.signal };
       const response = await fetch(`${this.options.apiUrl}/bot${this.options.token}/${method}`, init);
       let outcome = readBotApiAnswer(response.status, response.statusText, await response.text());
       const unusable = outcome.ok ? unusableResult(method, outcome.result) : undefined;
@@ -78,12 +75,30 @@ export class TelegramApi {
       return outcome as ApiOutcome<APIMethodReturn<M>>;
     } catch (error) {
       this.options.observe?.(method, "network");
-      return { ok: false, code: 0, description: this.withoutToken(reasonText(controller.signal.aborted ? controller.signal.reason : error)) };
+      return { ok: false, code: 0, description: this.withoutToken(reasonText(deadline.signal.aborted ? deadline.signal.reason : error)) };
     } finally {
-      signal?.removeEventListener("abort", abortFromCaller);
-      clearTimeout(timer);
-      this.inFlight.delete(controller);
+      deadline.release();
     }
+  }
+
+  /**
+   * A controller of the call's own, for a call the caller may end early (the poller's long poll
+   * when its lease is lost); it ends with the caller's reason, or at its time limit.
+   */
+  private ownDeadline(limitMs: number, signal: AbortSignal): Deadline {
+    const controller = new AbortController();
+    this.inFlight.add(controller);
+    const timer = setTimeout(() => controller.abort(noAnswerWithin(limitMs)), limitMs);
+    const abortFromCaller = () => controller.abort(signal.reason);
+    signal.addEventListener("abort", abortFromCaller, { once: true });
+    return {
+      signal: controller.signal,
+      release: () => {
+        signal.removeEventListener("abort", abortFromCaller);
+        clearTimeout(timer);
+        this.inFlight.delete(controller);
+      },
+    };
   }
 
   private withoutToken(text: string): string {
@@ -91,6 +106,8 @@ export class TelegramApi {
     return text;
   }
 }
+
+const noAnswerWithin = (limitMs: number) => new Error(`no answer from Telegram within ${limitMs / 1000} s`);
 
 function reasonText(reason: unknown): string {
   return thrownMessage(reason);

@@ -46,3 +46,20 @@ test("abortAll ends calls in flight, and later calls fail fast", async () => {
   expect(await api.call("getMe", undefined)).toMatchObject({ ok: false, code: 0 });
   expect(telegram.received).toEqual(["sendMessage"]);
 });
+
+test("calls share a time limit only with calls started close to them: a call started later is not ended with an earlier one", async () => {
+  const telegram = hangingBotApi();
+  stopServer = telegram.stop;
+  const api = new TelegramApi({ apiUrl: telegram.url, token: "1:t", timeoutMs: 400 });
+  const first = api.call("sendMessage", { chat_id: 1, text: "first" });
+  await Bun.sleep(200);
+  const laterStarted = performance.now();
+  let laterDone = false;
+  const later = api.call("sendMessage", { chat_id: 2, text: "later" }).finally(() => (laterDone = true));
+  expect(await first).toMatchObject({ ok: false, description: "no answer from Telegram within 0.4 s" });
+  await Bun.sleep(20);
+  // Ended at its own limit, not held to the later call's.
+  expect(laterDone).toBe(false);
+  expect(await later).toMatchObject({ ok: false, description: "no answer from Telegram within 0.4 s" });
+  expect(performance.now() - laterStarted).toBeGreaterThanOrEqual(400);
+});
