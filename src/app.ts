@@ -154,6 +154,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   });
   const route = routeKnowingBotName(identity, (update) => runtime.route(update));
   const dispatcher = new Dispatcher(inbox, route, config.maxConcurrency, log, metrics);
+  const arrival = runtime.arrivalRouter((chatId) => dispatcher.isIdleFor(chatId));
+  if (arrival) inbox.answerOnArrival(arrival);
   // The poller has its own TelegramApi: stopping aborts the long poll without cutting the outbox's sends.
   const poller =
     config.botMode === "polling"

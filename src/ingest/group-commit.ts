@@ -5,6 +5,8 @@ import type { NewUpdateRow } from "./inbox-store.ts";
 /** One commit of a batch: which updates were new, and when the commit is on disk. */
 export interface BatchWrite {
   fresh: Set<number>;
+  /** New updates answered inside the commit (ArrivalRouter): done already, never announced. */
+  answered?: ReadonlySet<number>;
   /** Settles once the commit is on disk; rejects when it could not be made durable. */
   synced: Promise<void>;
 }
@@ -39,7 +41,7 @@ export class GroupCommit {
   commits = 0;
 
   constructor(
-    private readonly write: (rows: NewUpdateRow[]) => Promise<BatchWrite>,
+    private readonly write: (rows: NewUpdateRow[], batch: IncomingUpdate[]) => Promise<BatchWrite>,
     private readonly announce: (fresh: StoredUpdate[]) => void,
   ) {}
 
@@ -66,9 +68,10 @@ export class GroupCommit {
     if (this.syncing || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    const rows = batch.map((p) => newUpdateRow(p.incoming));
+    const incoming = batch.map((p) => p.incoming);
+    const rows = incoming.map(newUpdateRow);
     let committed: BatchWrite | undefined;
-    this.syncing = this.write(rows)
+    this.syncing = this.write(rows, incoming)
       .then((write) => {
         committed = write;
         this.commits++;
@@ -76,7 +79,7 @@ export class GroupCommit {
       })
       .then(
         () => {
-          const results = storeResults(batch.map((p) => p.incoming), committed!.fresh);
+          const results = storeResults(incoming, committed!.fresh);
           batch.forEach((p, i) => p.resolve(results[i]!));
         },
         (error: unknown) => {
@@ -86,7 +89,7 @@ export class GroupCommit {
       .finally(() => {
         this.syncing = undefined;
         try {
-          if (committed) this.announce(freshUpdates(batch.map((p) => p.incoming), rows, committed.fresh));
+          if (committed) this.announce(freshUpdates(incoming, rows, committed.fresh, committed.answered));
         } finally {
           this.flush();
         }
@@ -104,12 +107,12 @@ export function storeResults(batch: IncomingUpdate[], fresh: Set<number>): Store
   });
 }
 
-/** The batch's new updates, in update_id order (one that came twice, once). */
-export function freshUpdates(batch: IncomingUpdate[], rows: NewUpdateRow[], fresh: Set<number>): StoredUpdate[] {
+/** The batch's new updates, in update_id order (one that came twice, once), but for those answered already. */
+export function freshUpdates(batch: IncomingUpdate[], rows: NewUpdateRow[], fresh: Set<number>, answered?: ReadonlySet<number>): StoredUpdate[] {
   const out: StoredUpdate[] = [];
   const seen = new Set<number>();
   batch.forEach(({ update }, i) => {
-    if (!fresh.has(update.update_id) || seen.has(update.update_id)) return;
+    if (!fresh.has(update.update_id) || seen.has(update.update_id) || answered?.has(update.update_id)) return;
     seen.add(update.update_id);
     const { updateId, chatId, userId, kind } = rows[i]!;
     out.push({ updateId, chatId, userId, kind, update });

@@ -11,6 +11,8 @@ export interface NewUpdateRow {
   userId: number | null;
   kind: string;
   payload: string;
+  /** `done` for an update answered inside its own commit (ArrivalRouter); `received` otherwise. */
+  status?: "received" | "done";
 }
 
 export interface RetentionCutoffs {
@@ -47,9 +49,9 @@ const NO_UPDATES: Record<UpdateStatus, number> = { received: 0, processing: 0, d
 
 /** Raw statements, built once: on the hot path building SQL (or mapping rows through Drizzle) per call costs more than running it. */
 export function sqliteInboxStore(sqlite: Database): InboxStore {
-  const insert = sqlite.prepare<unknown, [number, number | null, number | null, string, string, number, number]>(
+  const insert = sqlite.prepare<unknown, [number, number | null, number | null, string, string, string, number, number]>(
     `INSERT INTO updates (update_id, chat_id, user_id, kind, payload, status, received_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, 'received', ?, ?) ON CONFLICT(update_id) DO NOTHING`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(update_id) DO NOTHING`,
   );
   const byId = sqlite.prepare<UpdateRow, [number]>(`SELECT ${COLUMNS} FROM updates WHERE update_id = ?`);
   const setStatus = sqlite.prepare<unknown, [{ id: number; status: UpdateStatus; error: string | null; at: number }]>(
@@ -72,7 +74,7 @@ export function sqliteInboxStore(sqlite: Database): InboxStore {
   return {
     insert(rows, now) {
       const fresh = new Set<number>();
-      for (const row of rows) if (insert.run(row.updateId, row.chatId, row.userId, row.kind, row.payload, now, now).changes > 0) fresh.add(row.updateId);
+      for (const row of rows) if (insert.run(row.updateId, row.chatId, row.userId, row.kind, row.payload, row.status ?? "received", now, now).changes > 0) fresh.add(row.updateId);
       return done(fresh);
     },
     row: (updateId) => done(byId.get(updateId) ?? undefined),

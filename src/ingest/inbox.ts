@@ -5,6 +5,7 @@ import { turnCommitFor, type TurnCommit } from "../db/turn-commit.ts";
 import { walSyncFor, type WalSync } from "../db/wal-sync.ts";
 import type { UpdateStatus } from "../db/schema.ts";
 import { freshUpdates, GroupCommit, newUpdateRow, storeResults, type BatchWrite } from "./group-commit.ts";
+import type { ArrivalRouter } from "./arrival-router.ts";
 import { sqliteInboxStore, type InboxStore, type NewUpdateRow, type RetentionCutoffs, type UpdateRow } from "./inbox-store.ts";
 import type { TelegramUpdate } from "./update-shape.ts";
 
@@ -58,6 +59,7 @@ export class Inbox {
   private readonly turn: TurnCommit;
   /** Batches committed by storeMany alone (the group commit counts its own). */
   private alone = 0;
+  private router: ArrivalRouter | undefined;
 
   constructor(
     private readonly db: Db,
@@ -69,7 +71,7 @@ export class Inbox {
     this.turn = turnCommitFor(db.$client);
     this.store_ = sqliteInboxStore(db.$client);
     this.group = new GroupCommit(
-      (rows) => this.writeBatch(rows),
+      (rows, batch) => this.writeBatch(rows, batch),
       (fresh) => this.announce(fresh),
     );
   }
@@ -77,6 +79,11 @@ export class Inbox {
   /** Transactions committed by store/storeMany (shows the group commit at work). */
   get commits(): number {
     return this.group.commits + this.alone;
+  }
+
+  /** From now on the webhook's new updates that need no more than an instant reply are answered inside their commit. */
+  answerOnArrival(router: ArrivalRouter): void {
+    this.router = router;
   }
 
   /** Called after each commit with the updates that were new (not duplicates), in update_id order. */
@@ -107,16 +114,36 @@ export class Inbox {
   }
 
   /** The group commit's write: a relaxed commit shared with the turn's other writes, then an fdatasync of the WAL (what FULL does, off the event loop). */
-  private async writeBatch(rows: NewUpdateRow[]): Promise<BatchWrite> {
+  private async writeBatch(rows: NewUpdateRow[], batch: IncomingUpdate[]): Promise<BatchWrite> {
     if (!this.walSync) {
       // Without a WAL file (":memory:"), the commit itself is the sync.
-      const fresh = this.db.$client.transaction(() => runSync(this.store_.insert(rows, this.clock.now())))();
-      return { fresh, synced: Promise.resolve() };
+      const written = this.db.$client.transaction(() => runSync(this.insertAnswering(rows, batch)))();
+      this.router?.committed(written.answered.size);
+      return { ...written, synced: Promise.resolve() };
     }
     // The turn's commit: the routing and outbox writes of the same turn share it.
     // Its sync is shared with the outbox tick's when both are in the commit (the same WAL).
-    const { value: fresh, synced } = await this.turn.run(() => this.store_.insert(rows, this.clock.now()), { now: true, walSync: this.walSync, needsSync: () => true });
-    return { fresh, synced };
+    const { value, synced } = await this.turn.run(() => this.insertAnswering(rows, batch), { now: true, walSync: this.walSync, needsSync: () => true });
+    this.router?.committed(value.answered.size);
+    return { ...value, synced };
+  }
+
+  /** Inserts the batch; the updates the router answers now are inserted `done`, their answers written after them. */
+  private *insertAnswering(rows: NewUpdateRow[], batch: IncomingUpdate[]): Op<{ fresh: Set<number>; answered: Set<number> }> {
+    const answered = new Set<number>();
+    const answers = this.router ? yield* this.router.plan(storedInOrder(rows, batch)) : undefined;
+    if (!answers || answers.size === 0) return { fresh: yield* this.store_.insert(rows, this.clock.now()), answered };
+    const fresh = yield* this.store_.insert(
+      rows.map((row) => (answers.has(row.updateId) ? { ...row, status: "done" as const } : row)),
+      this.clock.now(),
+    );
+    // A duplicate (stored before, or twice in this batch) is answered once, or not at all.
+    for (const [updateId, answer] of answers) {
+      if (!fresh.has(updateId)) continue;
+      yield* answer();
+      answered.add(updateId);
+    }
+    return { fresh, answered };
   }
 
   /** Hands new updates to the dispatcher once they are committed. */
@@ -192,6 +219,11 @@ export class Inbox {
   hasPayload(updateId: number): boolean {
     return (this.row(updateId)?.payload ?? null) !== null;
   }
+}
+
+/** The batch as the runtime sees it, in update_id order (an update that came twice, once). */
+function storedInOrder(rows: NewUpdateRow[], batch: IncomingUpdate[]): StoredUpdate[] {
+  return freshUpdates(batch, rows, new Set(rows.map((row) => row.updateId)));
 }
 
 /** What the retention policy keeps, as of `now`. */

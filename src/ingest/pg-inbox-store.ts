@@ -10,8 +10,8 @@ const COLUMNS = `update_id AS "updateId", chat_id AS "chatId", user_id AS "userI
  * at once then wait on each other's rows in one order, and never deadlock.
  */
 const INSERT_UPDATES = `INSERT INTO updates (update_id, chat_id, user_id, kind, payload, status, received_at, updated_at)
-  SELECT u.update_id, u.chat_id, u.user_id, u.kind, u.payload, 'received', $1, $1
-  FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(update_id, chat_id, user_id, kind, payload)
+  SELECT u.update_id, u.chat_id, u.user_id, u.kind, u.payload, u.status, $1, $1
+  FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[]) AS u(update_id, chat_id, user_id, kind, payload, status)
   ORDER BY u.update_id
   ON CONFLICT (update_id) DO NOTHING RETURNING update_id AS id`;
 
@@ -37,7 +37,7 @@ export function pgInboxStore(session: PgSession): InboxStore {
   return {
     *insert(batch, now) {
       if (batch.length === 0) return new Set<number>();
-      const columns = [batch.map((r) => r.updateId), batch.map((r) => r.chatId), batch.map((r) => r.userId), batch.map((r) => r.kind), batch.map((r) => r.payload)];
+      const columns = [batch.map((r) => r.updateId), batch.map((r) => r.chatId), batch.map((r) => r.userId), batch.map((r) => r.kind), batch.map((r) => r.payload), batch.map((r) => r.status ?? "received")];
       const inserted = yield* rows<{ id: number }>(INSERT_UPDATES, [now, ...columns]);
       return new Set(inserted.map((row) => row.id));
     },

@@ -41,6 +41,8 @@ export class Dispatcher {
   /** Handlers waiting aside (see Aside): not counted in `active`, still not done. */
   private waitingAside = 0;
   private stopped = false;
+  /** Started, with what was stored before loaded, and not stopped. */
+  private following = false;
   private readonly idle: (() => void)[] = [];
 
   constructor(
@@ -70,6 +72,15 @@ export class Dispatcher {
     if (this.known.size > 0) this.log.info("dispatcher: picking up stored updates", { count: this.known.size });
     loading = false;
     for (const stored of meanwhile) this.enqueue(stored);
+    this.following = !this.stopped;
+  }
+
+  /**
+   * True when an update of this chat may be handled without the dispatcher (answered on arrival):
+   * it follows the inbox, and holds no update of the chat that would have to go first.
+   */
+  isIdleFor(chatId: number): boolean {
+    return this.following && !this.lanes.has(laneOf(chatId));
   }
 
   enqueue(updates: StoredUpdate[]): void {
@@ -188,6 +199,7 @@ export class Dispatcher {
   /** Stops taking updates; those not started stay `received` and are picked up on the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.following = false;
     const deadline = Date.now() + 10_000;
     while (this.active + this.waitingAside > 0 && Date.now() < deadline) await Bun.sleep(5);
   }

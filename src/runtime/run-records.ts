@@ -79,8 +79,13 @@ export class RunRecords {
 
   /** Sends the agent's instant reply to `stored` and marks it done. */
   *instantReply(stored: StoredUpdate, reply: string): Op<void> {
-    if (stored.chatId !== null) yield* this.deps.outbox.enqueueOp({ chatId: stored.chatId, text: reply, options: replyTargetOf(stored.update), updateId: stored.updateId });
+    yield* this.storeInstantReply(stored, reply);
     yield* this.deps.inbox.writeStatus(stored.updateId, "done");
+  }
+
+  /** The reply alone, for an update stored `done` with it (ArrivalRouter). */
+  *storeInstantReply(stored: StoredUpdate, reply: string): Op<void> {
+    if (stored.chatId !== null) yield* this.deps.outbox.enqueueOp({ chatId: stored.chatId, text: reply, options: replyTargetOf(stored.update), updateId: stored.updateId });
   }
 
   /**

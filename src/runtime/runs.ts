@@ -18,6 +18,8 @@ import { cancelWrites, doneWrites, failedWrites, settleDueWrites, startNextWrite
 import { ConversationHints } from "./conversation-hints.ts";
 import { routeUpdate, type Routed, type RouteUpdateDeps } from "./route-update.ts";
 import { storeRouteReads } from "./routing.ts";
+import { arrivalRouter } from "./arrival-routing.ts";
+import type { ArrivalRouter } from "../ingest/arrival-router.ts";
 import { DeadlineTimers } from "./timers.ts";
 
 /** How long a run the database failed under waits before it is replayed. */
@@ -111,6 +113,16 @@ export class Runtime<Reads extends AnyRunReads = SqliteRunReads> extends Runtime
     for (const run of runs) if (run.status === "running") void this.executor.execute(run.id);
     for (const conversation of await runAsync(this.store.parkedConversationsOfChat(chatId))) await this.startNext(conversation, chatId);
     this.timers.rearm();
+  }
+
+  /**
+   * Answers, inside the webhook's commit, the updates that get no more than an instant reply
+   * (arrival-routing.ts); only on one instance (with several, a chat's routing is fenced).
+   */
+  arrivalRouter(isIdleFor: (chatId: number) => boolean): ArrivalRouter | undefined {
+    if (this.scope.shared) return undefined;
+    const { reads, agent, log, botUsername } = this.routing;
+    return arrivalRouter({ reads, agent, log, botUsername, isIdleFor, storeReply: (stored, reply) => this.records.storeInstantReply(stored, reply), ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}) });
   }
 
   /** True while a run of the chat executes here (or is about to: it has no row read yet). */

@@ -44,3 +44,28 @@ test("while getMe fails, a command addressed to some bot does not hold up a plai
   expect(service.identity.username).toBeUndefined();
   expect(service.inbox.row(command.update_id)?.status).toBe("received");
 }, 30_000);
+
+test("a text in the chat of a command that waits for the username waits behind it, even one an instant reply answers", async () => {
+  const emulator = new BotApiEmulator({ username: "Echo_Of_Tests_Bot" });
+  emulator.webhookRetryBaseMs = 100;
+  const apiUrl = emulator.listen();
+  const dir = tempDir();
+  cleanups.push(() => dir.cleanup(), () => emulator.stop());
+  emulator.faults = { ...emulator.faults, down: true, methods: ["getMe"] };
+  const env = serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, { AGENT: "echo", SEND_RATE_PER_CHAT: "1000", SEND_RATE_PER_GROUP: "1000", SEND_RATE_GLOBAL: "10000" });
+  const service = await startInProcess(env);
+  cleanups.push(() => service.stop());
+  await connectWebhook(emulator, service.url);
+
+  const group = { id: -1_002_330_002, type: "supergroup", title: "Team" };
+  const ben = newUser("Ben");
+  const ann = newUser("Ann");
+  const command = emulator.sendText(ben, "/start@other_bot", group);
+  await waitFor(() => service.inbox.row(command.update_id), "Ben's command stored");
+  const hello = emulator.sendText(ben, "hello", group);
+  emulator.sendText(ann, "hi");
+  // Ann's echo comes after Ben's text was stored (the emulator delivers in order).
+  await waitFor(() => emulator.sentTo(ann.id).length === 1, "Ann's echo", 15_000);
+  expect(service.identity.username).toBeUndefined();
+  expect({ group: emulator.sentTo(group.id).length, hello: service.inbox.row(hello.update_id)?.status }).toEqual({ group: 0, hello: "received" });
+}, 30_000);
