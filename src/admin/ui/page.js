@@ -20,8 +20,8 @@ const state = {
   /** `before` cursors of the newer pages (Newer pops one); undefined = the newest page. */
   newerPages: [],
   before: undefined,
-  /** How many of the newest failed updates and messages the Failed tab lists. */
-  shown: { questions: QUESTIONS_SHOWN, "failed-updates": FAILED_SHOWN, "failed-messages": FAILED_SHOWN },
+  /** How many of the newest questions, failed updates and failed messages are listed. */
+  shown: initialShown(),
   openRun: null,
   /** The run whose Cancel waits for a confirmation. */
   confirming: null,
@@ -60,6 +60,11 @@ function enter() {
   void poll();
 }
 
+/** How many of each list are shown, as at the first sign-in. */
+function initialShown() {
+  return { questions: QUESTIONS_SHOWN, "failed-updates": FAILED_SHOWN, "failed-messages": FAILED_SHOWN };
+}
+
 /** Forgets the token and every datum shown; only the prompt stays. */
 function signOut(message) {
   state.session++;
@@ -68,8 +73,8 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.openRun = null;
   state.confirming = null;
-  state.shown = { "failed-updates": FAILED_SHOWN, "failed-messages": FAILED_SHOWN };
-  for (const id of ["more-failed-updates", "more-failed-messages"]) $(id).hidden = true;
+  state.shown = initialShown();
+  for (const id of Object.keys(state.shown)) $(`more-${id}`).hidden = true;
   for (const id of ["stats", "run-list", "run-detail", "question-list", "failed-updates", "failed-messages", "questions-count", "failed-count", "page-info"]) {
     $(id).replaceChildren();
     delete $(id).dataset.key;
