@@ -127,7 +127,8 @@ const WEEKS: Record<GoalKind, number[][]> = {
 };
 
 const KEYWORDS: [GoalKind, RegExp][] = [
-  ["endurance", /run|marath|10 ?k|5 ?k|half|jog|endurance|cardio|swim|cycl|bike|triath|corr|marat|resisten|nada|bici/i],
+  // A distance ("5k", "10 km"), not a weight ("5 kg", "105 kg", "5 kilos").
+  ["endurance", /run|marath|\b(?:5|10) ?km?\b|half|jog|endurance|cardio|swim|cycl|bike|triath|corr|marat|resisten|nada|bici/i],
   ["strength", /strength|strong|muscle|lift|bench|squat|deadlift|pull-?up|bulk|fuerza|fuerte|m[uú]scul|pesas|dominad/i],
   ["weightLoss", /weight|lose|fat|slim|lean|tone|adelgaz|perder|peso|grasa|kilos/i],
 ];

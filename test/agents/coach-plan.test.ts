@@ -30,6 +30,9 @@ test("the plan fits the goal: running, strength, weight loss, anything else", ()
   expect(goalKind("lose weight")).toBe("weightLoss");
   expect(goalKind("perder peso")).toBe("weightLoss");
   expect(goalKind("feel good")).toBe("general");
+  // A distance is endurance; a weight is not (the distance pattern matched "5 kg" and "105 kg").
+  expect(["run a 5k", "10 km in May", "my first 5 k"].map(goalKind)).toEqual(["endurance", "endurance", "endurance"]);
+  expect(["lose 5 kg", "perder 5 kilos", "deadlift 105 kg", "bench 100kg"].map(goalKind)).toEqual(["weightLoss", "weightLoss", "strength", "strength"]);
   expect(renderPlan("run a marathon", 2, "advanced", "en")).toMatch(/^Day 2: Long run: 90 min/m);
   expect(renderPlan("get stronger", 1, "beginner", "en")).toMatch(/^Day 1: Full body: /m);
 });
