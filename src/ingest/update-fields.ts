@@ -70,6 +70,22 @@ export function replyTargetOf(update: TelegramUpdate): ReplyOptions {
   };
 }
 
+/**
+ * What a question asked in a group or supergroup adds, so that the asking user's typed answer
+ * reaches the bot: with privacy mode on (Telegram's default for bots) a bot receives no plain
+ * messages in groups, only commands and replies to its own messages. The question replies to the
+ * message that started the run and asks for a reply (a selective force_reply: only its sender's
+ * app opens the reply field), so the answer comes as a reply. Undefined elsewhere, and when the
+ * run did not start from a message.
+ */
+export function answerPromptOf(update: TelegramUpdate): ReplyOptions | undefined {
+  const message = update.message;
+  if (!isObject(message) || !isObject(message.chat) || (message.chat.type !== "group" && message.chat.type !== "supergroup")) return undefined;
+  const messageId = usableId(message.message_id);
+  if (messageId === null) return undefined;
+  return { reply_parameters: { message_id: messageId, allow_sending_without_reply: true }, reply_markup: { force_reply: true, selective: true } };
+}
+
 /** sendChatAction options for "typing" where the update came from (it takes no direct-messages topic); undefined in a chat that cannot show it. */
 export function chatActionTargetOf(update: TelegramUpdate): ReplyOptions | undefined {
   // sendChatAction: "Channel chats and channel direct messages chats aren't supported." The chat

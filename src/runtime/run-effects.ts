@@ -1,7 +1,7 @@
 import type { RunOutbox } from "./runtime-parts.ts";
 import type { SharedCommits } from "../db/batched-transactions.ts";
 import type { Op } from "../db/op.ts";
-import { replyTargetOf } from "../ingest/update-fields.ts";
+import { answerPromptOf, replyTargetOf } from "../ingest/update-fields.ts";
 import type { Clock } from "../clock.ts";
 import type { RunEffects } from "./agent-context.ts";
 import type { ReplyOptions, TelegramUpdate } from "./context.ts";
@@ -32,6 +32,10 @@ export interface EffectDeps {
 export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate, cancelled: () => boolean): RunEffects {
   const { batched, store, outbox, clock, fence } = deps;
   const target = replyTargetOf(update);
+  const answerPrompt = answerPromptOf(update);
+  // A question answered by typing, in a group: asked as a reply to the run's message, unless the agent says where it goes.
+  const typedQuestion = (options: ReplyOptions) =>
+    answerPrompt && !("reply_markup" in options || "reply_parameters" in options || "reply_to_message_id" in options) ? { ...options, ...answerPrompt } : options;
   const write = <T>(fn: (now: number) => Op<T>): Promise<T> =>
     batched.run(function* () {
       if (cancelled()) throw runCancelled();
@@ -52,7 +56,7 @@ export function runEffects(deps: EffectDeps, run: RunRow, update: TelegramUpdate
         const deadlineAt = now + timeoutMs;
         yield* store.insertStep({ runId: run.id, seq, kind: "ask", text: question, state: "waiting", deadlineAt, choices: choices ? JSON.stringify(choices) : null, finishedAt: null }, now);
         yield* store.setRunStatus(run.id, "waiting", now);
-        yield* send(question, choices ? { ...options, reply_markup: choicesKeyboard(run.id, seq, choices) } : options);
+        yield* send(question, choices ? { ...options, reply_markup: choicesKeyboard(run.id, seq, choices) } : typedQuestion(options));
         return deadlineAt;
       });
       deps.deadlineAdded(deadlineAt);

@@ -1,5 +1,6 @@
 import { beforeAll, expect, test } from "bun:test";
 import { coachText } from "../../src/agents/coach.ts";
+import type { Agent } from "../../src/runtime/context.ts";
 import type { EmulatedUser } from "../../src/sandbox/emulator.ts";
 import { serviceRig, waitFor, type Service } from "../helpers.ts";
 import { botMessage, newUser } from "./support.ts";
@@ -9,7 +10,7 @@ const { emulator } = rig;
 let service: Service;
 
 beforeAll(async () => {
-  service = await rig.start({ AGENT: "coach", SEND_RATE_PER_CHAT: "1000", SEND_RATE_GLOBAL: "10000" });
+  service = await rig.start({ AGENT: "coach", SEND_RATE_PER_CHAT: "1000", SEND_RATE_PER_GROUP: "1000", SEND_RATE_GLOBAL: "10000" });
 });
 
 const dayLines = (plan: string) => plan.split("\n").filter((line) => line.startsWith("Day "));
@@ -67,4 +68,51 @@ test("in a forum topic every question and the plan go to the same message_thread
   const sent = emulator.sentTo(forum.id);
   expect(sent.map((m) => m.params.message_thread_id)).toEqual([77, 77, 77, 77, 77]);
   await waitFor(() => service.runtime.list({ limit: 10 }).find((r) => r.chatId === forum.id)?.status === "done", "the run to end");
+});
+
+test("in a group a typed question replies to the message that started the run and asks for a reply (privacy mode delivers only replies); buttons, replies and private chats are left as they were", async () => {
+  const group = { id: -1005550001111, type: "group", title: "Runners" };
+  const dee = newUser("Dee");
+  const started = emulator.sendText(dee, "plan please", group).message as { message_id: number };
+  const asked = await botMessage(emulator, group.id, 1);
+  expect(asked.text).toBe(coachText.en.goal);
+  const prompt = { reply_parameters: { message_id: started.message_id, allow_sending_without_reply: true }, reply_markup: { force_reply: true, selective: true } };
+  expect(asked.params).toMatchObject(prompt);
+  emulator.sendText(dee, "run a 10k", group);
+  expect((await botMessage(emulator, group.id, 2)).params).toMatchObject(prompt);
+  emulator.sendText(dee, "2", group);
+  const level = await botMessage(emulator, group.id, 3);
+  expect(level.params.reply_parameters).toBeUndefined();
+  expect(JSON.stringify(level.params.reply_markup)).toContain("inline_keyboard");
+  emulator.sendText(dee, "Beginner", group);
+  const plan = await botMessage(emulator, group.id, 4);
+  expect(plan.params.reply_parameters).toBeUndefined();
+  expect(plan.params.reply_markup).toBeUndefined();
+
+  const eve = newUser("Eve");
+  emulator.sendText(eve, "plan please");
+  const privately = await botMessage(emulator, eve.id, 1);
+  expect(privately.text).toBe(coachText.en.goal);
+  expect(privately.params.reply_parameters).toBeUndefined();
+  expect(privately.params.reply_markup).toBeUndefined();
+});
+
+const ownRig = serviceRig();
+
+test("a question whose agent says where its answer goes (its own reply_markup or reply_parameters) is sent as the agent wrote it", async () => {
+  const agent: Agent = async (ctx) => {
+    await ctx.ask("Pick a colour", { reply_markup: { keyboard: [[{ text: "Red" }]], one_time_keyboard: true } });
+    await ctx.ask("Why?", { reply_parameters: { message_id: 1, allow_sending_without_reply: true } });
+  };
+  await ownRig.start({ SEND_RATE_PER_GROUP: "1000" }, { agent });
+  const group = { id: -1005550002222, type: "supergroup", title: "Colours" };
+  const fay = newUser("Fay");
+  ownRig.emulator.sendText(fay, "hi", group);
+  const first = await botMessage(ownRig.emulator, group.id, 1);
+  expect(first.params.reply_markup).toEqual({ keyboard: [[{ text: "Red" }]], one_time_keyboard: true });
+  expect(first.params.reply_parameters).toBeUndefined();
+  ownRig.emulator.sendText(fay, "Red", group);
+  const second = await botMessage(ownRig.emulator, group.id, 2);
+  expect(second.params.reply_parameters).toEqual({ message_id: 1, allow_sending_without_reply: true });
+  expect(second.params.reply_markup).toBeUndefined();
 });
