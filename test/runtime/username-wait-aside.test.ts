@@ -17,27 +17,33 @@ import { connectWebhook, serviceEnv, startInProcess, tempDir, waitFor } from "..
 import { newUser } from "./support.ts";
 
 const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
 
-test("while getMe fails, a command addressed to some bot does not hold up a plain text in another chat", async () => {
+/** An echo service whose getMe keeps failing, and Ben's "/start@other_bot" stored in a group (it waits for the username). */
+async function commandWaitingForUsername(groupId: number, extra: Record<string, string> = {}) {
   const emulator = new BotApiEmulator({ username: "Echo_Of_Tests_Bot" });
   emulator.webhookRetryBaseMs = 100;
   const apiUrl = emulator.listen();
   const dir = tempDir();
   cleanups.push(() => dir.cleanup(), () => emulator.stop());
   emulator.faults = { ...emulator.faults, down: true, methods: ["getMe"] };
-  const env = serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, { AGENT: "echo", MAX_CONCURRENCY: "1", SEND_RATE_PER_CHAT: "1000", SEND_RATE_PER_GROUP: "1000", SEND_RATE_GLOBAL: "10000" });
+  const env = serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, { AGENT: "echo", SEND_RATE_PER_CHAT: "1000", SEND_RATE_PER_GROUP: "1000", SEND_RATE_GLOBAL: "10000", ...extra });
   const service = await startInProcess(env);
   cleanups.push(() => service.stop());
   await connectWebhook(emulator, service.url);
 
-  const group = { id: -1_002_330_001, type: "supergroup", title: "Team" };
+  const group = { id: groupId, type: "supergroup", title: "Team" };
   const ben = newUser("Ben");
   const ann = newUser("Ann");
   const command = emulator.sendText(ben, "/start@other_bot", group);
   await waitFor(() => service.inbox.row(command.update_id), "Ben's command stored");
+  return { emulator, service, group, ben, ann, command };
+}
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+test("while getMe fails, a command addressed to some bot does not hold up a plain text in another chat", async () => {
+  const { emulator, service, ann, command } = await commandWaitingForUsername(-1_002_330_001, { MAX_CONCURRENCY: "1" });
   emulator.sendText(ann, "hello");
   await waitFor(() => emulator.sentTo(ann.id).length === 1, "Ann's echo", 15_000);
   // Answered while Ben's command still waits for the username (it waits until 10 s after the start).
@@ -46,22 +52,7 @@ test("while getMe fails, a command addressed to some bot does not hold up a plai
 }, 30_000);
 
 test("a text in the chat of a command that waits for the username waits behind it, even one an instant reply answers", async () => {
-  const emulator = new BotApiEmulator({ username: "Echo_Of_Tests_Bot" });
-  emulator.webhookRetryBaseMs = 100;
-  const apiUrl = emulator.listen();
-  const dir = tempDir();
-  cleanups.push(() => dir.cleanup(), () => emulator.stop());
-  emulator.faults = { ...emulator.faults, down: true, methods: ["getMe"] };
-  const env = serviceEnv(emulator, apiUrl, `${dir.path}/timbre.db`, { AGENT: "echo", SEND_RATE_PER_CHAT: "1000", SEND_RATE_PER_GROUP: "1000", SEND_RATE_GLOBAL: "10000" });
-  const service = await startInProcess(env);
-  cleanups.push(() => service.stop());
-  await connectWebhook(emulator, service.url);
-
-  const group = { id: -1_002_330_002, type: "supergroup", title: "Team" };
-  const ben = newUser("Ben");
-  const ann = newUser("Ann");
-  const command = emulator.sendText(ben, "/start@other_bot", group);
-  await waitFor(() => service.inbox.row(command.update_id), "Ben's command stored");
+  const { emulator, service, group, ben, ann, command } = await commandWaitingForUsername(-1_002_330_002);
   const hello = emulator.sendText(ben, "hello", group);
   emulator.sendText(ann, "hi");
   // Ann's echo comes after Ben's text was stored (the emulator delivers in order).
