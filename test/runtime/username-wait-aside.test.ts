@@ -17,6 +17,9 @@ import { connectWebhook, serviceEnv, startInProcess, tempDir, waitFor } from "..
 import { newUser } from "./support.ts";
 
 const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
 
 /** An echo service whose getMe keeps failing, and Ben's "/start@other_bot" stored in a group (it waits for the username). */
 async function commandWaitingForUsername(groupId: number, extra: Record<string, string> = {}) {
@@ -38,9 +41,6 @@ async function commandWaitingForUsername(groupId: number, extra: Record<string, 
   await waitFor(() => service.inbox.row(command.update_id), "Ben's command stored");
   return { emulator, service, group, ben, ann, command };
 }
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
 
 test("while getMe fails, a command addressed to some bot does not hold up a plain text in another chat", async () => {
   const { emulator, service, ann, command } = await commandWaitingForUsername(-1_002_330_001, { MAX_CONCURRENCY: "1" });
