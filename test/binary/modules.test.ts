@@ -72,6 +72,15 @@ function runsEndDone(person: Person): Promise<boolean> {
   return waitFor(() => statuses().length > 0 && statuses().every((s) => s === "done"), `the runs of chat ${person.chatId} to end done (now: ${statuses().join(", ")})`);
 }
 
+/**
+ * Waits until every message to the person is marked sent: killed before the question's mark, the
+ * restart sends the question again (SPEC's in-flight allowance) and the person hears it twice.
+ */
+function allMarkedSent(person: Person): Promise<boolean> {
+  const unsent = () => readDb(join(folder.path, "timbre.db"), "SELECT id FROM outbox WHERE chat_id = ? AND status != 'sent'", person.chatId).length;
+  return waitFor(() => unsent() === 0, `the messages to chat ${person.chatId} to be marked sent`);
+}
+
 /** `./timbre ./bot.ts` in the folder, with the emulator's webhook pointed at it. */
 async function serveBot(): Promise<SpawnedService> {
   const child = await spawnService(env(), [binary, "./bot.ts"], folder.path);
@@ -107,6 +116,7 @@ test("the binary serves ./bot.ts (sibling file, own package, timbre's AskTimeout
 
   const waiting = new Person(emulator, newUser("Wes"));
   expect(await waiting.say("hi")).toBe("What is your name?");
+  await allMarkedSent(waiting);
   await first.kill9();
 
   const second = await serveBot();
@@ -123,6 +133,7 @@ test("ctx.step in the file agent runs exactly once across kill -9 while the run 
   expect(asked).toBe(`Ticket ${id} is open. What is your summary?`);
   const stepsLog = () => readFileSync(join(folder.path, "steps.log"), "utf8");
   expect(stepsLog()).toBe(`run ${id!.slice(2)}\n`);
+  await allMarkedSent(person);
   await first.kill9();
 
   // The replay returns the journaled ticket: the step's function is not called again.
